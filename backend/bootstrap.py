@@ -1,0 +1,52 @@
+"""Bootstrap stack: the Terraform state bucket and DynamoDB lock table, itself kept in local state.
+
+Deploy it once per environment before any other stack. Its state file lives in ``.state/<environment>/`` in the
+checkout (keep it, or import the two resources again if it is lost).
+
+Follows: https://developer.hashicorp.com/terraform/language/backend/s3#dynamodb-state-locking (hash key
+``LockID`` of type string).
+"""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+)
+from constructs import Construct
+
+from cdktf_runtime import PROJECT_ROOT
+from config import MigrationConfig
+from modules.secure_bucket import SecureBucket, SecureBucketProps
+from stacks.base import MigrationStack
+
+BOOTSTRAP_STACK = "bootstrap"
+
+
+def bootstrap_state_path(config: MigrationConfig) -> str:
+    """Absolute path of the bootstrap stack's local state file for ``config``'s environment."""
+    return str(PROJECT_ROOT / ".state" / config.environment / "bootstrap.tfstate")
+
+
+class BootstrapStack(MigrationStack):
+    """State bucket (versioned, encrypted, public access blocked, TLS-only) and lock table (``LockID``, S).
+
+    Attributes: ``state_bucket`` (SecureBucket), ``lock_table`` (DynamodbTable).
+    """
+
+    def __init__(self, scope: Construct, config: MigrationConfig):
+        super().__init__(scope, BOOTSTRAP_STACK, config, local_state=True)
+        LocalBackend(self, path=bootstrap_state_path(config))
+        self.state_bucket = SecureBucket(self, "state", SecureBucketProps(config.state.bucket))
+        self.lock_table = DynamodbTable(
+            self, "lock-table", name=config.state.lock_table, billing_mode="PAY_PER_REQUEST", hash_key="LockID",
+            attribute=[DynamodbTableAttribute(name="LockID", type="S")],
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            deletion_protection_enabled=config.protected,
+        )
+        self.output("state_bucket", self.state_bucket.bucket.bucket, "Terraform state bucket")
+        self.output("lock_table", self.lock_table.name, "Terraform state lock table")

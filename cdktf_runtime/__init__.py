@@ -1,0 +1,14 @@
+"""The one place where this project adapts cdktf, jsii and Terraform to its runtime.
+
+Importing this package prepares the process environment (Terraform CLI configuration with the offline
+provider mirror, telemetry off) before anything imports ``cdktf``; every package of the project imports it first.
+
+- ``environment``: environment variables and the Terraform CLI configuration.
+- ``workarounds``: documented work-arounds for bugs of the archived cdktf 0.21 / provider bindings.
+"""
+
+from cdktf_runtime.environment import PROJECT_ROOT, prepare_environment
+
+prepare_environment()
+
+__all__ = ["PROJECT_ROOT", "prepare_environment"]

@@ -1,0 +1,488 @@
+"""Typed, validated configuration of one environment: the only place where configuration is checked.
+
+A configuration is a TOML file ``config/<environment>.toml``. ``load_config`` parses it into ``MigrationConfig``
+(pydantic models, all fields typed, units in the field names: ``_gib``, ``_seconds``, ``_percent``, ``_mib``),
+then checks the rules that span several fields and every AWS name derived from it (``config.naming``).
+Every problem is reported at once in a ``ConfigError`` whose lines name the field, the value and the rule,
+before anything is synthesized.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_ENVIRONMENT = "dev"
+ENVIRONMENT_VARIABLE = "PAYMIG_ENVIRONMENT"
+
+# Regions with the full service set this design needs (RDS, DMS, ECS Fargate, S3 replication time control).
+AWS_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
+        "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "sa-east-1",
+    }
+)
+# PostgreSQL major versions that RDS and DMS 3.5 both support as source and target.
+POSTGRES_MAJOR_VERSIONS = frozenset({13, 14, 15, 16})
+DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class ConfigError(ValueError):
+    """Raised when a configuration breaks a rule; ``problems`` holds one line per broken rule.
+
+    Each line reads ``<field> = <value>: <rule>``.
+    """
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"invalid configuration {source}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Region = Annotated[str, Field(description="AWS region code, e.g. us-east-1")]
+PositiveGiB = Annotated[int, Field(ge=20, le=65536, description="storage in GiB")]
+
+
+class Regions(_Model):
+    """Primary region (everything) and replica region (transaction-log bucket replica)."""
+
+    primary: Region = "us-east-1"
+    replica: Region = "us-west-2"
+
+    @field_validator("primary", "replica")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            raise ValueError(f"must be one of the supported AWS regions ({', '.join(sorted(AWS_REGIONS))})")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Regions:
+        if self.primary == self.replica:
+            raise ValueError(f"replica = {self.replica!r}: must differ from primary ({self.primary!r})")
+        return self
+
+
+class Network(_Model):
+    """VPC address space and the number of availability zones (one public, private and database subnet each)."""
+
+    vpc_cidr: str = "10.20.0.0/16"
+    az_count: int = Field(default=2, ge=2, le=3)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"must be an IPv4 network in CIDR notation with no host bits set ({exc})") from None
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError("prefix length must be between /16 and /20 (room for 3 tiers x az_count /24+ subnets)")
+        if not network.is_private:
+            raise ValueError("must be a private (RFC 1918) range")
+        return value
+
+
+class PostgresInstance(_Model):
+    """One RDS for PostgreSQL instance: engine, size, storage and backups."""
+
+    engine_version: str = "15.7"
+    instance_class: str = "db.t4g.medium"
+    allocated_storage_gib: PositiveGiB = 50
+    max_allocated_storage_gib: int = Field(default=200, ge=20, le=65536)
+    multi_az: bool = False
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    database_name: str = "payments"
+    master_username: str = "paymig_admin"
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d+)\.(\d+)", value)
+        if not match or int(match.group(1)) not in POSTGRES_MAJOR_VERSIONS:
+            majors = ", ".join(str(v) for v in sorted(POSTGRES_MAJOR_VERSIONS))
+            raise ValueError(f"must be MAJOR.MINOR with a PostgreSQL major version supported by RDS and DMS ({majors})")
+        return value
+
+    @field_validator("instance_class")
+    @classmethod
+    def _class(cls, value: str) -> str:
+        if not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", value):
+            raise ValueError("must be an RDS instance class such as db.t4g.medium")
+        return value
+
+    @field_validator("database_name", "master_username")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value) or value in {"postgres", "rdsadmin", "admin"}:
+            raise ValueError("must be a lowercase PostgreSQL identifier (letter, then letters, digits, _; max 63), not reserved")
+        return value
+
+    @model_validator(mode="after")
+    def _autoscaling_storage(self) -> PostgresInstance:
+        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+            raise ValueError(
+                f"max_allocated_storage_gib = {self.max_allocated_storage_gib}: must be >= allocated_storage_gib "
+                f"({self.allocated_storage_gib})"
+            )
+        return self
+
+    @property
+    def parameter_group_family(self) -> str:
+        """RDS parameter group family of the engine version, e.g. ``postgres15`` for 15.7."""
+        return f"postgres{self.engine_version.split('.')[0]}"
+
+
+class SourceDatabase(PostgresInstance):
+    """The source database, created here or imported, with the settings logical replication (CDC) needs."""
+
+    existing_instance_identifier: str | None = Field(
+        default=None, description="identifier of an existing RDS instance to import instead of creating one"
+    )
+    logical_replication: bool = True
+    max_replication_slots: int = Field(default=10, ge=0, le=100)
+    max_wal_senders: int = Field(default=10, ge=0, le=100)
+    wal_sender_timeout_ms: int = Field(default=0, ge=0, le=3_600_000)
+
+
+class TargetDatabase(PostgresInstance):
+    """The target database on AWS that DMS loads and keeps in sync."""
+
+
+class Dms(_Model):
+    """AWS DMS replication instance and task."""
+
+    instance_class: str = "dms.t3.medium"
+    engine_version: str = "3.5.4"
+    allocated_storage_gib: int = Field(default=50, ge=5, le=6144)
+    multi_az: bool = False
+    migration_type: Literal["full-load", "cdc", "full-load-and-cdc"] = "full-load-and-cdc"
+    create_account_roles: bool = Field(
+        default=True, description="create dms-vpc-role and dms-cloudwatch-logs-role (false if the account has them)"
+    )
+    schema_name: str = "public"
+
+    @field_validator("instance_class")
+    @classmethod
+    def _class(cls, value: str) -> str:
+        if not re.fullmatch(r"dms\.[a-z0-9]+\.[a-z0-9]+", value):
+            raise ValueError("must be a DMS replication instance class such as dms.t3.medium")
+        return value
+
+    @field_validator("engine_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"3\.[45]\.\d+", value):
+            raise ValueError("must be a DMS engine version 3.4.x or 3.5.x")
+        return value
+
+
+class Service(_Model):
+    """ECS Fargate service behind the Application Load Balancer. CPU in ECS units (1024 = 1 vCPU), memory MiB."""
+
+    container_image: str = "public.ecr.aws/nginx/nginx:1.27"
+    container_port: int = Field(default=8080, ge=1, le=65535)
+    cpu: Literal[256, 512, 1024, 2048, 4096] = 512
+    memory_mib: int = Field(default=1024, ge=512, le=30720)
+    desired_count: int = Field(default=2, ge=0, le=100)
+    min_count: int = Field(default=2, ge=0, le=100)
+    max_count: int = Field(default=6, ge=1, le=100)
+    health_check_path: str = "/health"
+    cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    memory_target_percent: int = Field(default=70, ge=10, le=90)
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = 365
+    certificate_arn: str | None = None
+
+    @field_validator("container_image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9./_:@-]+", value) or value.endswith(":latest"):
+            raise ValueError("must be a container image reference with a fixed tag or digest (not :latest)")
+        return value
+
+    @field_validator("health_check_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/._-]*", value):
+            raise ValueError("must be an absolute URL path such as /health")
+        return value
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+", value):
+            raise ValueError("must be an ACM certificate ARN")
+        return value
+
+    @model_validator(mode="after")
+    def _counts(self) -> Service:
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise ValueError(
+                f"desired_count = {self.desired_count}: must lie between min_count ({self.min_count}) "
+                f"and max_count ({self.max_count})"
+            )
+        # Fargate task sizes: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+        allowed = {256: (512, 2048), 512: (1024, 4096), 1024: (2048, 8192), 2048: (4096, 16384), 4096: (8192, 30720)}
+        low, high = allowed[self.cpu]
+        if not low <= self.memory_mib <= high or (self.memory_mib % 1024 and self.memory_mib != 512):
+            raise ValueError(
+                f"memory_mib = {self.memory_mib}: Fargate cpu {self.cpu} needs {low}-{high} MiB in steps of 1024"
+            )
+        return self
+
+
+class Dns(_Model):
+    """Route 53 zone and the weighted record that moves traffic from the legacy endpoint to the new ALB."""
+
+    zone_name: str = "payments.example.com"
+    record_name: str = "api"
+    legacy_dns_name: str = "legacy-payments-123456789.us-east-1.elb.amazonaws.com"
+    legacy_zone_id: str = "Z35SXDOTRQ7X7K"
+    legacy_weight: int = Field(default=100, ge=0, le=255)
+    new_weight: int = Field(default=0, ge=0, le=255)
+    health_check_path: str = "/health"
+
+    @field_validator("zone_name", "legacy_dns_name")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        labels = value.rstrip(".").split(".")
+        if len(value) > 253 or len(labels) < 2 or not all(DNS_LABEL.match(label) for label in labels):
+            raise ValueError("must be a lowercase DNS name with at least two labels, each 1-63 of a-z 0-9 -")
+        return value.rstrip(".")
+
+    @field_validator("record_name")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not DNS_LABEL.match(value):
+            raise ValueError("must be one DNS label (1-63 of a-z 0-9 -, not starting or ending with -)")
+        return value
+
+    @field_validator("legacy_zone_id")
+    @classmethod
+    def _zone_id(cls, value: str) -> str:
+        if not re.fullmatch(r"Z[A-Z0-9]{4,31}", value):
+            raise ValueError("must be a Route 53 hosted zone ID such as Z35SXDOTRQ7X7K")
+        return value
+
+    @model_validator(mode="after")
+    def _weights(self) -> Dns:
+        if self.legacy_weight == 0 and self.new_weight == 0:
+            raise ValueError("legacy_weight = 0 and new_weight = 0: at least one weight must be positive")
+        return self
+
+    @property
+    def fqdn(self) -> str:
+        """Fully qualified name of the weighted record, e.g. ``api.payments.example.com``."""
+        return f"{self.record_name}.{self.zone_name}"
+
+
+class Alarms(_Model):
+    """CloudWatch alarm thresholds and the SNS e-mail subscriber."""
+
+    email: str = "payments-oncall@example.com"
+    replication_lag_seconds: int = Field(default=60, ge=1, le=86400)
+    db_cpu_percent: int = Field(default=80, ge=1, le=100)
+    db_free_storage_gib: int = Field(default=10, ge=1, le=65536)
+    alb_5xx_count: int = Field(default=10, ge=1)
+    ecs_cpu_percent: int = Field(default=85, ge=1, le=100)
+    period_seconds: Literal[60, 300] = 60
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
+            raise ValueError("must be an e-mail address")
+        return value
+
+
+class Storage(_Model):
+    """Transaction-log buckets: lifecycle in days."""
+
+    glacier_transition_days: int = Field(default=90, ge=30, le=3650)
+    expiration_days: int = Field(default=2555, ge=1, le=36500)
+
+    @model_validator(mode="after")
+    def _order(self) -> Storage:
+        if self.expiration_days <= self.glacier_transition_days:
+            raise ValueError(
+                f"expiration_days = {self.expiration_days}: must be greater than glacier_transition_days "
+                f"({self.glacier_transition_days})"
+            )
+        return self
+
+
+class State(_Model):
+    """Terraform state: S3 bucket, key prefix and DynamoDB lock table (created by the bootstrap stack)."""
+
+    bucket: str
+    key_prefix: str
+    lock_table: str
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}[A-Za-z0-9]", value) or "//" in value:
+            raise ValueError("must be an S3 key prefix of letters, digits, / _ . - without leading/trailing /")
+        return value
+
+
+class MigrationConfig(_Model):
+    """The whole configuration of one environment (see the module docstring)."""
+
+    environment: str
+    project: str = "paymig"
+    deletion_protection: bool | None = Field(
+        default=None, description="deletion protection and final snapshots; default: on except in dev and local"
+    )
+    regions: Regions = Regions()
+    network: Network = Network()
+    source_database: SourceDatabase = SourceDatabase()
+    target_database: TargetDatabase = TargetDatabase()
+    dms: Dms = Dms()
+    service: Service = Service()
+    dns: Dns = Dns()
+    alarms: Alarms = Alarms()
+    storage: Storage = Storage()
+    state: State
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{1,11}", value):
+            raise ValueError("must be 2-12 characters: a lowercase letter, then lowercase letters or digits")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{2,9}", value):
+            raise ValueError("must be 3-10 characters: a lowercase letter, then lowercase letters or digits")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> MigrationConfig:
+        if self.dms.migration_type != "full-load":
+            source = self.source_database
+            if not source.logical_replication:
+                raise ValueError(
+                    f"source_database.logical_replication = False: migration_type {self.dms.migration_type!r} "
+                    "reads changes through logical replication (rds.logical_replication=1) and needs it on"
+                )
+            if source.max_replication_slots < 1 or source.max_wal_senders < 1:
+                raise ValueError(
+                    f"source_database.max_replication_slots = {source.max_replication_slots}, max_wal_senders = "
+                    f"{source.max_wal_senders}: CDC needs at least one replication slot and one WAL sender"
+                )
+        src, tgt = self.source_database, self.target_database
+        if int(tgt.engine_version.split(".")[0]) < int(src.engine_version.split(".")[0]):
+            raise ValueError(
+                f"target_database.engine_version = {tgt.engine_version!r}: must not be an older major version than "
+                f"the source ({src.engine_version!r})"
+            )
+        return self
+
+    @property
+    def protected(self) -> bool:
+        """Whether deletion protection and final snapshots are on (explicit setting, else not dev/local)."""
+        if self.deletion_protection is not None:
+            return self.deletion_protection
+        return self.environment not in ("dev", "local")
+
+    @property
+    def importing_source(self) -> bool:
+        """Whether the source database is an existing instance imported into state instead of created."""
+        return self.source_database.existing_instance_identifier is not None
+
+
+def _format_pydantic(error: ValidationError) -> list[str]:
+    """One ``<field> = <value>: <rule>`` line per pydantic error.
+
+    Field validators report the field's own path and value; model validators (rules across fields) write
+    ``<field> = <value>: <rule>`` themselves, relative to the model they validate, so only the model's path is
+    put in front.
+    """
+    problems = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if isinstance(item.get("input"), dict) and item["type"] == "value_error":
+            problems.append(f"{path}.{message}" if path else message)
+        else:
+            problems.append(f"{path or '(configuration)'} = {item.get('input')!r}: {message}")
+    return problems
+
+
+def parse_config(data: dict[str, Any], source: str = "<dict>") -> MigrationConfig:
+    """Validate a configuration mapping (as read from TOML) and every AWS name derived from it.
+
+    Args:
+        data: the parsed TOML document.
+        source: where it came from, for error messages.
+
+    Returns:
+        The frozen, validated ``MigrationConfig``.
+
+    Raises:
+        ConfigError: one line per broken rule, each naming the field, the value and the rule.
+    """
+    from config.naming import naming_problems  # local import: naming depends on this module's models
+
+    try:
+        config = MigrationConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_pydantic(exc)) from None
+    problems = naming_problems(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def config_path(environment: str) -> Path:
+    """Path of the configuration file of ``environment``: ``config/<environment>.toml``."""
+    return CONFIG_DIR / f"{environment}.toml"
+
+
+def selected_environment(context_value: object = None) -> str:
+    """The environment to synthesize: cdktf context ``environment``, else ``$PAYMIG_ENVIRONMENT``, else ``dev``."""
+    if isinstance(context_value, str) and context_value:
+        return context_value
+    return os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_ENVIRONMENT
+
+
+def load_config(environment: str | None = None) -> MigrationConfig:
+    """Load and validate ``config/<environment>.toml``.
+
+    Args:
+        environment: environment name; ``None`` selects it with ``selected_environment``.
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML, names another environment, or breaks a rule.
+    """
+    environment = environment or selected_environment()
+    path = config_path(environment)
+    if not re.fullmatch(r"[a-z][a-z0-9]{1,11}", environment) or not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+        raise ConfigError(str(path), [f"environment = {environment!r}: no such configuration (known: {known})"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"(file) = {path.name!r}: must be valid TOML ({exc})"]) from None
+    if data.get("environment", environment) != environment:
+        raise ConfigError(
+            str(path), [f"environment = {data.get('environment')!r}: must equal the file name ({environment!r})"]
+        )
+    data.setdefault("environment", environment)
+    return parse_config(data, str(path.relative_to(CONFIG_DIR.parent)))

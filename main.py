@@ -1,0 +1,30 @@
+#!/usr/bin/env python
+"""cdktf entry point: synthesize every stack of the selected environment into cdktf.out.
+
+The environment is the cdktf context value ``environment``, else ``$PAYMIG_ENVIRONMENT``, else ``dev``.
+"""
+
+import cdktf_runtime  # noqa: F401  (must come first: environment for jsii/Terraform)
+
+import sys
+
+from cdktf import App
+
+from config import ConfigError, load_config, selected_environment
+from stacks.app import build_stacks
+
+
+def main() -> int:
+    app = App()
+    try:
+        config = load_config(selected_environment(app.node.try_get_context("environment")))
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    build_stacks(app, config)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

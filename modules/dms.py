@@ -1,0 +1,247 @@
+"""AWS DMS: account roles, replication subnet group and instance, PostgreSQL endpoints and a CDC task.
+
+- ``dms-vpc-role`` and ``dms-cloudwatch-logs-role`` are account-wide roles with fixed names that DMS looks up;
+  ``create_account_roles=False`` leaves them to an account that already has them. When created here, the subnet
+  group and the replication instance depend on the policy attachment, so DMS never sees the role without its
+  policy (the public "The IAM Role arn:aws:iam::...:role/dms-vpc-role is not configured properly" failure).
+- Endpoints read their credentials from the RDS-managed Secrets Manager secret through a role that DMS assumes
+  (``secrets_manager_arn`` / ``secrets_manager_access_role_arn``); no password is in Terraform.
+- Table mappings and task settings are Python dicts serialized with ``json.dumps``; data validation is on.
+
+Follows: https://docs.aws.amazon.com/dms/latest/userguide/security-iam.html#CHAP_Security.APIRole,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.html,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Validating.html and
+https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/dms_replication_task.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointPostgresSettings
+from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
+from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
+from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from modules.iam import assume_role_policy, policy_document, statement
+
+DMS_VPC_ROLE = "dms-vpc-role"
+DMS_CLOUDWATCH_LOGS_ROLE = "dms-cloudwatch-logs-role"
+_MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/{}"
+
+# DMS task settings keys DMS accepts at create time (top-level sections of the task settings document).
+TASK_SETTINGS_SECTIONS = frozenset(
+    {
+        "TargetMetadata", "FullLoadSettings", "Logging", "ControlTablesSettings", "StreamBufferSettings",
+        "ChangeProcessingTuning", "ChangeProcessingDdlHandlingPolicy", "ValidationSettings", "ErrorBehavior",
+        "CharacterSetSettings", "BeforeImageSettings", "LoopbackPreventionSettings", "FailTaskWhenCleanTaskResourceFailed",
+        "PostProcessingRules", "TTSettings",
+    }
+)
+
+
+def default_task_settings() -> dict[str, Any]:
+    """Task settings for a payment migration: validation on, stop on any data or apply error.
+
+    Keys follow the DMS task settings document. Nothing is silently skipped: a row that fails to load or apply
+    stops the task instead of being logged and dropped, and every migrated row is validated against the source.
+    """
+    stop = "STOP_TASK"
+    return {
+        "TargetMetadata": {
+            "TargetSchema": "", "SupportLobs": True, "FullLobMode": False, "LobChunkSize": 64,
+            "LimitedSizeLobMode": True, "LobMaxSize": 32,
+        },
+        "FullLoadSettings": {
+            "TargetTablePrepMode": "DO_NOTHING", "CreatePkAfterFullLoad": False, "MaxFullLoadSubTasks": 8,
+            "TransactionConsistencyTimeout": 600, "CommitRate": 10000,
+            "StopTaskCachedChangesApplied": False, "StopTaskCachedChangesNotApplied": False,
+        },
+        "Logging": {"EnableLogging": True},
+        "ControlTablesSettings": {
+            "ControlSchema": "dms_control", "HistoryTimeslotInMinutes": 5, "HistoryTableEnabled": True,
+            "SuspendedTablesTableEnabled": True, "StatusTableEnabled": True,
+        },
+        "ChangeProcessingTuning": {
+            "BatchApplyPreserveTransaction": True, "BatchApplyTimeoutMin": 1, "BatchApplyTimeoutMax": 30,
+            "MinTransactionSize": 1000, "CommitTimeout": 1, "MemoryLimitTotal": 1024, "MemoryKeepTime": 60,
+            "StatementCacheSize": 50,
+        },
+        "ValidationSettings": {
+            "EnableValidation": True, "ValidationMode": "ROW_LEVEL", "ThreadCount": 5, "FailureMaxCount": 10000,
+            "TableFailureMaxCount": 1000, "HandleCollationDiff": False, "RecordFailureDelayLimitInMinutes": 0,
+            "SkipLobColumns": False, "ValidationPartialLobSize": 0, "ValidationQueryCdcDelaySeconds": 0,
+        },
+        "ErrorBehavior": {
+            "DataErrorPolicy": stop, "DataTruncationErrorPolicy": stop, "DataErrorEscalationPolicy": stop,
+            "TableErrorPolicy": stop, "TableErrorEscalationPolicy": stop,
+            "RecoverableErrorCount": -1, "RecoverableErrorInterval": 5, "RecoverableErrorThrottling": True,
+            "RecoverableErrorThrottlingMax": 1800, "ApplyErrorDeletePolicy": stop, "ApplyErrorInsertPolicy": stop,
+            "ApplyErrorUpdatePolicy": stop, "ApplyErrorEscalationPolicy": stop, "FullLoadIgnoreConflicts": False,
+        },
+    }
+
+
+def schema_table_mappings(schema: str) -> dict[str, Any]:
+    """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON)."""
+    return {
+        "rules": [
+            {
+                "rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
+                "object-locator": {"schema-name": schema, "table-name": "%"}, "rule-action": "include",
+            }
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class PostgresEndpoint:
+    """Where a DMS endpoint connects: server, port, database and the Secrets Manager secret with credentials."""
+
+    server_name: str
+    port: Any
+    database_name: str
+    secret_arn: str
+
+
+@dataclass(frozen=True)
+class DmsMigrationProps:
+    """Props of ``DmsMigration``.
+
+    Attributes:
+        instance_id / subnet_group_id / task_id / task_resource_identifier / source_endpoint_id /
+            target_endpoint_id / secrets_role_name: AWS names (see ``config.naming``).
+        instance_class: e.g. ``dms.t3.medium``; engine_version: e.g. ``3.5.4``.
+        allocated_storage_gib: replication instance storage, GiB.
+        multi_az: standby replication instance.
+        subnet_ids / security_group_ids: where the replication instance runs.
+        source / target: the PostgreSQL endpoints.
+        migration_type: ``full-load``, ``cdc`` or ``full-load-and-cdc``.
+        table_mappings / task_settings: dicts serialized with ``json.dumps``.
+        create_account_roles: create ``dms-vpc-role`` and ``dms-cloudwatch-logs-role``.
+        ssl_mode: endpoint SSL mode. ``require`` encrypts every connection; ``verify-full`` also needs the RDS CA
+            imported as a DMS certificate (``certificate_arn``).
+        kms_key_arn: key for the replication instance storage; None uses the AWS-managed key.
+        region: region of the secrets (the secrets role trusts the regional DMS principal).
+
+    Raises:
+        ValueError: task settings with an unknown top-level section or not serializable to JSON.
+    """
+
+    instance_id: str
+    subnet_group_id: str
+    task_id: str
+    task_resource_identifier: str
+    source_endpoint_id: str
+    target_endpoint_id: str
+    secrets_role_name: str
+    instance_class: str
+    engine_version: str
+    allocated_storage_gib: int
+    multi_az: bool
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    source: PostgresEndpoint
+    target: PostgresEndpoint
+    region: str
+    migration_type: str = "full-load-and-cdc"
+    table_mappings: dict[str, Any] = field(default_factory=lambda: schema_table_mappings("public"))
+    task_settings: dict[str, Any] = field(default_factory=default_task_settings)
+    create_account_roles: bool = True
+    ssl_mode: str = "require"
+    certificate_arn: str | None = None
+    kms_key_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.task_settings) - TASK_SETTINGS_SECTIONS)
+        if unknown:
+            raise ValueError(f"task_settings = {unknown}: unknown DMS task settings sections (allowed: "
+                             f"{', '.join(sorted(TASK_SETTINGS_SECTIONS))})")
+        for name in ("task_settings", "table_mappings"):
+            try:
+                json.dumps(getattr(self, name), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: must serialize to JSON ({exc})") from None
+        if self.ssl_mode == "verify-full" and not self.certificate_arn:
+            raise ValueError("ssl_mode = 'verify-full': needs certificate_arn (the RDS CA imported into DMS)")
+
+
+class DmsMigration(Construct):
+    """DMS roles, subnet group, replication instance, source/target endpoints and the replication task.
+
+    Attributes: ``instance``, ``source_endpoint``, ``target_endpoint``, ``task``, ``account_roles_ready``
+    (the policy attachments the DMS resources depend on; empty when the account already has the roles).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: DmsMigrationProps):
+        super().__init__(scope, id_)
+        self.props = props
+        self.account_roles_ready = self._account_roles() if props.create_account_roles else []
+        subnet_group = DmsReplicationSubnetGroup(
+            self, "subnet-group", replication_subnet_group_id=props.subnet_group_id,
+            replication_subnet_group_description=f"{props.instance_id} replication subnets",
+            subnet_ids=list(props.subnet_ids), depends_on=self.account_roles_ready,
+        )
+        self.instance = DmsReplicationInstance(
+            self, "instance", replication_instance_id=props.instance_id,
+            replication_instance_class=props.instance_class, engine_version=props.engine_version,
+            allocated_storage=props.allocated_storage_gib, multi_az=props.multi_az, publicly_accessible=False,
+            replication_subnet_group_id=subnet_group.replication_subnet_group_id,
+            vpc_security_group_ids=list(props.security_group_ids), kms_key_arn=props.kms_key_arn,
+            auto_minor_version_upgrade=True, apply_immediately=True, depends_on=self.account_roles_ready,
+        )
+        secrets_role = self._secrets_role()
+        self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
+        self.target_endpoint = self._endpoint("target", props.target_endpoint_id, props.target, secrets_role)
+        self.task = DmsReplicationTask(
+            self, "task", replication_task_id=props.task_id, resource_identifier=props.task_resource_identifier,
+            migration_type=props.migration_type, replication_instance_arn=self.instance.replication_instance_arn,
+            source_endpoint_arn=self.source_endpoint.endpoint_arn, target_endpoint_arn=self.target_endpoint.endpoint_arn,
+            table_mappings=json.dumps(props.table_mappings, sort_keys=True),
+            replication_task_settings=json.dumps(props.task_settings, sort_keys=True),
+            start_replication_task=False,
+        )
+
+    def _account_roles(self) -> list[IamRolePolicyAttachment]:
+        attachments = []
+        for role_name, policy in ((DMS_VPC_ROLE, "AmazonDMSVPCManagementRole"),
+                                  (DMS_CLOUDWATCH_LOGS_ROLE, "AmazonDMSCloudWatchLogsRole")):
+            role = IamRole(self, role_name, name=role_name, assume_role_policy=assume_role_policy("dms.amazonaws.com"),
+                           description="Account-wide role that AWS DMS uses (fixed name)")
+            attachments.append(IamRolePolicyAttachment(
+                self, f"{role_name}-policy", role=role.name, policy_arn=_MANAGED_POLICY.format(policy)))
+        return attachments
+
+    def _secrets_role(self) -> IamRole:
+        props = self.props
+        role = IamRole(
+            self, "secrets-role", name=props.secrets_role_name,
+            assume_role_policy=assume_role_policy(f"dms.{props.region}.amazonaws.com"),
+            description="Lets DMS read the database credentials from Secrets Manager",
+        )
+        statements = [statement(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                                [props.source.secret_arn, props.target.secret_arn], sid="ReadDatabaseSecrets")]
+        if props.kms_key_arn:
+            statements.append(statement(["kms:Decrypt"], [props.kms_key_arn], sid="DecryptDatabaseSecrets"))
+        IamRolePolicy(self, "secrets-role-policy", role=role.id, name="read-database-secrets",
+                      policy=policy_document(statements))
+        return role
+
+    def _endpoint(self, endpoint_type: str, endpoint_id: str, endpoint: PostgresEndpoint, role: IamRole) -> DmsEndpoint:
+        settings = None
+        if endpoint_type == "source":
+            # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
+            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False)
+        return DmsEndpoint(
+            self, f"{endpoint_type}-endpoint", endpoint_id=endpoint_id, endpoint_type=endpoint_type,
+            engine_name="postgres", server_name=endpoint.server_name, port=endpoint.port,
+            database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
+            certificate_arn=self.props.certificate_arn, secrets_manager_arn=endpoint.secret_arn,
+            secrets_manager_access_role_arn=role.arn, postgres_settings=settings,
+        )

@@ -1,0 +1,150 @@
+"""VPC with public, private and database subnets, routing, and the security groups of every tier.
+
+Security groups are created here, in the network stack, before any stack references them; rules between tiers
+use ``aws_vpc_security_group_ingress_rule`` / ``egress_rule`` resources (one rule each, as the AWS provider
+recommends) so that groups can reference each other without cycles.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+POSTGRES_PORT = 5432
+TIERS = ("public", "private", "database")
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    """Props of ``Network``.
+
+    Attributes:
+        name_prefix: prefix of the Name tags and security group names, e.g. ``paymig-dev``.
+        region: AWS region; availability zones are ``<region>a``, ``<region>b``, ...
+        vpc_cidr: VPC IPv4 CIDR, /16 to /20; each tier gets one subnet of 1/16 of it per AZ.
+        az_count: number of availability zones (2 or 3).
+        container_port: TCP port of the application containers (ALB -> service rule).
+    """
+
+    name_prefix: str
+    region: str
+    vpc_cidr: str
+    az_count: int
+    container_port: int
+
+    def subnet_cidrs(self, tier: str) -> list[str]:
+        """CIDR blocks of ``tier`` (``public``, ``private`` or ``database``), one per AZ.
+
+        Raises:
+            ValueError: unknown tier.
+        """
+        network = ipaddress.IPv4Network(self.vpc_cidr)
+        blocks = list(network.subnets(new_prefix=network.prefixlen + 4))
+        offset = TIERS.index(tier) * 4
+        return [str(block) for block in blocks[offset : offset + self.az_count]]
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """Availability zone names, e.g. ``["us-east-1a", "us-east-1b"]``."""
+        return [f"{self.region}{letter}" for letter in "abc"[: self.az_count]]
+
+
+class Network(Construct):
+    """VPC, three subnet tiers, an internet gateway, one NAT gateway and the tier security groups.
+
+    Attributes exposed: ``vpc``, ``subnet_ids`` (tier -> list of tokens), ``alb_security_group``,
+    ``service_security_group``, ``database_security_group``, ``dms_security_group``.
+
+    Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/vpc and
+    .../vpc_security_group_ingress_rule.
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: NetworkProps):
+        super().__init__(scope, id_)
+        self.props = props
+        prefix = props.name_prefix
+        self.vpc = Vpc(
+            self, "vpc", cidr_block=props.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
+            tags={"Name": f"{prefix}-vpc"},
+        )
+        self.subnet_ids: dict[str, list[str]] = {}
+        for tier in TIERS:
+            ids = []
+            for index, (zone, cidr) in enumerate(zip(props.availability_zones, props.subnet_cidrs(tier))):
+                subnet = Subnet(
+                    self, f"{tier}-subnet-{index}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=zone,
+                    map_public_ip_on_launch=False, tags={"Name": f"{prefix}-{tier}-{zone}", "Tier": tier},
+                )
+                ids.append(subnet.id)
+            self.subnet_ids[tier] = ids
+        self._routing(prefix)
+        self._security_groups(prefix)
+
+    def _routing(self, prefix: str) -> None:
+        gateway = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-igw"})
+        nat_ip = Eip(self, "nat-eip", domain="vpc", tags={"Name": f"{prefix}-nat"})
+        nat = NatGateway(
+            self, "nat", allocation_id=nat_ip.id, subnet_id=self.subnet_ids["public"][0],
+            tags={"Name": f"{prefix}-nat"}, depends_on=[gateway],
+        )
+        default_routes = {"public": {"gateway_id": gateway.id}, "private": {"nat_gateway_id": nat.id}, "database": None}
+        for tier, target in default_routes.items():
+            table = RouteTable(self, f"{tier}-routes", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-{tier}"})
+            if target:
+                Route(self, f"{tier}-default-route", route_table_id=table.id, destination_cidr_block="0.0.0.0/0", **target)
+            for index, subnet_id in enumerate(self.subnet_ids[tier]):
+                RouteTableAssociation(self, f"{tier}-routes-{index}", route_table_id=table.id, subnet_id=subnet_id)
+
+    def _group(self, name: str, purpose: str, prefix: str) -> SecurityGroup:
+        return SecurityGroup(
+            self, f"{name}-sg", name=f"{prefix}-{name}", description=purpose, vpc_id=self.vpc.id,
+            tags={"Name": f"{prefix}-{name}"},
+        )
+
+    def _ingress(self, id_: str, group: SecurityGroup, port: int, description: str, *, cidr: str | None = None,
+                 source: SecurityGroup | None = None) -> None:
+        VpcSecurityGroupIngressRule(
+            self, id_, security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+            cidr_ipv4=cidr, referenced_security_group_id=source.id if source else None, description=description,
+        )
+
+    def _egress(self, id_: str, group: SecurityGroup, port: int, description: str, *, cidr: str | None = None,
+                destination: SecurityGroup | None = None) -> None:
+        VpcSecurityGroupEgressRule(
+            self, id_, security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+            cidr_ipv4=cidr, referenced_security_group_id=destination.id if destination else None,
+            description=description,
+        )
+
+    def _security_groups(self, prefix: str) -> None:
+        port = self.props.container_port
+        self.alb_security_group = self._group("alb", "Application Load Balancer: HTTP/HTTPS from the internet", prefix)
+        self.service_security_group = self._group("service", "ECS tasks of the payments API", prefix)
+        self.database_security_group = self._group("database", "RDS PostgreSQL source and target", prefix)
+        self.dms_security_group = self._group("dms", "DMS replication instance", prefix)
+        alb, service, database, dms = (
+            self.alb_security_group, self.service_security_group, self.database_security_group, self.dms_security_group
+        )
+        self._ingress("alb-http-in", alb, 80, "HTTP from the internet (redirected to HTTPS when enabled)", cidr="0.0.0.0/0")
+        self._ingress("alb-https-in", alb, 443, "HTTPS from the internet", cidr="0.0.0.0/0")
+        self._egress("alb-to-service", alb, port, "ALB to the containers", destination=service)
+        self._ingress("service-from-alb", service, port, "Containers from the ALB", source=alb)
+        self._egress("service-https-out", service, 443, "Containers to AWS APIs and the image registry", cidr="0.0.0.0/0")
+        self._egress("service-to-database", service, POSTGRES_PORT, "Containers to PostgreSQL", destination=database)
+        self._ingress("database-from-service", database, POSTGRES_PORT, "PostgreSQL from the containers", source=service)
+        self._ingress("database-from-dms", database, POSTGRES_PORT, "PostgreSQL from DMS", source=dms)
+        self._egress("dms-to-database", dms, POSTGRES_PORT, "DMS to PostgreSQL", destination=database)
+        self._egress("dms-https-out", dms, 443, "DMS to Secrets Manager and CloudWatch", cidr="0.0.0.0/0")

@@ -1,0 +1,146 @@
+"""CloudWatch dashboard and alarms for the migration, notifying an SNS topic.
+
+Alarms: DMS ``CDCLatencySource`` and ``CDCLatencyTarget`` (dimensions ``ReplicationInstanceIdentifier`` and
+``ReplicationTaskIdentifier`` = the task's resource identifier, the last segment of its ARN), RDS
+``CPUUtilization`` and ``FreeStorageSpace`` per instance, ALB ``HTTPCode_Target_5XX_Count`` and
+``HTTPCode_ELB_5XX_Count``, target group ``UnHealthyHostCount``, ECS service ``CPUUtilization``.
+
+Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics,
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html,
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One CloudWatch alarm: metric, dimensions, statistic, threshold (in the metric's unit) and comparison."""
+
+    key: str
+    description: str
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str]
+    statistic: str
+    threshold: float
+    comparison: str = "GreaterThanThreshold"
+    evaluation_periods: int = 3
+
+
+@dataclass(frozen=True)
+class ObservabilityProps:
+    """Props of ``MigrationObservability``.
+
+    Attributes:
+        name_prefix: prefix of alarm names, e.g. ``paymig-dev``.
+        topic_name / dashboard_name: SNS topic and dashboard names.
+        email: e-mail subscriber of the topic.
+        region: region of the metrics (dashboard widgets).
+        dms_instance_id / dms_task_resource_id: DMS dimensions.
+        db_instance_ids: RDS instances to watch.
+        alb_arn_suffix / target_group_arn_suffix: ALB dimensions (``app/<name>/<id>``, ``targetgroup/<name>/<id>``).
+        ecs_cluster_name / ecs_service_name: ECS dimensions.
+        replication_lag_seconds, db_cpu_percent, db_free_storage_gib, alb_5xx_count, ecs_cpu_percent: thresholds.
+        period_seconds: alarm period, seconds.
+        kms_key_arn: SNS topic encryption key; None uses the AWS-managed key.
+    """
+
+    name_prefix: str
+    topic_name: str
+    dashboard_name: str
+    email: str
+    region: str
+    dms_instance_id: str
+    dms_task_resource_id: str
+    db_instance_ids: tuple[str, ...]
+    alb_arn_suffix: str
+    target_group_arn_suffix: str
+    ecs_cluster_name: str
+    ecs_service_name: str
+    replication_lag_seconds: int = 60
+    db_cpu_percent: int = 80
+    db_free_storage_gib: int = 10
+    alb_5xx_count: int = 10
+    ecs_cpu_percent: int = 85
+    period_seconds: int = 60
+    kms_key_arn: str | None = None
+
+    def alarm_specs(self) -> list[AlarmSpec]:
+        """Every alarm of the migration, in a stable order."""
+        dms = {"ReplicationInstanceIdentifier": self.dms_instance_id,
+               "ReplicationTaskIdentifier": self.dms_task_resource_id}
+        specs = [
+            AlarmSpec(f"dms-{metric}", f"DMS {metric} above {self.replication_lag_seconds} s", "AWS/DMS", metric, dms,
+                      "Maximum", self.replication_lag_seconds)
+            for metric in ("CDCLatencySource", "CDCLatencyTarget")
+        ]
+        for db in self.db_instance_ids:
+            dims = {"DBInstanceIdentifier": db}
+            specs.append(AlarmSpec(f"{db}-cpu", f"{db} CPU above {self.db_cpu_percent} %", "AWS/RDS",
+                                   "CPUUtilization", dims, "Average", self.db_cpu_percent))
+            specs.append(AlarmSpec(f"{db}-free-storage", f"{db} free storage below {self.db_free_storage_gib} GiB",
+                                   "AWS/RDS", "FreeStorageSpace", dims, "Minimum", self.db_free_storage_gib * GIB,
+                                   "LessThanThreshold"))
+        alb = {"LoadBalancer": self.alb_arn_suffix}
+        specs += [
+            AlarmSpec("alb-target-5xx", f"Targets answered more than {self.alb_5xx_count} 5xx per period",
+                      "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", self.alb_5xx_count),
+            AlarmSpec("alb-elb-5xx", f"ALB answered more than {self.alb_5xx_count} 5xx per period",
+                      "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, "Sum", self.alb_5xx_count),
+            AlarmSpec("alb-unhealthy-hosts", "At least one unhealthy target", "AWS/ApplicationELB",
+                      "UnHealthyHostCount", {**alb, "TargetGroup": self.target_group_arn_suffix}, "Maximum", 0),
+            AlarmSpec("ecs-cpu", f"ECS service CPU above {self.ecs_cpu_percent} %", "AWS/ECS", "CPUUtilization",
+                      {"ClusterName": self.ecs_cluster_name, "ServiceName": self.ecs_service_name}, "Average",
+                      self.ecs_cpu_percent),
+        ]
+        return specs
+
+    def dashboard_body(self) -> str:
+        """Dashboard JSON (CloudWatch dashboard body structure): one metric widget per alarm."""
+        widgets = []
+        for index, spec in enumerate(self.alarm_specs()):
+            metric: list[str] = [spec.namespace, spec.metric_name]
+            for key, value in spec.dimensions.items():
+                metric += [key, value]
+            widgets.append({
+                "type": "metric", "x": (index % 3) * 8, "y": (index // 3) * 6, "width": 8, "height": 6,
+                "properties": {"title": spec.description, "region": self.region, "stat": spec.statistic,
+                               "period": self.period_seconds, "metrics": [metric]},
+            })
+        return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+class MigrationObservability(Construct):
+    """SNS topic with an e-mail subscription, one CloudWatch alarm per ``AlarmSpec`` and a dashboard.
+
+    Attributes: ``topic``, ``alarms`` (key -> CloudwatchMetricAlarm), ``dashboard``.
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: ObservabilityProps):
+        super().__init__(scope, id_)
+        self.topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn or "alias/aws/sns")
+        SnsTopicSubscription(self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=props.email)
+        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        for spec in props.alarm_specs():
+            self.alarms[spec.key] = CloudwatchMetricAlarm(
+                self, f"alarm-{spec.key}", alarm_name=f"{props.name_prefix}-{spec.key}",
+                alarm_description=spec.description, namespace=spec.namespace, metric_name=spec.metric_name,
+                dimensions=spec.dimensions, statistic=spec.statistic, threshold=spec.threshold,
+                comparison_operator=spec.comparison, evaluation_periods=spec.evaluation_periods,
+                period=props.period_seconds, treat_missing_data="notBreaching",
+                alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
+            )
+        self.dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=props.dashboard_name,
+                                             dashboard_body=props.dashboard_body())

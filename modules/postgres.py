@@ -1,0 +1,149 @@
+"""An RDS for PostgreSQL instance with its own parameter group.
+
+The parameter group family follows the engine's major version (``postgres15`` for 15.7). For a CDC source it
+sets ``rds.logical_replication=1``, ``max_replication_slots`` and ``max_wal_senders`` (static parameters, applied
+``pending-reboot``) and ``wal_sender_timeout`` (dynamic). ``rds.force_ssl=1`` is set on every instance. The
+master password is generated and kept by RDS in Secrets Manager (``manage_master_user_password``): it never
+appears in Terraform configuration or state.
+
+Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/db_instance,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (RDS source prerequisites) and
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.db_instance import DbInstance
+from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class LogicalReplication:
+    """Source-side settings that AWS DMS change data capture needs.
+
+    Attributes:
+        max_replication_slots: replication slots (one per DMS task, plus headroom).
+        max_wal_senders: concurrent WAL sender processes.
+        wal_sender_timeout_ms: milliseconds before an idle replication connection is ended; 0 disables.
+    """
+
+    max_replication_slots: int = 10
+    max_wal_senders: int = 10
+    wal_sender_timeout_ms: int = 0
+
+
+@dataclass(frozen=True)
+class PostgresProps:
+    """Props of ``PostgresDatabase``.
+
+    Attributes:
+        identifier: DB instance identifier (1-63 characters).
+        parameter_group_name: name of the instance's parameter group.
+        engine_version: PostgreSQL MAJOR.MINOR, e.g. ``15.7``.
+        instance_class: e.g. ``db.t4g.medium``.
+        allocated_storage_gib / max_allocated_storage_gib: gp3 storage and storage-autoscaling ceiling, GiB.
+        multi_az: standby in a second AZ.
+        backup_retention_days: automated backups kept, days (1-35).
+        database_name / master_username: initial database and master user.
+        subnet_group_name: DB subnet group (database tier).
+        security_group_ids: VPC security groups of the instance.
+        protected: deletion protection on and a final snapshot on delete.
+        logical_replication: settings for a CDC source; None for a target.
+        kms_key_arn: customer-managed key for storage and Performance Insights; None uses the AWS-managed key.
+    """
+
+    identifier: str
+    parameter_group_name: str
+    engine_version: str
+    instance_class: str
+    allocated_storage_gib: int
+    max_allocated_storage_gib: int
+    multi_az: bool
+    backup_retention_days: int
+    database_name: str
+    master_username: str
+    subnet_group_name: str
+    security_group_ids: tuple[str, ...]
+    protected: bool
+    logical_replication: LogicalReplication | None = None
+    kms_key_arn: str | None = None
+
+    @property
+    def parameter_group_family(self) -> str:
+        """``postgres<major>`` for the engine version."""
+        return f"postgres{self.engine_version.split('.')[0]}"
+
+    def parameters(self) -> list[tuple[str, str, str]]:
+        """Parameters of the group as (name, value, apply_method), sorted by name."""
+        values = [("rds.force_ssl", "1", "pending-reboot")]
+        if self.logical_replication:
+            settings = self.logical_replication
+            values += [
+                ("rds.logical_replication", "1", "pending-reboot"),
+                ("max_replication_slots", str(settings.max_replication_slots), "pending-reboot"),
+                ("max_wal_senders", str(settings.max_wal_senders), "pending-reboot"),
+                ("wal_sender_timeout", str(settings.wal_sender_timeout_ms), "immediate"),
+            ]
+        return sorted(values)
+
+
+class PostgresDatabase(Construct):
+    """RDS for PostgreSQL instance and parameter group (see module docstring).
+
+    Attributes: ``instance`` (DbInstance), ``parameter_group``, ``secret_arn`` (token: ARN of the RDS-managed
+    master user secret), ``address`` and ``port`` (tokens).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: PostgresProps):
+        super().__init__(scope, id_)
+        self.props = props
+        self.parameter_group = DbParameterGroup(
+            self, "parameters", name=props.parameter_group_name, family=props.parameter_group_family,
+            description=f"{props.identifier}: PostgreSQL {props.engine_version}"
+            + (" with logical replication" if props.logical_replication else ""),
+            parameter=[DbParameterGroupParameter(name=n, value=v, apply_method=m) for n, v, m in props.parameters()],
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # name carries the family
+        )
+        self.instance = DbInstance(
+            self, "instance",
+            identifier=props.identifier,
+            engine="postgres",
+            engine_version=props.engine_version,
+            instance_class=props.instance_class,
+            allocated_storage=props.allocated_storage_gib,
+            max_allocated_storage=props.max_allocated_storage_gib,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=props.kms_key_arn,
+            db_name=props.database_name,
+            username=props.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=props.kms_key_arn,
+            parameter_group_name=self.parameter_group.name,
+            db_subnet_group_name=props.subnet_group_name,
+            vpc_security_group_ids=list(props.security_group_ids),
+            publicly_accessible=False,
+            multi_az=props.multi_az,
+            backup_retention_period=props.backup_retention_days,
+            backup_window="03:00-04:00",
+            maintenance_window="sun:04:30-sun:05:30",
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=props.kms_key_arn,
+            performance_insights_retention_period=7,
+            monitoring_interval=0,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            iam_database_authentication_enabled=True,
+            deletion_protection=props.protected,
+            skip_final_snapshot=not props.protected,
+            final_snapshot_identifier=f"{props.identifier}-final" if props.protected else None,
+            apply_immediately=not props.protected,
+        )
+        self.secret_arn = self.instance.master_user_secret.get(0).secret_arn
+        self.address = self.instance.address
+        self.port = self.instance.port

@@ -1,0 +1,121 @@
+"""A hardened S3 bucket: versioned, encrypted, public access blocked, TLS-only, with lifecycle rules.
+
+Used for the transaction-log buckets (both regions) and the Terraform state bucket.
+
+Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/s3_bucket (and the split
+``s3_bucket_*`` resources), https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformProvider
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
+from constructs import Construct
+
+from modules.iam import policy_document
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Lifecycle in days: move current objects to Glacier, expire them, and expire old versions."""
+
+    glacier_transition_days: int
+    expiration_days: int
+    noncurrent_expiration_days: int = 90
+
+
+@dataclass(frozen=True)
+class SecureBucketProps:
+    """Props of ``SecureBucket``.
+
+    Attributes:
+        bucket_name: globally unique bucket name (3-63 characters).
+        lifecycle: transition/expiry rules; None keeps objects forever (state bucket).
+        kms_key_arn: SSE-KMS key; None uses SSE-S3 (AES256).
+        provider: the AWS provider (region) the bucket lives in; None uses the stack's default provider.
+        force_destroy: let Terraform delete a non-empty bucket (never for payment data outside dev).
+    """
+
+    bucket_name: str
+    lifecycle: Lifecycle | None = None
+    kms_key_arn: str | None = None
+    provider: TerraformProvider | None = None
+    force_destroy: bool = False
+
+
+class SecureBucket(Construct):
+    """S3 bucket with versioning, default encryption, public access block, TLS-only policy and lifecycle.
+
+    Attributes: ``bucket`` (S3Bucket), ``versioning`` (S3BucketVersioningA, for resources that need versioning
+    enabled first, such as replication rules).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: SecureBucketProps):
+        super().__init__(scope, id_)
+        provider = props.provider
+        self.bucket = S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=props.force_destroy,
+                               provider=provider)
+        bucket_id = self.bucket.id
+        self.versioning = S3BucketVersioningA(
+            self, "versioning", bucket=bucket_id, provider=provider,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        algorithm = "aws:kms" if props.kms_key_arn else "AES256"
+        S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=bucket_id, provider=provider,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                bucket_key_enabled=bool(props.kms_key_arn),
+                apply_server_side_encryption_by_default=(
+                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm=algorithm, kms_master_key_id=props.kms_key_arn)),
+            )],
+        )
+        public_access = S3BucketPublicAccessBlock(
+            self, "public-access-block", bucket=bucket_id, provider=provider, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+        )
+        S3BucketPolicy(
+            self, "tls-only", bucket=bucket_id, provider=provider, depends_on=[public_access],
+            policy=policy_document([{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }]),
+        )
+        if props.lifecycle:
+            self._lifecycle(props.lifecycle, provider)
+
+    def _lifecycle(self, lifecycle: Lifecycle, provider: TerraformProvider | None) -> None:
+        S3BucketLifecycleConfiguration(
+            self, "lifecycle", bucket=self.bucket.id, provider=provider, depends_on=[self.versioning],
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="archive-then-expire", status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                transition=[S3BucketLifecycleConfigurationRuleTransition(
+                    days=lifecycle.glacier_transition_days, storage_class="GLACIER")],
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=lifecycle.noncurrent_expiration_days)],
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)],
+            )],
+        )

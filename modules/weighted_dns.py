@@ -1,0 +1,91 @@
+"""Route 53 hosted zone, health checks and two weighted alias records: legacy endpoint and new ALB.
+
+Both records share the name and type and carry distinct set identifiers (``legacy``, ``new``); the weights decide
+the share of traffic (0-255 each, not both 0). Each record is tied to a health check and evaluates its target's
+health, so an unhealthy side stops receiving traffic. Moving traffic is a change of the two weights and an
+apply of the traffic stack.
+
+Follows: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-weighted.html and
+https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/route53_record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+from cdktf_cdktf_provider_aws.route53_record import (
+    Route53Record,
+    Route53RecordAlias,
+    Route53RecordWeightedRoutingPolicy,
+)
+from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class AliasTarget:
+    """An alias target: DNS name and hosted zone ID (e.g. an ALB's ``dns_name`` and ``zone_id``), plus how its
+    health is checked (``protocol`` HTTP or HTTPS, ``port``)."""
+
+    dns_name: str
+    zone_id: str
+    protocol: str = "HTTPS"
+    port: int = 443
+
+
+@dataclass(frozen=True)
+class WeightedDnsProps:
+    """Props of ``WeightedDns``.
+
+    Attributes:
+        zone_name: hosted zone, e.g. ``payments.example.com``.
+        record_name: record label, e.g. ``api``.
+        legacy / new: the two alias targets.
+        legacy_weight / new_weight: weights, 0-255 each.
+        health_check_path: HTTP path both health checks request.
+
+    Raises:
+        ValueError: a weight outside 0-255, or both 0.
+    """
+
+    zone_name: str
+    record_name: str
+    legacy: AliasTarget
+    new: AliasTarget
+    legacy_weight: int
+    new_weight: int
+    health_check_path: str = "/health"
+
+    def __post_init__(self) -> None:
+        for name in ("legacy_weight", "new_weight"):
+            if not 0 <= getattr(self, name) <= 255:
+                raise ValueError(f"{name} = {getattr(self, name)}: must be 0-255")
+        if self.legacy_weight == 0 and self.new_weight == 0:
+            raise ValueError("legacy_weight = 0, new_weight = 0: at least one must be positive")
+
+
+class WeightedDns(Construct):
+    """Hosted zone, one health check per side, two weighted alias A records.
+
+    Attributes: ``zone``, ``records`` (set identifier -> Route53Record), ``health_checks`` (same keys).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: WeightedDnsProps):
+        super().__init__(scope, id_)
+        self.zone = Route53Zone(self, "zone", name=props.zone_name, comment="Payments API migration")
+        self.records: dict[str, Route53Record] = {}
+        self.health_checks: dict[str, Route53HealthCheck] = {}
+        for side, target, weight in (("legacy", props.legacy, props.legacy_weight), ("new", props.new, props.new_weight)):
+            check = Route53HealthCheck(
+                self, f"{side}-health", type=target.protocol, fqdn=target.dns_name, port=target.port,
+                resource_path=props.health_check_path, failure_threshold=3, request_interval=30,
+                tags={"Name": f"{props.record_name}.{props.zone_name} {side}"},
+            )
+            self.health_checks[side] = check
+            self.records[side] = Route53Record(
+                self, f"{side}-record", zone_id=self.zone.zone_id, name=f"{props.record_name}.{props.zone_name}",
+                type="A", set_identifier=side, health_check_id=check.id,
+                weighted_routing_policy=Route53RecordWeightedRoutingPolicy(weight=weight),
+                alias=Route53RecordAlias(name=target.dns_name, zone_id=target.zone_id, evaluate_target_health=True),
+            )

@@ -1,0 +1,89 @@
+"""Data stack: RDS PostgreSQL source (created, or an existing instance imported) and target, and AWS DMS."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from constructs import Construct
+
+from config import MigrationConfig
+from config.settings import PostgresInstance
+from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
+from modules.network import Network
+from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps
+from stacks.base import MigrationStack
+
+
+class DataStack(MigrationStack):
+    """Source and target databases and the DMS migration between them.
+
+    When ``source_database.existing_instance_identifier`` is set, the source instance is imported into state
+    (a Terraform ``import`` block) instead of created; see README, "Importing the legacy source database".
+
+    Attributes: ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration).
+    """
+
+    def __init__(self, scope: Construct, config: MigrationConfig, network: Network):
+        super().__init__(scope, "data", config)
+        names = self.names
+        subnet_group = DbSubnetGroup(self, "db-subnet-group", name=names.db_subnet_group,
+                                     subnet_ids=network.subnet_ids["database"],
+                                     description="Database tier of the payments migration")
+        src = config.source_database
+        self.source = self._database("source", src, names.source_db, names.source_parameter_group,
+                                     subnet_group.name, network, LogicalReplication(
+                                         src.max_replication_slots, src.max_wal_senders, src.wal_sender_timeout_ms)
+                                     if src.logical_replication else None)
+        if config.importing_source:
+            self.source.instance.import_from(names.source_db)
+        self.target = self._database("target", config.target_database, names.target_db, names.target_parameter_group,
+                                     subnet_group.name, network, None)
+        self.dms = DmsMigration(self, "dms", DmsMigrationProps(
+            instance_id=names.dms_instance, subnet_group_id=names.dms_subnet_group, task_id=names.dms_task,
+            task_resource_identifier=names.dms_task, source_endpoint_id=names.dms_source_endpoint,
+            target_endpoint_id=names.dms_target_endpoint, secrets_role_name=names.dms_secrets_role,
+            instance_class=config.dms.instance_class, engine_version=config.dms.engine_version,
+            allocated_storage_gib=config.dms.allocated_storage_gib, multi_az=config.dms.multi_az,
+            subnet_ids=tuple(network.subnet_ids["private"]),
+            security_group_ids=(network.dms_security_group.id,),
+            source=self._endpoint(self.source, src.database_name),
+            target=self._endpoint(self.target, config.target_database.database_name),
+            region=config.regions.primary, migration_type=config.dms.migration_type,
+            table_mappings=schema_table_mappings(config.dms.schema_name),
+            create_account_roles=config.dms.create_account_roles,
+        ))
+        self._outputs()
+
+    def _database(self, role: str, settings: PostgresInstance, identifier: str, parameter_group: str,
+                  subnet_group: str, network: Network, replication: LogicalReplication | None) -> PostgresDatabase:
+        return PostgresDatabase(self, role, PostgresProps(
+            identifier=identifier, parameter_group_name=parameter_group, engine_version=settings.engine_version,
+            instance_class=settings.instance_class, allocated_storage_gib=settings.allocated_storage_gib,
+            max_allocated_storage_gib=settings.max_allocated_storage_gib, multi_az=settings.multi_az,
+            backup_retention_days=settings.backup_retention_days, database_name=settings.database_name,
+            master_username=settings.master_username, subnet_group_name=subnet_group,
+            security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
+            logical_replication=replication,
+        ))
+
+    @staticmethod
+    def _endpoint(database: PostgresDatabase, database_name: str) -> PostgresEndpoint:
+        return PostgresEndpoint(server_name=database.address, port=database.port, database_name=database_name,
+                                secret_arn=database.secret_arn)
+
+    def _outputs(self) -> None:
+        task_arn = self.dms.task.replication_task_arn
+        region = self.config.regions.primary
+        self.output("source_endpoint", self.source.instance.endpoint, "Source PostgreSQL endpoint (host:port)")
+        self.output("target_endpoint", self.target.instance.endpoint, "Target PostgreSQL endpoint (host:port)")
+        self.output("source_secret_arn", self.source.secret_arn, "Secrets Manager ARN of the source credentials")
+        self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
+        self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
+        self.output("dms_replication_task_arn", task_arn, "DMS replication task ARN")
+        self.output("runbook_start_replication",
+                    f"aws dms start-replication-task --region {region} --replication-task-arn {task_arn} "
+                    "--start-replication-task-type start-replication",
+                    "Runbook: start the full load and CDC")
+        self.output("runbook_validation_status",
+                    f"aws dms describe-table-statistics --region {region} --replication-task-arn {task_arn} "
+                    "--query 'TableStatistics[].[TableName,ValidationState,ValidationFailedRecords]'",
+                    "Runbook: per-table validation state before cutover")

@@ -1,0 +1,34 @@
+"""Observability stack: CloudWatch dashboard and alarms (replication lag, DB, ALB, ECS) with SNS."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from config import MigrationConfig
+from modules.fargate_service import FargateService
+from modules.observability import MigrationObservability, ObservabilityProps
+from stacks.base import MigrationStack
+
+
+class ObservabilityStack(MigrationStack):
+    """Alarms and dashboard of the migration. Attribute: ``observability`` (MigrationObservability)."""
+
+    def __init__(self, scope: Construct, config: MigrationConfig, service: FargateService):
+        super().__init__(scope, "observability", config)
+        names, alarms = self.names, config.alarms
+        self.observability = MigrationObservability(self, "migration", ObservabilityProps(
+            name_prefix=f"{config.project}-{config.environment}", topic_name=names.alarm_topic,
+            dashboard_name=names.dashboard, email=alarms.email, region=config.regions.primary,
+            dms_instance_id=names.dms_instance, dms_task_resource_id=names.dms_task,
+            db_instance_ids=(names.source_db, names.target_db),
+            alb_arn_suffix=service.alb.arn_suffix, target_group_arn_suffix=service.target_group.arn_suffix,
+            ecs_cluster_name=names.ecs_cluster, ecs_service_name=names.ecs_service,
+            replication_lag_seconds=alarms.replication_lag_seconds, db_cpu_percent=alarms.db_cpu_percent,
+            db_free_storage_gib=alarms.db_free_storage_gib, alb_5xx_count=alarms.alb_5xx_count,
+            ecs_cpu_percent=alarms.ecs_cpu_percent, period_seconds=alarms.period_seconds,
+        ))
+        region = config.regions.primary
+        self.output("alarm_topic_arn", self.observability.topic.arn, "SNS topic of the alarms")
+        self.output("dashboard_url",
+                    f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+                    f"#dashboards:name={names.dashboard}", "CloudWatch dashboard")

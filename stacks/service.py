@@ -1,0 +1,51 @@
+"""Service stack: the payments API on ECS Fargate behind an Application Load Balancer."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from config import MigrationConfig
+from modules.fargate_service import FargateService, FargateServiceProps
+from modules.iam import statement
+from modules.network import Network
+from modules.postgres import PostgresDatabase
+from modules.replicated_bucket import ReplicatedBucketPair
+from stacks.base import MigrationStack
+
+
+class ServiceStack(MigrationStack):
+    """ECS cluster, service, ALB and autoscaling. The task reads the target database credentials from Secrets
+    Manager (``DB_USERNAME``/``DB_PASSWORD`` injected by ECS) and may write to the transaction-log bucket.
+
+    Attribute: ``service`` (FargateService).
+    """
+
+    def __init__(self, scope: Construct, config: MigrationConfig, network: Network, database: PostgresDatabase,
+                 buckets: ReplicatedBucketPair):
+        super().__init__(scope, "service", config)
+        names, svc = self.names, config.service
+        secret = database.secret_arn
+        bucket_arn = buckets.source.bucket.arn
+        self.service = FargateService(self, "payments-api", FargateServiceProps(
+            cluster_name=names.ecs_cluster, service_name=names.ecs_service, task_family=names.task_family,
+            alb_name=names.alb, target_group_name=names.target_group, execution_role_name=names.task_execution_role,
+            task_role_name=names.task_role, log_group_name=names.app_log_group, region=config.regions.primary,
+            vpc_id=network.vpc.id, public_subnet_ids=tuple(network.subnet_ids["public"]),
+            private_subnet_ids=tuple(network.subnet_ids["private"]),
+            alb_security_group_id=network.alb_security_group.id,
+            service_security_group_id=network.service_security_group.id,
+            container_image=svc.container_image, container_port=svc.container_port, cpu=svc.cpu,
+            memory_mib=svc.memory_mib, desired_count=svc.desired_count, min_count=svc.min_count,
+            max_count=svc.max_count, cpu_target_percent=svc.cpu_target_percent,
+            memory_target_percent=svc.memory_target_percent, health_check_path=svc.health_check_path,
+            log_retention_days=svc.log_retention_days, certificate_arn=svc.certificate_arn,
+            environment={"DB_HOST": database.address, "DB_NAME": config.target_database.database_name,
+                         "DB_SSLMODE": "require", "TRANSACTION_LOG_BUCKET": buckets.source.bucket.bucket},
+            secrets={"DB_USERNAME": f"{secret}:username::", "DB_PASSWORD": f"{secret}:password::"},
+            secret_arns=(secret,),
+            task_policy_statements=(statement(["s3:PutObject"], [f"{bucket_arn}/*"], "WriteTransactionLogs"),),
+        ))
+        alb = self.service.alb
+        self.output("alb_dns_name", alb.dns_name, "DNS name of the Application Load Balancer")
+        self.output("ecs_cluster_name", self.service.cluster.name, "ECS cluster")
+        self.output("ecs_service_name", self.service.service.name, "ECS service")

@@ -1,0 +1,32 @@
+"""Traffic stack: Route 53 weighted records that move traffic from the legacy endpoint to the new ALB."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from config import MigrationConfig
+from modules.fargate_service import FargateService
+from modules.weighted_dns import AliasTarget, WeightedDns, WeightedDnsProps
+from stacks.base import MigrationStack
+
+
+class TrafficStack(MigrationStack):
+    """Hosted zone, health checks and the two weighted records. Attribute: ``dns`` (WeightedDns)."""
+
+    def __init__(self, scope: Construct, config: MigrationConfig, service: FargateService):
+        super().__init__(scope, "traffic", config)
+        dns = config.dns
+        new_protocol, new_port = ("HTTPS", 443) if config.service.certificate_arn else ("HTTP", 80)
+        self.dns = WeightedDns(self, "weighted-dns", WeightedDnsProps(
+            zone_name=dns.zone_name, record_name=dns.record_name,
+            legacy=AliasTarget(dns.legacy_dns_name, dns.legacy_zone_id),
+            new=AliasTarget(service.alb.dns_name, service.alb.zone_id, new_protocol, new_port),
+            legacy_weight=dns.legacy_weight, new_weight=dns.new_weight, health_check_path=dns.health_check_path,
+        ))
+        self.output("zone_id", self.dns.zone.zone_id, "Route 53 hosted zone ID")
+        self.output("name_servers", self.dns.zone.name_servers, "Delegate the zone to these name servers")
+        self.output("record_fqdn", dns.fqdn, "Weighted record that clients use")
+        self.output("runbook_shift_traffic",
+                    f"edit [dns] legacy_weight/new_weight in config/{config.environment}.toml, then "
+                    f"PAYMIG_ENVIRONMENT={config.environment} npx cdktf deploy traffic",
+                    "Runbook: move traffic between legacy and new")
