@@ -54,7 +54,7 @@ def environment_overrides() -> dict[str, str]:
     ``TF_CLI_CONFIG_FILE`` is set to the project's own configuration unless it already names a file that exists
     (the machine may set it to a missing ``~/.terraformrc``); ``TF_PLUGIN_CACHE_DIR`` points at
     ``.cache/terraform-plugins`` in the project so that repeated ``terraform init`` runs link providers instead
-    of copying them.
+    of copying them; ``CDKTF_HOME`` keeps the cdktf CLI's files in ``.cache/cdktf`` instead of the home folder.
     """
     values = dict(_QUIET)
     configured = os.environ.get("TF_CLI_CONFIG_FILE", "")
@@ -62,6 +62,7 @@ def environment_overrides() -> dict[str, str]:
         values["TF_CLI_CONFIG_FILE"] = str(terraform_cli_config())
     else:
         values["TF_CLI_CONFIG_FILE"] = configured
+    values["CDKTF_HOME"] = os.environ.get("CDKTF_HOME", str(PROJECT_ROOT / ".cache" / "cdktf"))
     values["TF_PLUGIN_CACHE_DIR"] = os.environ.get(
         "TF_PLUGIN_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "terraform-plugins")
     )

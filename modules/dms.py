@@ -186,7 +186,7 @@ class DmsMigration(Construct):
         subnet_group = DmsReplicationSubnetGroup(
             self, "subnet-group", replication_subnet_group_id=props.subnet_group_id,
             replication_subnet_group_description=f"{props.instance_id} replication subnets",
-            subnet_ids=list(props.subnet_ids), depends_on=self.account_roles_ready,
+            subnet_ids=list(props.subnet_ids), depends_on=self.account_roles_ready or None,
         )
         self.instance = DmsReplicationInstance(
             self, "instance", replication_instance_id=props.instance_id,
@@ -194,7 +194,7 @@ class DmsMigration(Construct):
             allocated_storage=props.allocated_storage_gib, multi_az=props.multi_az, publicly_accessible=False,
             replication_subnet_group_id=subnet_group.replication_subnet_group_id,
             vpc_security_group_ids=list(props.security_group_ids), kms_key_arn=props.kms_key_arn,
-            auto_minor_version_upgrade=True, apply_immediately=True, depends_on=self.account_roles_ready,
+            auto_minor_version_upgrade=True, apply_immediately=True, depends_on=self.account_roles_ready or None,
         )
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)

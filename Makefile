@@ -1,0 +1,48 @@
+# Payment migration infrastructure. `make` = install, synthesize, deploy on the embedded emulated AWS.
+# `make test` = the test suite (what .ci/run runs). `make help` lists every target.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+
+PIPENV_VERSION := 2026.10.3
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+PYTHON := .venv/bin/python
+# The project's Terraform/cdktf environment (Terraform CLI config with the provider mirror, telemetry off).
+WITH_ENV = eval "$$($(PYTHON) -m ops env)" &&
+CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
+ENVIRONMENT ?= dev
+export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
+
+.PHONY: all help install synth validate test clean
+
+all: synth ## Install, synthesize every stack of $(ENVIRONMENT) and print a summary
+
+help: ## List targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+install: .venv/.installed node_modules/.installed ## pipenv environment (Pipfile.lock) and the cdktf CLI (package-lock.json)
+
+.venv/.installed: Pipfile.lock
+	@command -v pipenv >/dev/null && pipenv --version | grep -q "$(PIPENV_VERSION)" || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	pipenv sync --dev
+	@touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
+	$(CDKTF) synth --output cdktf.out
+	$(PYTHON) -m ops summary
+
+validate: synth ## terraform init -backend=false + validate for every synthesized stack (aws 5.100.0)
+	$(PYTHON) -m ops validate
+
+test: install ## Run the test suite (pytest)
+	$(WITH_ENV) $(PYTHON) -m pytest
+
+clean: ## Remove generated output (keeps .state with local bootstrap state)
+	rm -rf cdktf.out .pytest_cache

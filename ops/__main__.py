@@ -1,0 +1,63 @@
+"""Operator CLI: ``python -m ops <command>`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cdktf_runtime.environment import environment_overrides
+from ops.synthesized import DEFAULT_OUTDIR, read_stacks
+from ops.terraform import init_offline, validate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+
+@app.command()
+def env() -> None:
+    """Print the project's Terraform/cdktf environment as shell ``export`` lines (``eval "$(...)"``)."""
+    for key, value in environment_overrides().items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+@app.command()
+def summary(outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory")) -> None:
+    """Print each synthesized stack with its resource, import and output counts."""
+    table = Table(title=f"Synthesized stacks ({outdir.name})")
+    for column in ("stack", "resources", "imports", "outputs", "depends on"):
+        table.add_column(column)
+    total = 0
+    for stack in read_stacks(outdir).values():
+        count = stack.resource_count()
+        total += count
+        table.add_row(stack.name, str(count), str(len(stack.document.get("import", []))),
+                      str(len(stack.document.get("output", {}))), ", ".join(stack.dependencies) or "-")
+    console.print(table)
+    console.print(f"{total} resources in total")
+
+
+@app.command("validate")
+def validate_command(outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory")) -> None:
+    """``terraform init -backend=false`` and ``terraform validate`` in every synthesized stack."""
+    failed = []
+    for stack in read_stacks(outdir).values():
+        init_offline(stack.directory)
+        result = validate(stack.directory)
+        report = json.loads(result.stdout)
+        status = "valid" if report["valid"] else "INVALID"
+        console.print(f"{stack.name}: {status} ({report['warning_count']} warnings)")
+        if not report["valid"]:
+            failed.append(stack.name)
+            for diagnostic in report["diagnostics"]:
+                console.print(f"  {diagnostic['severity']}: {diagnostic['summary']} {diagnostic.get('detail', '')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

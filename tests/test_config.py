@@ -1,0 +1,120 @@
+"""Configuration: defaults, every rule's error (field, value, rule), derived-name limits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from config import ConfigError, Names, load_config, parse_config
+from config.naming import RULES
+from tests.conftest import config_data
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_shipped_configurations_are_valid(environment):
+    config = load_config(environment)
+    assert config.environment == environment
+    assert config.regions.primary != config.regions.replica
+
+
+def test_protection_follows_environment():
+    assert load_config("dev").protected is False
+    assert load_config("prod").protected is True
+
+
+def test_parameter_group_family_follows_engine_version():
+    data = config_data()
+    data["source_database"]["engine_version"] = "16.3"
+    data["target_database"]["engine_version"] = "16.3"
+    config = parse_config(data)
+    assert config.source_database.parameter_group_family == "postgres16"
+    assert Names.of(config).source_parameter_group.endswith("-postgres16")
+
+
+def _problems(mutate) -> list[str]:
+    data = config_data()
+    mutate(data)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "value", "rule"),
+    [
+        (lambda d: d["regions"].update(replica="us-east-1"), "regions.replica", "'us-east-1'", "must differ"),
+        (lambda d: d["regions"].update(primary="mars-1"), "regions.primary", "'mars-1'", "supported AWS regions"),
+        (lambda d: d.update(environment="Prod_1"), "environment", "'Prod_1'", "lowercase"),
+        (lambda d: d["network"].update(vpc_cidr="10.0.0.0/28"), "network.vpc_cidr", "'10.0.0.0/28'", "/16 and /20"),
+        (lambda d: d["network"].update(vpc_cidr="8.8.0.0/16"), "network.vpc_cidr", "'8.8.0.0/16'", "private"),
+        (lambda d: d["network"].update(az_count=7), "network.az_count", "7", "less than or equal"),
+        (lambda d: d["source_database"].update(engine_version="9.6"), "source_database.engine_version", "'9.6'",
+         "PostgreSQL major version"),
+        (lambda d: d["target_database"].update(allocated_storage_gib=-5), "target_database.allocated_storage_gib",
+         "-5", "greater than or equal"),
+        (lambda d: d["service"].update(desired_count=9), "service.desired_count", "9", "between min_count"),
+        (lambda d: d["service"].update(container_image="app:latest"), "service.container_image", "'app:latest'",
+         "fixed tag"),
+        (lambda d: d["dns"].update(legacy_weight=256), "dns.legacy_weight", "256", "less than or equal to 255"),
+        (lambda d: d["dns"].update(legacy_weight=0, new_weight=0), "dns.legacy_weight", "0", "at least one"),
+        (lambda d: d["source_database"].update(logical_replication=False), "source_database.logical_replication",
+         "False", "logical replication"),
+        (lambda d: d["state"].update(bucket="Bad_Bucket"), "state.bucket", "'Bad_Bucket'", "lowercase"),
+        (lambda d: d.update(project="toolongproject"), "project", "'toolongproject'", "3-10 characters"),
+        (lambda d: d["service"].update(unknown_key=1), "service.unknown_key", "1", "Extra inputs"),
+    ],
+)
+def test_invalid_values_are_rejected_with_field_value_and_rule(mutate, field, value, rule):
+    problems = _problems(mutate)
+    matching = [p for p in problems if p.startswith(f"{field} = {value}")]
+    assert matching, problems
+    assert rule in matching[0]
+
+
+def test_all_problems_are_reported_at_once():
+    def mutate(data):
+        data["regions"]["replica"] = data["regions"]["primary"]
+        data["service"]["container_port"] = 0
+    assert len(_problems(mutate)) == 2
+
+
+def test_full_load_only_migration_may_skip_logical_replication():
+    data = config_data()
+    data["dms"]["migration_type"] = "full-load"
+    data["source_database"]["logical_replication"] = False
+    assert parse_config(data).source_database.logical_replication is False
+
+
+def test_unknown_environment_names_the_known_ones():
+    with pytest.raises(ConfigError, match=r"environment = 'nosuch': no such configuration \(known: .*dev"):
+        load_config("nosuch")
+
+
+def test_imported_source_keeps_its_identifier():
+    data = config_data()
+    data["source_database"]["existing_instance_identifier"] = "legacy-payments-db"
+    config = parse_config(data)
+    assert config.importing_source
+    assert Names.of(config).source_db == "legacy-payments-db"
+
+
+def test_invalid_import_identifier_is_rejected():
+    problems = _problems(lambda d: d["source_database"].update(existing_instance_identifier="Legacy--DB-"))
+    assert problems == [
+        "source_database.existing_instance_identifier = 'Legacy--DB-': must be a letter, then lowercase letters, "
+        "digits, single hyphens"
+    ]
+
+
+@pytest.mark.parametrize("environment", ["ab", "abcdefghijkl", "prod2", "z9z9z9z9z9z9"])
+def test_every_derived_name_respects_its_limit(environment):
+    data = config_data()
+    data["environment"] = environment
+    data["project"] = "abcdefghij"  # longest allowed project
+    data["regions"] = {"primary": "ap-southeast-2", "replica": "ap-northeast-3"}  # longest region names
+    names = Names.of(parse_config(data))
+    for attribute, name in asdict(names).items():
+        assert RULES[attribute].problem(name) is None, (attribute, name)
+    assert len(names.alb) <= 32 and len(names.target_group) <= 32
+    assert 3 <= len(names.txlog_replica_bucket) <= 63
