@@ -20,6 +20,8 @@ from constructs import Construct
 
 from cdktf_runtime import PROJECT_ROOT
 from config import MigrationConfig
+from modules.access_logs import AccessLogBucket, AccessLogBucketProps
+from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.secure_bucket import SecureBucket, SecureBucketProps
 from stacks.base import MigrationStack
 
@@ -40,12 +42,18 @@ class BootstrapStack(MigrationStack):
     def __init__(self, scope: Construct, config: MigrationConfig):
         super().__init__(scope, BOOTSTRAP_STACK, config, local_state=True)
         LocalBackend(self, path=bootstrap_state_path(config))
-        self.state_bucket = SecureBucket(self, "state", SecureBucketProps(config.state.bucket))
+        key = EncryptionKey(self, "state-key", EncryptionKeyProps(
+            alias=f"{self.names.kms_alias_prefix}-terraform-state", description="Terraform state and lock table",
+            region=config.regions.primary))
+        logs = AccessLogBucket(self, "state-access-logs", AccessLogBucketProps(
+            self.names.state_access_logs_bucket, force_destroy=not config.protected))
+        self.state_bucket = SecureBucket(self, "state", SecureBucketProps(
+            config.state.bucket, kms_key_arn=key.arn, access_log_bucket=logs.name))
         self.lock_table = DynamodbTable(
             self, "lock-table", name=config.state.lock_table, billing_mode="PAY_PER_REQUEST", hash_key="LockID",
             attribute=[DynamodbTableAttribute(name="LockID", type="S")],
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key.arn),
             deletion_protection_enabled=config.protected,
         )
         self.output("state_bucket", self.state_bucket.bucket.bucket, "Terraform state bucket")

@@ -80,6 +80,12 @@ class Names:
     lock_table: str
     alarm_topic: str
     dashboard: str
+    access_logs_bucket: str
+    access_logs_replica_bucket: str
+    state_access_logs_bucket: str
+    flow_logs_role: str
+    flow_log_group: str
+    kms_alias_prefix: str
 
     @classmethod
     def of(cls, config: MigrationConfig) -> Names:
@@ -112,6 +118,12 @@ class Names:
             lock_table=config.state.lock_table,
             alarm_topic=f"{base}-alarms",
             dashboard=f"{base}-migration",
+            access_logs_bucket=f"{base}-access-logs-{config.regions.primary}",
+            access_logs_replica_bucket=f"{base}-access-logs-{config.regions.replica}",
+            state_access_logs_bucket=f"{config.state.bucket}-logs",
+            flow_logs_role=f"{base}-vpc-flow-logs",
+            flow_log_group=f"/vpc/{base}/flow-logs",
+            kms_alias_prefix=base,
         )
 
 
@@ -142,11 +154,18 @@ RULES: dict[str, NameRule] = {
     "lock_table": DYNAMODB_TABLE,
     "alarm_topic": GENERIC,
     "dashboard": GENERIC,
+    "access_logs_bucket": S3_BUCKET,
+    "access_logs_replica_bucket": S3_BUCKET,
+    "state_access_logs_bucket": S3_BUCKET,
+    "flow_logs_role": IAM_ROLE,
+    "flow_log_group": LOG_GROUP,
+    "kms_alias_prefix": NameRule(250, r"[A-Za-z0-9/_-]+", "letters, digits, / _ -"),
 }
 
 # Where a name comes straight from a configuration field, errors name that field instead of the derived name.
 _CONFIG_FIELD = {
     "state_bucket": "state.bucket",
+    "state_access_logs_bucket": "state.bucket (+ '-logs' for its access-log bucket)",
     "lock_table": "state.lock_table",
     "source_db": "source_database.existing_instance_identifier",
 }

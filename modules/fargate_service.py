@@ -35,11 +35,12 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsT
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction, LbListenerDefaultActionRedirect
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from constructs import Construct
 
+from modules.access_logs import ALB_LOG_PREFIX
 from modules.iam import assume_role_policy, policy_document, statement
 
 CONTAINER_NAME = "app"
@@ -70,6 +71,9 @@ class FargateServiceProps:
         secret_arns: ARNs of the secrets behind ``secrets`` (what the execution role may read).
         task_policy_statements: IAM statements of the task role.
         certificate_arn: ACM certificate; when set the ALB serves HTTPS and redirects HTTP to it.
+        log_kms_key_arn: key of the container log group; None uses CloudWatch Logs' own encryption.
+        access_logs_bucket: bucket (same region, SSE-S3, ELB delivery allowed) for ALB access logs; None: off.
+        deletion_protection: ALB deletion protection.
 
     Raises:
         ValueError: an environment variable name that looks like a credential (use ``secrets``).
@@ -105,6 +109,9 @@ class FargateServiceProps:
     secret_arns: tuple[str, ...] = ()
     task_policy_statements: tuple[dict[str, Any], ...] = ()
     certificate_arn: str | None = None
+    log_kms_key_arn: str | None = None
+    access_logs_bucket: str | None = None
+    deletion_protection: bool = False
 
     def __post_init__(self) -> None:
         for name in self.environment:
@@ -145,7 +152,8 @@ class FargateService(Construct):
         self.props = props
         self.cluster = EcsCluster(self, "cluster", name=props.cluster_name,
                                   setting=[EcsClusterSetting(name="containerInsights", value="enabled")])
-        CloudwatchLogGroup(self, "logs", name=props.log_group_name, retention_in_days=props.log_retention_days)
+        CloudwatchLogGroup(self, "logs", name=props.log_group_name, retention_in_days=props.log_retention_days,
+                           kms_key_id=props.log_kms_key_arn)
         self._roles()
         task = EcsTaskDefinition(
             self, "task", family=props.task_family, cpu=str(props.cpu), memory=str(props.memory_mib),
@@ -191,7 +199,9 @@ class FargateService(Construct):
         self.alb = Lb(
             self, "alb", name=props.alb_name, load_balancer_type="application", internal=False,
             security_groups=[props.alb_security_group_id], subnets=list(props.public_subnet_ids),
-            drop_invalid_header_fields=True, enable_deletion_protection=False,
+            drop_invalid_header_fields=True, enable_deletion_protection=props.deletion_protection,
+            access_logs=LbAccessLogs(bucket=props.access_logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True)
+            if props.access_logs_bucket else None,
         )
         self.target_group = LbTargetGroup(
             self, "target-group", name=props.target_group_name, port=props.container_port, protocol="HTTP",

@@ -1,4 +1,4 @@
-"""VPC with public, private and database subnets, routing, and the security groups of every tier.
+"""VPC with public, private and database subnets, routing, flow logs and the security groups of every tier.
 
 Security groups are created here, in the network stack, before any stack references them; rules between tiers
 use ``aws_vpc_security_group_ingress_rule`` / ``egress_rule`` resources (one rule each, as the AWS provider
@@ -10,7 +10,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from cdktf_cdktf_provider_aws.route import Route
@@ -22,6 +26,8 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
+
+from modules.iam import assume_role_policy, policy_document, statement
 
 POSTGRES_PORT = 5432
 TIERS = ("public", "private", "database")
@@ -37,6 +43,9 @@ class NetworkProps:
         vpc_cidr: VPC IPv4 CIDR, /16 to /20; each tier gets one subnet of 1/16 of it per AZ.
         az_count: number of availability zones (2 or 3).
         container_port: TCP port of the application containers (ALB -> service rule).
+        flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
+            turns flow logs off (tests of other modules only).
+        flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.
     """
 
     name_prefix: str
@@ -44,6 +53,10 @@ class NetworkProps:
     vpc_cidr: str
     az_count: int
     container_port: int
+    flow_log_group_name: str | None = None
+    flow_logs_role_name: str | None = None
+    flow_log_kms_key_arn: str | None = None
+    flow_log_retention_days: int = 365
 
     def subnet_cidrs(self, tier: str) -> list[str]:
         """CIDR blocks of ``tier`` (``public``, ``private`` or ``database``), one per AZ.
@@ -92,6 +105,20 @@ class Network(Construct):
             self.subnet_ids[tier] = ids
         self._routing(prefix)
         self._security_groups(prefix)
+        if props.flow_log_group_name and props.flow_logs_role_name:
+            self._flow_logs(props.flow_log_group_name, props.flow_logs_role_name)
+
+    def _flow_logs(self, group_name: str, role_name: str) -> None:
+        """Every accepted and rejected flow of the VPC to an encrypted CloudWatch Logs group."""
+        group = CloudwatchLogGroup(self, "flow-log-group", name=group_name, kms_key_id=self.props.flow_log_kms_key_arn,
+                                   retention_in_days=self.props.flow_log_retention_days)
+        role = IamRole(self, "flow-logs-role", name=role_name,
+                       assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"))
+        IamRolePolicy(self, "flow-logs-policy", role=role.id, name="write-flow-logs", policy=policy_document([
+            statement(["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                      [group.arn, f"{group.arn}:*"], "WriteFlowLogs")]))
+        FlowLog(self, "flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+                log_destination=group.arn, iam_role_arn=role.arn, max_aggregation_interval=60)
 
     def _routing(self, prefix: str) -> None:
         gateway = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-igw"})

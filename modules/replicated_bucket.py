@@ -26,7 +26,10 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
     S3BucketReplicationConfigurationRuleDestinationMetricsEventThreshold,
     S3BucketReplicationConfigurationRuleDestinationReplicationTime,
     S3BucketReplicationConfigurationRuleDestinationReplicationTimeTime,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
     S3BucketReplicationConfigurationRuleFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
 )
 from constructs import Construct
 
@@ -45,6 +48,9 @@ class ReplicatedBucketPairProps:
         replication_role_name: IAM role S3 assumes to replicate (64 characters at most).
         lifecycle: lifecycle of both buckets (days).
         replica_provider: the aliased AWS provider of the replica region (must differ from the stack's region).
+        source_kms_key_arn / replica_kms_key_arn: SSE-KMS keys of each bucket (each in its bucket's region);
+            None for SSE-S3. The rule replicates SSE-KMS objects and re-encrypts them with the replica key.
+        source_access_log_bucket / replica_access_log_bucket: access-log buckets in each region.
     """
 
     source_bucket_name: str
@@ -52,6 +58,10 @@ class ReplicatedBucketPairProps:
     replication_role_name: str
     lifecycle: Lifecycle
     replica_provider: TerraformProvider
+    source_kms_key_arn: str | None = None
+    replica_kms_key_arn: str | None = None
+    source_access_log_bucket: str | None = None
+    replica_access_log_bucket: str | None = None
 
 
 class ReplicatedBucketPair(Construct):
@@ -62,11 +72,12 @@ class ReplicatedBucketPair(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: ReplicatedBucketPairProps):
         super().__init__(scope, id_)
-        self.source = SecureBucket(self, "source", SecureBucketProps(props.source_bucket_name, props.lifecycle))
-        self.replica = SecureBucket(
-            self, "replica",
-            SecureBucketProps(props.replica_bucket_name, props.lifecycle, provider=props.replica_provider),
-        )
+        self.source = SecureBucket(self, "source", SecureBucketProps(
+            props.source_bucket_name, props.lifecycle, kms_key_arn=props.source_kms_key_arn,
+            access_log_bucket=props.source_access_log_bucket))
+        self.replica = SecureBucket(self, "replica", SecureBucketProps(
+            props.replica_bucket_name, props.lifecycle, kms_key_arn=props.replica_kms_key_arn,
+            provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket))
         source_arn, replica_arn = self.source.bucket.arn, self.replica.bucket.arn
         self.role = IamRole(self, "replication-role", name=props.replication_role_name,
                             assume_role_policy=assume_role_policy("s3.amazonaws.com"),
@@ -78,6 +89,7 @@ class ReplicatedBucketPair(Construct):
                                      "s3:GetObjectVersionTagging"], [f"{source_arn}/*"], "ReadSourceVersions"),
                           statement(["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
                                     [f"{replica_arn}/*"], "WriteReplica"),
+                          *self._kms_statements(props),
                       ]))
         self.replication = S3BucketReplicationConfigurationA(
             self, "replication", bucket=self.source.bucket.id, role=self.role.arn,
@@ -86,8 +98,13 @@ class ReplicatedBucketPair(Construct):
                 id="transaction-logs-to-replica", status="Enabled", priority=1,
                 filter=S3BucketReplicationConfigurationRuleFilter(prefix=""),
                 delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(status="Enabled"),
+                source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+                    sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                        status="Enabled")) if props.source_kms_key_arn else None,
                 destination=S3BucketReplicationConfigurationRuleDestination(
                     bucket=replica_arn, storage_class="STANDARD",
+                    encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                        replica_kms_key_id=props.replica_kms_key_arn) if props.replica_kms_key_arn else None,
                     replication_time=S3BucketReplicationConfigurationRuleDestinationReplicationTime(
                         status="Enabled",
                         time=S3BucketReplicationConfigurationRuleDestinationReplicationTimeTime(minutes=REPLICATION_MINUTES)),
@@ -98,3 +115,14 @@ class ReplicatedBucketPair(Construct):
                 ),
             )],
         )
+
+    @staticmethod
+    def _kms_statements(props: ReplicatedBucketPairProps) -> list[dict]:
+        """Decrypt with the source key, encrypt with the replica key (only the keys in use)."""
+        statements = []
+        if props.source_kms_key_arn:
+            statements.append(statement(["kms:Decrypt"], [props.source_kms_key_arn], "DecryptSource"))
+        if props.replica_kms_key_arn:
+            statements.append(statement(["kms:Encrypt", "kms:GenerateDataKey"], [props.replica_kms_key_arn],
+                                        "EncryptReplica"))
+        return statements

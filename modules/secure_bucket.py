@@ -1,4 +1,4 @@
-"""A hardened S3 bucket: versioned, encrypted, public access blocked, TLS-only, with lifecycle rules.
+"""A hardened S3 bucket: versioned, encrypted, public access blocked, TLS-only, access-logged, with lifecycle.
 
 Used for the transaction-log buckets (both regions) and the Terraform state bucket.
 
@@ -9,6 +9,7 @@ Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/reso
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -21,6 +22,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
 )
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
@@ -53,6 +55,9 @@ class SecureBucketProps:
         kms_key_arn: SSE-KMS key; None uses SSE-S3 (AES256).
         provider: the AWS provider (region) the bucket lives in; None uses the stack's default provider.
         force_destroy: let Terraform delete a non-empty bucket (never for payment data outside dev).
+        access_log_bucket: bucket (same region) that receives this bucket's S3 server access logs; None for a
+            bucket that is itself an access-log target.
+        policy_statements: statements added to the bucket policy after the TLS-only deny (e.g. log delivery).
     """
 
     bucket_name: str
@@ -60,6 +65,8 @@ class SecureBucketProps:
     kms_key_arn: str | None = None
     provider: TerraformProvider | None = None
     force_destroy: bool = False
+    access_log_bucket: str | None = None
+    policy_statements: tuple[dict[str, Any], ...] = ()
 
 
 class SecureBucket(Construct):
@@ -99,10 +106,13 @@ class SecureBucket(Construct):
                 "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
                 "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }]),
+            }, *props.policy_statements]),
         )
         if props.lifecycle:
             self._lifecycle(props.lifecycle, provider)
+        if props.access_log_bucket:
+            S3BucketLoggingA(self, "access-logging", bucket=bucket_id, provider=provider,
+                             target_bucket=props.access_log_bucket, target_prefix=f"s3/{props.bucket_name}/")
 
     def _lifecycle(self, lifecycle: Lifecycle, provider: TerraformProvider | None) -> None:
         S3BucketLifecycleConfiguration(

@@ -8,6 +8,7 @@ from constructs import Construct
 from config import MigrationConfig
 from config.settings import PostgresInstance
 from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
+from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps
 from stacks.base import MigrationStack
@@ -19,7 +20,7 @@ class DataStack(MigrationStack):
     When ``source_database.existing_instance_identifier`` is set, the source instance is imported into state
     (a Terraform ``import`` block) instead of created; see README, "Importing the legacy source database".
 
-    Attributes: ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration).
+    Attributes: ``key`` (EncryptionKey), ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network):
@@ -28,6 +29,9 @@ class DataStack(MigrationStack):
         subnet_group = DbSubnetGroup(self, "db-subnet-group", name=names.db_subnet_group,
                                      subnet_ids=network.subnet_ids["database"],
                                      description="Database tier of the payments migration")
+        self.key = EncryptionKey(self, "database-key", EncryptionKeyProps(
+            alias=f"{names.kms_alias_prefix}-database", region=config.regions.primary,
+            description="RDS storage, Performance Insights, master user secrets and DMS storage"))
         src = config.source_database
         self.source = self._database("source", src, names.source_db, names.source_parameter_group,
                                      subnet_group.name, network, LogicalReplication(
@@ -49,7 +53,7 @@ class DataStack(MigrationStack):
             target=self._endpoint(self.target, config.target_database.database_name),
             region=config.regions.primary, migration_type=config.dms.migration_type,
             table_mappings=schema_table_mappings(config.dms.schema_name),
-            create_account_roles=config.dms.create_account_roles,
+            create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
         ))
         self._outputs()
 
@@ -62,7 +66,7 @@ class DataStack(MigrationStack):
             backup_retention_days=settings.backup_retention_days, database_name=settings.database_name,
             master_username=settings.master_username, subnet_group_name=subnet_group,
             security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
-            logical_replication=replication,
+            logical_replication=replication, kms_key_arn=self.key.arn,
         ))
 
     @staticmethod

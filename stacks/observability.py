@@ -6,6 +6,7 @@ from constructs import Construct
 
 from config import MigrationConfig
 from modules.fargate_service import FargateService
+from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.observability import MigrationObservability, ObservabilityProps
 from stacks.base import MigrationStack
 
@@ -16,6 +17,9 @@ class ObservabilityStack(MigrationStack):
     def __init__(self, scope: Construct, config: MigrationConfig, service: FargateService):
         super().__init__(scope, "observability", config)
         names, alarms = self.names, config.alarms
+        key = EncryptionKey(self, "alarms-key", EncryptionKeyProps(
+            alias=f"{names.kms_alias_prefix}-alarms", description="SNS topic of the migration alarms",
+            region=config.regions.primary, cloudwatch_alarms=True))
         self.observability = MigrationObservability(self, "migration", ObservabilityProps(
             name_prefix=f"{config.project}-{config.environment}", topic_name=names.alarm_topic,
             dashboard_name=names.dashboard, email=alarms.email, region=config.regions.primary,
@@ -25,7 +29,7 @@ class ObservabilityStack(MigrationStack):
             ecs_cluster_name=names.ecs_cluster, ecs_service_name=names.ecs_service,
             replication_lag_seconds=alarms.replication_lag_seconds, db_cpu_percent=alarms.db_cpu_percent,
             db_free_storage_gib=alarms.db_free_storage_gib, alb_5xx_count=alarms.alb_5xx_count,
-            ecs_cpu_percent=alarms.ecs_cpu_percent, period_seconds=alarms.period_seconds,
+            ecs_cpu_percent=alarms.ecs_cpu_percent, period_seconds=alarms.period_seconds, kms_key_arn=key.arn,
         ))
         region = config.regions.primary
         self.output("alarm_topic_arn", self.observability.topic.arn, "SNS topic of the alarms")

@@ -9,8 +9,9 @@ from modules.fargate_service import FargateService, FargateServiceProps
 from modules.iam import statement
 from modules.network import Network
 from modules.postgres import PostgresDatabase
-from modules.replicated_bucket import ReplicatedBucketPair
+from modules.kms import EncryptionKey, EncryptionKeyProps
 from stacks.base import MigrationStack
+from stacks.storage import StorageStack
 
 
 class ServiceStack(MigrationStack):
@@ -21,11 +22,15 @@ class ServiceStack(MigrationStack):
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network, database: PostgresDatabase,
-                 buckets: ReplicatedBucketPair):
+                 storage: StorageStack):
         super().__init__(scope, "service", config)
         names, svc = self.names, config.service
         secret = database.secret_arn
+        buckets = storage.buckets
         bucket_arn = buckets.source.bucket.arn
+        logs_key = EncryptionKey(self, "app-logs-key", EncryptionKeyProps(
+            alias=f"{names.kms_alias_prefix}-app-logs", description="Payments API container logs",
+            region=config.regions.primary, cloudwatch_logs=True))
         self.service = FargateService(self, "payments-api", FargateServiceProps(
             cluster_name=names.ecs_cluster, service_name=names.ecs_service, task_family=names.task_family,
             alb_name=names.alb, target_group_name=names.target_group, execution_role_name=names.task_execution_role,
@@ -43,7 +48,12 @@ class ServiceStack(MigrationStack):
                          "DB_SSLMODE": "require", "TRANSACTION_LOG_BUCKET": buckets.source.bucket.bucket},
             secrets={"DB_USERNAME": f"{secret}:username::", "DB_PASSWORD": f"{secret}:password::"},
             secret_arns=(secret,),
-            task_policy_statements=(statement(["s3:PutObject"], [f"{bucket_arn}/*"], "WriteTransactionLogs"),),
+            task_policy_statements=(
+                statement(["s3:PutObject"], [f"{bucket_arn}/*"], "WriteTransactionLogs"),
+                statement(["kms:GenerateDataKey"], [storage.key.arn], "EncryptTransactionLogs"),
+            ),
+            log_kms_key_arn=logs_key.arn, access_logs_bucket=storage.access_logs.name,
+            deletion_protection=config.protected,
         ))
         alb = self.service.alb
         self.output("alb_dns_name", alb.dns_name, "DNS name of the Application Load Balancer")

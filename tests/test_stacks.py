@@ -38,9 +38,11 @@ def test_bootstrap_creates_state_bucket_and_lock_table_with_local_state(synthesi
     assert stack.document["terraform"]["backend"]["local"]["path"].endswith(".state/dev/bootstrap.tfstate")
     table = only(stack.of_type("aws_dynamodb_table"))
     assert table["hash_key"] == "LockID" and table["attribute"] == [{"name": "LockID", "type": "S"}]
-    assert only(stack.of_type("aws_s3_bucket"))["bucket"] == "paymig-dev-tfstate"
-    assert only(stack.of_type("aws_s3_bucket_versioning"))["versioning_configuration"] == {"status": "Enabled"}
-    assert only(stack.of_type("aws_s3_bucket_public_access_block"))["restrict_public_buckets"] is True
+    assert sorted(b["bucket"] for b in stack.of_type("aws_s3_bucket").values()) == [
+        "paymig-dev-tfstate", "paymig-dev-tfstate-logs"]
+    assert all(v["versioning_configuration"] == {"status": "Enabled"}
+               for v in stack.of_type("aws_s3_bucket_versioning").values())
+    assert all(p["restrict_public_buckets"] for p in stack.of_type("aws_s3_bucket_public_access_block").values())
 
 
 def test_providers_pin_aws_5_100_0_and_storage_has_a_replica_alias(synthesized):
