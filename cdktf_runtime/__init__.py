@@ -5,10 +5,14 @@ provider mirror, telemetry off) before anything imports ``cdktf``; every package
 
 - ``environment``: environment variables and the Terraform CLI configuration.
 - ``workarounds``: documented work-arounds for bugs of the archived cdktf 0.21 / provider bindings.
+- ``provider_loader``: imports the AWS provider bindings lazily (assembly at once, resource submodules on first
+  use); ``PAYMIG_PLAIN_PROVIDER_IMPORT=1`` switches it off.
 """
 
+from cdktf_runtime import provider_loader
 from cdktf_runtime.environment import PROJECT_ROOT, prepare_environment
 
 prepare_environment()
+provider_loader.install()
 
 __all__ = ["PROJECT_ROOT", "prepare_environment"]
