@@ -16,14 +16,14 @@ CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
 ENVIRONMENT ?= dev
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install synth validate test clean
+.PHONY: all help install synth validate security-scan test clean
 
 all: synth ## Install, synthesize every stack of $(ENVIRONMENT) and print a summary
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-install: .venv/.installed node_modules/.installed ## pipenv environment (Pipfile.lock) and the cdktf CLI (package-lock.json)
+install: .venv/.installed node_modules/.installed .tools/checkov/.installed ## pipenv environment (Pipfile.lock), cdktf CLI (package-lock.json), checkov
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null && pipenv --version | grep -q "$(PIPENV_VERSION)" || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -34,12 +34,21 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# checkov pins boto3 against moto's, so it gets its own virtualenv from a fully pinned requirements file.
+.tools/checkov/.installed: security/checkov-requirements.txt
+	python3 -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r security/checkov-requirements.txt
+	@touch $@
+
 synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
 	$(CDKTF) synth --output cdktf.out
 	$(PYTHON) -m ops summary
 
 validate: synth ## terraform init -backend=false + validate for every synthesized stack (aws 5.100.0)
 	$(PYTHON) -m ops validate
+
+security-scan: synth ## checkov over every synthesized stack (reviewed skips: security/checkov_skips.toml)
+	$(PYTHON) -m ops security-scan --environment $(ENVIRONMENT)
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest

@@ -22,7 +22,7 @@ from cdktf_runtime import PROJECT_ROOT
 from config import MigrationConfig
 from modules.access_logs import AccessLogBucket, AccessLogBucketProps
 from modules.kms import EncryptionKey, EncryptionKeyProps
-from modules.secure_bucket import SecureBucket, SecureBucketProps
+from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 from stacks.base import MigrationStack
 
 BOOTSTRAP_STACK = "bootstrap"
@@ -48,7 +48,8 @@ class BootstrapStack(MigrationStack):
         logs = AccessLogBucket(self, "state-access-logs", AccessLogBucketProps(
             self.names.state_access_logs_bucket, force_destroy=not config.protected))
         self.state_bucket = SecureBucket(self, "state", SecureBucketProps(
-            config.state.bucket, kms_key_arn=key.arn, access_log_bucket=logs.name))
+            config.state.bucket, Lifecycle(glacier_transition_days=None, expiration_days=None),
+            kms_key_arn=key.arn, access_log_bucket=logs.name))
         self.lock_table = DynamodbTable(
             self, "lock-table", name=config.state.lock_table, billing_mode="PAY_PER_REQUEST", hash_key="LockID",
             attribute=[DynamodbTableAttribute(name="LockID", type="S")],

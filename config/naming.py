@@ -84,6 +84,7 @@ class Names:
     access_logs_replica_bucket: str
     state_access_logs_bucket: str
     flow_logs_role: str
+    rds_monitoring_role: str
     flow_log_group: str
     kms_alias_prefix: str
 
@@ -122,6 +123,7 @@ class Names:
             access_logs_replica_bucket=f"{base}-access-logs-{config.regions.replica}",
             state_access_logs_bucket=f"{config.state.bucket}-logs",
             flow_logs_role=f"{base}-vpc-flow-logs",
+            rds_monitoring_role=f"{base}-rds-monitoring",
             flow_log_group=f"/vpc/{base}/flow-logs",
             kms_alias_prefix=base,
         )
@@ -158,6 +160,7 @@ RULES: dict[str, NameRule] = {
     "access_logs_replica_bucket": S3_BUCKET,
     "state_access_logs_bucket": S3_BUCKET,
     "flow_logs_role": IAM_ROLE,
+    "rds_monitoring_role": IAM_ROLE,
     "flow_log_group": LOG_GROUP,
     "kms_alias_prefix": NameRule(250, r"[A-Za-z0-9/_-]+", "letters, digits, / _ -"),
 }

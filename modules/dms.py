@@ -127,7 +127,8 @@ class DmsMigrationProps:
         create_account_roles: create ``dms-vpc-role`` and ``dms-cloudwatch-logs-role``.
         ssl_mode: endpoint SSL mode. ``require`` encrypts every connection; ``verify-full`` also needs the RDS CA
             imported as a DMS certificate (``certificate_arn``).
-        kms_key_arn: key for the replication instance storage; None uses the AWS-managed key.
+        kms_key_arn: key for the replication instance storage and the endpoints' connection settings; None uses
+            the AWS-managed key.
         region: region of the secrets (the secrets role trusts the regional DMS principal).
 
     Raises:
@@ -243,5 +244,5 @@ class DmsMigration(Construct):
             engine_name="postgres", server_name=endpoint.server_name, port=endpoint.port,
             database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
             certificate_arn=self.props.certificate_arn, secrets_manager_arn=endpoint.secret_arn,
-            secrets_manager_access_role_arn=role.arn, postgres_settings=settings,
+            secrets_manager_access_role_arn=role.arn, postgres_settings=settings, kms_key_arn=self.props.kms_key_arn,
         )

@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -93,6 +94,8 @@ class Network(Construct):
             self, "vpc", cidr_block=props.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
             tags={"Name": f"{prefix}-vpc"},
         )
+        # The VPC's default security group is taken over with no rules, so nothing can use it by accident.
+        DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-default-deny-all"})
         self.subnet_ids: dict[str, list[str]] = {}
         for tier in TIERS:
             ids = []

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
+
+from modules.iam import assume_role_policy
+
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,10 @@ class PostgresProps:
         security_group_ids: VPC security groups of the instance.
         protected: deletion protection on and a final snapshot on delete.
         logical_replication: settings for a CDC source; None for a target.
-        kms_key_arn: customer-managed key for storage and Performance Insights; None uses the AWS-managed key.
+        kms_key_arn: customer-managed key for storage, Performance Insights and the master user secret; None uses
+            the AWS-managed keys.
+        monitoring_role_arn: IAM role for Enhanced Monitoring (``enhanced_monitoring_role``); None turns it off.
+        monitoring_interval_seconds: Enhanced Monitoring granularity, seconds (1, 5, 10, 15, 30 or 60).
     """
 
     identifier: str
@@ -71,6 +80,8 @@ class PostgresProps:
     protected: bool
     logical_replication: LogicalReplication | None = None
     kms_key_arn: str | None = None
+    monitoring_role_arn: str | None = None
+    monitoring_interval_seconds: int = 60
 
     @property
     def parameter_group_family(self) -> str:
@@ -89,6 +100,16 @@ class PostgresProps:
                 ("wal_sender_timeout", str(settings.wal_sender_timeout_ms), "immediate"),
             ]
         return sorted(values)
+
+
+def enhanced_monitoring_role(scope: Construct, id_: str, role_name: str) -> IamRole:
+    """The IAM role RDS Enhanced Monitoring assumes to publish OS metrics (AmazonRDSEnhancedMonitoringRole).
+
+    Follows: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html.
+    """
+    role = IamRole(scope, id_, name=role_name, assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"))
+    IamRolePolicyAttachment(scope, f"{id_}-policy", role=role.name, policy_arn=ENHANCED_MONITORING_POLICY)
+    return role
 
 
 class PostgresDatabase(Construct):
@@ -136,7 +157,8 @@ class PostgresDatabase(Construct):
             performance_insights_enabled=True,
             performance_insights_kms_key_id=props.kms_key_arn,
             performance_insights_retention_period=7,
-            monitoring_interval=0,
+            monitoring_interval=props.monitoring_interval_seconds if props.monitoring_role_arn else 0,
+            monitoring_role_arn=props.monitoring_role_arn,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             iam_database_authentication_enabled=True,
             deletion_protection=props.protected,

@@ -38,10 +38,14 @@ from modules.iam import policy_document
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """Lifecycle in days: move current objects to Glacier, expire them, and expire old versions."""
+    """Lifecycle in days: move current objects to Glacier, expire them, and expire old versions.
 
-    glacier_transition_days: int
-    expiration_days: int
+    ``None`` for ``glacier_transition_days`` / ``expiration_days`` keeps current objects where and as long as
+    they are (the state bucket keeps every current state, and only old versions expire).
+    """
+
+    glacier_transition_days: int | None
+    expiration_days: int | None
     noncurrent_expiration_days: int = 90
 
 
@@ -118,11 +122,13 @@ class SecureBucket(Construct):
         S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=self.bucket.id, provider=provider, depends_on=[self.versioning],
             rule=[S3BucketLifecycleConfigurationRule(
-                id="archive-then-expire", status="Enabled",
+                id="lifecycle", status="Enabled",
                 filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 transition=[S3BucketLifecycleConfigurationRuleTransition(
-                    days=lifecycle.glacier_transition_days, storage_class="GLACIER")],
-                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                    days=lifecycle.glacier_transition_days, storage_class="GLACIER")]
+                if lifecycle.glacier_transition_days else None,
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)]
+                if lifecycle.expiration_days else None,
                 noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                     noncurrent_days=lifecycle.noncurrent_expiration_days)],
                 abort_incomplete_multipart_upload=[

@@ -10,7 +10,7 @@ from config.settings import PostgresInstance
 from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
-from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps
+from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps, enhanced_monitoring_role
 from stacks.base import MigrationStack
 
 
@@ -32,6 +32,7 @@ class DataStack(MigrationStack):
         self.key = EncryptionKey(self, "database-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-database", region=config.regions.primary,
             description="RDS storage, Performance Insights, master user secrets and DMS storage"))
+        self.monitoring_role = enhanced_monitoring_role(self, "rds-monitoring-role", names.rds_monitoring_role)
         src = config.source_database
         self.source = self._database("source", src, names.source_db, names.source_parameter_group,
                                      subnet_group.name, network, LogicalReplication(
@@ -66,7 +67,7 @@ class DataStack(MigrationStack):
             backup_retention_days=settings.backup_retention_days, database_name=settings.database_name,
             master_username=settings.master_username, subnet_group_name=subnet_group,
             security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
-            logical_replication=replication, kms_key_arn=self.key.arn,
+            logical_replication=replication, kms_key_arn=self.key.arn, monitoring_role_arn=self.monitoring_role.arn,
         ))
 
     @staticmethod
