@@ -59,5 +59,29 @@ def validate_command(outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf out
         raise typer.Exit(1)
 
 
+@app.command("security-scan")
+def security_scan(
+    outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory"),
+    environment: str = typer.Option("dev", help="environment the output was synthesized for (selects skips)"),
+) -> None:
+    """checkov over every synthesized stack; fails on findings not in security/checkov_skips.toml."""
+    from ops.security_scan import evaluate, load_skips, run_checkov
+
+    results, stale = evaluate(run_checkov(outdir / "stacks"), environment, load_skips())
+    table = Table(title=f"checkov ({environment})")
+    for column in ("stack", "passed", "failed", "skipped"):
+        table.add_column(column)
+    for name, result in sorted(results.items()):
+        table.add_row(name, str(result.passed), str(len(result.failed)), str(len(result.skipped)))
+    console.print(table)
+    for name, result in sorted(results.items()):
+        for finding in result.failed:
+            console.print(f"FAILED {finding.check} {name} {finding.resource}: {finding.title}")
+    for skip in stale:
+        console.print(f"STALE skip {skip.check} ({skip.reason}): matches no finding; remove it")
+    if stale or any(result.failed for result in results.values()):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()
