@@ -5,8 +5,8 @@ provider mirror, telemetry off) before anything imports ``cdktf``; every package
 
 - ``environment``: environment variables and the Terraform CLI configuration.
 - ``workarounds``: documented work-arounds for bugs of the archived cdktf 0.21 / provider bindings.
-- ``provider_loader``: imports the AWS provider bindings lazily (assembly at once, resource submodules on first
-  use); ``PAYMIG_PLAIN_PROVIDER_IMPORT=1`` switches it off.
+- ``provider_loader``: loads the AWS provider bindings lazily in Python and node (assembly at once, resource
+  namespaces on first use); ``PAYMIG_PLAIN_PROVIDER_IMPORT=1`` switches it off.
 """
 
 from cdktf_runtime import provider_loader

@@ -1,6 +1,6 @@
 """Lazy loading of the prebuilt AWS provider bindings (``cdktf_cdktf_provider_aws``), in Python and in node.
 
-The package's own ``__init__.py`` imports all 2,137 resource submodules (about 11 s and 400 MB of Python objects,
+The package's own ``__init__.py`` imports all 2,135 resource submodules (about 11 s and 400 MB of Python objects,
 plus seconds of interpreter teardown at exit) even when code imports one submodule, e.g.
 ``from cdktf_cdktf_provider_aws.db_instance import DbInstance`` (terraform-cdk issues #2792 and #3753); and when
 jsii loads the assembly, node runs the package's ``lib/index.js``, which requires all 2,135 JavaScript namespaces
