@@ -83,5 +83,29 @@ def security_scan(
         raise typer.Exit(1)
 
 
+@app.command("diff")
+def diff_command(
+    outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory (synthesized beforehand)"),
+    exclude: list[str] = typer.Option([], help="stack to leave out (repeatable)"),
+    markdown: Path | None = typer.Option(None, help="also write the Markdown summary to this file"),
+    title: str = typer.Option("", help="heading of the summary (default: 'cdktf diff: <environment>')"),
+) -> None:
+    """``cdktf diff`` for every synthesized stack, then one summary: add/change/destroy/replace/import per stack,
+    database replacements called out. Exits 1 when a stack could not be planned."""
+    from rich.markdown import Markdown
+
+    from config.settings import selected_environment
+    from ops.diff import diff_all
+    from ops.plan_summary import render_markdown
+
+    plans = diff_all(outdir, exclude=exclude)
+    text = render_markdown(plans, title or f"cdktf diff: {selected_environment()}")
+    if markdown:
+        markdown.write_text(text, encoding="utf-8")
+    console.print(Markdown(text))
+    if any(plan.error for plan in plans):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()
