@@ -14,9 +14,10 @@ PYTHON := .venv/bin/python
 WITH_ENV = eval "$$($(PYTHON) -m ops env)" &&
 CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
 ENVIRONMENT ?= dev
+RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install synth validate security-scan test clean
+.PHONY: all help install synth validate security-scan test bench clean
 
 all: synth ## Install, synthesize every stack of $(ENVIRONMENT) and print a summary
 
@@ -52,6 +53,9 @@ security-scan: synth ## checkov over every synthesized stack (reviewed skips: se
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
+
+bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
+	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
 
 clean: ## Remove generated output (keeps .state with local bootstrap state)
 	rm -rf cdktf.out .pytest_cache
