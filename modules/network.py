@@ -44,6 +44,7 @@ class NetworkProps:
         vpc_cidr: VPC IPv4 CIDR, /16 to /20; each tier gets one subnet of 1/16 of it per AZ.
         az_count: number of availability zones (2 or 3).
         container_port: TCP port of the application containers (ALB -> service rule).
+        legacy_cidrs: legacy application networks allowed to reach PostgreSQL (until cutover).
         flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
             turns flow logs off (tests of other modules only).
         flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.
@@ -54,6 +55,7 @@ class NetworkProps:
     vpc_cidr: str
     az_count: int
     container_port: int
+    legacy_cidrs: tuple[str, ...] = ()
     flow_log_group_name: str | None = None
     flow_logs_role_name: str | None = None
     flow_log_kms_key_arn: str | None = None
@@ -176,5 +178,8 @@ class Network(Construct):
         self._egress("service-to-database", service, POSTGRES_PORT, "Containers to PostgreSQL", destination=database)
         self._ingress("database-from-service", database, POSTGRES_PORT, "PostgreSQL from the containers", source=service)
         self._ingress("database-from-dms", database, POSTGRES_PORT, "PostgreSQL from DMS", source=dms)
+        for index, cidr in enumerate(self.props.legacy_cidrs):
+            self._ingress(f"database-from-legacy-{index}", database, POSTGRES_PORT,
+                          f"PostgreSQL from the legacy application network {cidr} (until cutover)", cidr=cidr)
         self._egress("dms-to-database", dms, POSTGRES_PORT, "DMS to PostgreSQL", destination=database)
         self._egress("dms-https-out", dms, 443, "DMS to Secrets Manager and CloudWatch", cidr="0.0.0.0/0")
