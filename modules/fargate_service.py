@@ -44,6 +44,7 @@ from modules.access_logs import ALB_LOG_PREFIX
 from modules.iam import assume_role_policy, policy_document, statement
 
 CONTAINER_NAME = "app"
+ELB_NAME_LIMIT = 32  # load balancer and target group names (Elastic Load Balancing API reference)
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CREDENTIAL_NAME = re.compile(r"pass(word)?|secret|token|credential|private_?key|api_?key", re.IGNORECASE)
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -76,7 +77,8 @@ class FargateServiceProps:
         deletion_protection: ALB deletion protection.
 
     Raises:
-        ValueError: an environment variable name that looks like a credential (use ``secrets``).
+        ValueError: an environment variable name that looks like a credential (use ``secrets``); an ALB or
+            target group name over 32 characters (Elastic Load Balancing rejects it at create time).
     """
 
     cluster_name: str
@@ -114,6 +116,10 @@ class FargateServiceProps:
     deletion_protection: bool = False
 
     def __post_init__(self) -> None:
+        for field_name in ("alb_name", "target_group_name"):
+            value = getattr(self, field_name)
+            if len(value) > ELB_NAME_LIMIT:
+                raise ValueError(f"{field_name} = {value!r}: is {len(value)} characters, limit {ELB_NAME_LIMIT}")
         for name in self.environment:
             if CREDENTIAL_NAME.search(name):
                 raise ValueError(

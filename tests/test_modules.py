@@ -272,6 +272,12 @@ def test_fargate_https_listener_redirects_http_when_a_certificate_is_set():
                                                                           "status_code": "HTTP_301"}}]})
 
 
+@pytest.mark.parametrize("field", ["alb_name", "target_group_name"])
+def test_fargate_rejects_overlong_load_balancer_names(field):
+    with pytest.raises(ValueError, match=f"{field} = 'paymig-production-payments-api-xx': is 33 characters, limit 32"):
+        fargate_props(**{field: "paymig-production-payments-api-xx"})
+
+
 @pytest.mark.parametrize("name", ["DB_PASSWORD", "api_key", "STRIPE_SECRET", "AUTH_TOKEN"])
 def test_fargate_rejects_credentials_in_plain_environment(name):
     with pytest.raises(ValueError, match=f"environment\\[{name!r}\\]: looks like a credential"):
