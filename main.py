@@ -11,6 +11,7 @@ import sys
 from cdktf import App
 
 from config import ConfigError, load_config, selected_environment
+from ops.hcl import prepare_for_hcl
 from stacks.app import build_stacks
 
 
@@ -22,6 +23,7 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     build_stacks(app, config)
+    prepare_for_hcl(app.node.children)  # `cdktf synth --hcl` only: see ops/hcl.py
     app.synth()
     return 0
 
