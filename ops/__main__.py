@@ -107,5 +107,23 @@ def diff_command(
         raise typer.Exit(1)
 
 
+@app.command("diagram")
+def diagram_command(
+    outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory (synthesized beforehand)"),
+    output: Path = typer.Option(Path("docs"), help="folder for architecture.svg and architecture.png"),
+) -> None:
+    """Render the architecture (stacks, resources, cross-stack references, regions) to SVG and PNG (Graphviz)."""
+    from config.settings import selected_environment
+    from ops.diagram import build_architecture, render
+
+    environment = selected_environment()
+    architecture = build_architecture(read_stacks(outdir))
+    title = f"Payment migration ({environment}): stacks, resources, cross-stack references, regions"
+    for path in render(architecture, title, output):
+        console.print(f"wrote {path}")
+    console.print(f"{len(architecture.resources)} nodes, {len(architecture.edges)} references "
+                  f"({len(architecture.cross_stack_edges())} cross-stack), regions: {', '.join(architecture.regions)}")
+
+
 if __name__ == "__main__":
     app()
