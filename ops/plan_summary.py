@@ -168,7 +168,8 @@ def render_markdown(plans: Sequence[StackPlan], title: str) -> str:
     lines = [f"## {title}", ""]
     alerts = [(plan.stack, alert) for plan in plans for alert in plan.database_alerts]
     if alerts:
-        lines += ["> [!CAUTION]", "> **DATABASE REPLACEMENT OR DELETION: the data in these databases would be lost.**"]
+        lines += ["> [!CAUTION]", "> **DATABASE REPLACEMENT OR DELETION: data may be lost and DMS replication "
+                  "interrupted; review before applying.**"]
         for stack, alert in alerts:
             reason = f" (forced by {', '.join(f'`{path}`' for path in alert.forced_by)})" if alert.forced_by else ""
             lines.append(f"> - `{stack}`: `{alert.address}` **{alert.kind.upper()}**{reason}")
