@@ -66,6 +66,9 @@ hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the w
 diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
 	$(PYTHON) -m ops diagram --output docs
 
+dms-credentials: install ## Write the DMS endpoint secrets from the RDS-managed master secrets (runbook step)
+	$(PYTHON) -m ops dms-credentials --environment $(ENVIRONMENT)
+
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
 

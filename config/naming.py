@@ -47,6 +47,7 @@ DMS_RESOURCE_IDENTIFIER = NameRule(31, _IDENTIFIER, "a letter, then lowercase le
 IAM_ROLE = NameRule(64, r"[\w+=,.@-]+", "letters, digits and +=,.@_-")
 DYNAMODB_TABLE = NameRule(255, r"[A-Za-z0-9_.-]{3,255}", "3-255 letters, digits, _ . -")
 GENERIC = NameRule(255, r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, _ . -")
+SECRET = NameRule(512, r"[A-Za-z0-9/_+=.@-]+", "letters, digits and /_+=.@-")
 LOG_GROUP = NameRule(512, r"[A-Za-z0-9_./#-]+", "letters, digits and _ - / . #")
 
 
@@ -73,6 +74,8 @@ class Names:
     dms_target_endpoint: str
     dms_task: str
     dms_secrets_role: str
+    dms_source_secret: str
+    dms_target_secret: str
     txlog_bucket: str
     txlog_replica_bucket: str
     replication_role: str
@@ -112,6 +115,8 @@ class Names:
             dms_target_endpoint=f"{base}-target",
             dms_task=f"{base}-cdc",
             dms_secrets_role=f"{base}-dms-secrets",
+            dms_source_secret=f"{base}/dms/source-endpoint",
+            dms_target_secret=f"{base}/dms/target-endpoint",
             txlog_bucket=f"{base}-txlog-{config.regions.primary}",
             txlog_replica_bucket=f"{base}-txlog-{config.regions.replica}",
             replication_role=f"{base}-s3-replication",
@@ -149,6 +154,8 @@ RULES: dict[str, NameRule] = {
     "dms_target_endpoint": DB_IDENTIFIER,
     "dms_task": DMS_RESOURCE_IDENTIFIER,
     "dms_secrets_role": IAM_ROLE,
+    "dms_source_secret": SECRET,
+    "dms_target_secret": SECRET,
     "txlog_bucket": S3_BUCKET,
     "txlog_replica_bucket": S3_BUCKET,
     "replication_role": IAM_ROLE,

@@ -4,8 +4,9 @@
   ``create_account_roles=False`` leaves them to an account that already has them. When created here, the subnet
   group and the replication instance depend on the policy attachment, so DMS never sees the role without its
   policy (the public "The IAM Role arn:aws:iam::...:role/dms-vpc-role is not configured properly" failure).
-- Endpoints read their credentials from the RDS-managed Secrets Manager secret through a role that DMS assumes
-  (``secrets_manager_arn`` / ``secrets_manager_access_role_arn``); no password is in Terraform.
+- Endpoints read their connection (host, port, user, password) from Secrets Manager secrets through a role that
+  DMS assumes (``secrets_manager_arn`` / ``secrets_manager_access_role_arn``). The secrets are created here
+  without a value; see ``PostgresEndpoint``. No password is in Terraform.
 - Table mappings and task settings are Python dicts serialized with ``json.dumps``; data validation is on.
 
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/security-iam.html#CHAP_Security.APIRole,
@@ -27,6 +28,7 @@ from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
 from modules.iam import assume_role_policy, policy_document, statement
@@ -102,12 +104,17 @@ def schema_table_mappings(schema: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PostgresEndpoint:
-    """Where a DMS endpoint connects: server, port, database and the Secrets Manager secret with credentials."""
+    """A DMS PostgreSQL endpoint: the database and the name of its connection secret.
 
-    server_name: str
-    port: Any
+    DMS reads host, port, username and password from a Secrets Manager secret; it cannot use the RDS-managed
+    master secret, which holds no host or port (DMS user guide, "Using secrets to access AWS DMS endpoints").
+    ``DmsMigration`` creates the secret, encrypted with the migration key, but never a secret value:
+    ``python -m ops dms-credentials`` writes it from the RDS-managed master secret and the instance address,
+    outside Terraform, so no password reaches Terraform configuration or state.
+    """
+
     database_name: str
-    secret_arn: str
+    secret_name: str
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ class DmsMigrationProps:
         kms_key_arn: key for the replication instance storage and the endpoints' connection settings; None uses
             the AWS-managed key.
         region: region of the secrets (the secrets role trusts the regional DMS principal).
+        secret_recovery_window_days: days a deleted connection secret can be restored (0: delete at once).
 
     Raises:
         ValueError: task settings with an unknown top-level section or not serializable to JSON.
@@ -158,6 +166,7 @@ class DmsMigrationProps:
     ssl_mode: str = "require"
     certificate_arn: str | None = None
     kms_key_arn: str | None = None
+    secret_recovery_window_days: int = 7
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.task_settings) - TASK_SETTINGS_SECTIONS)
@@ -176,7 +185,8 @@ class DmsMigrationProps:
 class DmsMigration(Construct):
     """DMS roles, subnet group, replication instance, source/target endpoints and the replication task.
 
-    Attributes: ``instance``, ``source_endpoint``, ``target_endpoint``, ``task``, ``account_roles_ready``
+    Attributes: ``instance``, ``secrets`` (``source``/``target`` -> connection secret), ``source_endpoint``,
+    ``target_endpoint``, ``task``, ``account_roles_ready``
     (the policy attachments the DMS resources depend on; empty when the account already has the roles).
     """
 
@@ -197,6 +207,12 @@ class DmsMigration(Construct):
             vpc_security_group_ids=list(props.security_group_ids), kms_key_arn=props.kms_key_arn,
             auto_minor_version_upgrade=True, apply_immediately=True, depends_on=self.account_roles_ready or None,
         )
+        self.secrets = {kind: SecretsmanagerSecret(
+            self, f"{kind}-secret", name=endpoint.secret_name, kms_key_id=props.kms_key_arn,
+            recovery_window_in_days=props.secret_recovery_window_days,
+            description=f"DMS {kind} endpoint connection (host, port, username, password); value written by "
+                        "`python -m ops dms-credentials`, never by Terraform")
+            for kind, endpoint in (("source", props.source), ("target", props.target))}
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
         self.target_endpoint = self._endpoint("target", props.target_endpoint_id, props.target, secrets_role)
@@ -227,7 +243,7 @@ class DmsMigration(Construct):
             description="Lets DMS read the database credentials from Secrets Manager",
         )
         statements = [statement(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                                [props.source.secret_arn, props.target.secret_arn], sid="ReadDatabaseSecrets")]
+                                [secret.arn for secret in self.secrets.values()], sid="ReadEndpointSecrets")]
         if props.kms_key_arn:
             statements.append(statement(["kms:Decrypt"], [props.kms_key_arn], sid="DecryptDatabaseSecrets"))
         IamRolePolicy(self, "secrets-role-policy", role=role.id, name="read-database-secrets",
@@ -239,10 +255,11 @@ class DmsMigration(Construct):
         if endpoint_type == "source":
             # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
             settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False)
+        # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
+        # and port from the secret), so they are not set here.
         return DmsEndpoint(
             self, f"{endpoint_type}-endpoint", endpoint_id=endpoint_id, endpoint_type=endpoint_type,
-            engine_name="postgres", server_name=endpoint.server_name, port=endpoint.port,
-            database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
-            certificate_arn=self.props.certificate_arn, secrets_manager_arn=endpoint.secret_arn,
+            engine_name="postgres", database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
+            certificate_arn=self.props.certificate_arn, secrets_manager_arn=self.secrets[endpoint_type].arn,
             secrets_manager_access_role_arn=role.arn, postgres_settings=settings, kms_key_arn=self.props.kms_key_arn,
         )

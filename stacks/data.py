@@ -50,8 +50,9 @@ class DataStack(MigrationStack):
             allocated_storage_gib=config.dms.allocated_storage_gib, multi_az=config.dms.multi_az,
             subnet_ids=tuple(network.subnet_ids["private"]),
             security_group_ids=(network.dms_security_group.id,),
-            source=self._endpoint(self.source, src.database_name),
-            target=self._endpoint(self.target, config.target_database.database_name),
+            source=PostgresEndpoint(src.database_name, names.dms_source_secret),
+            target=PostgresEndpoint(config.target_database.database_name, names.dms_target_secret),
+            secret_recovery_window_days=7 if config.protected else 0,
             region=config.regions.primary, migration_type=config.dms.migration_type,
             table_mappings=schema_table_mappings(config.dms.schema_name),
             create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
@@ -70,11 +71,6 @@ class DataStack(MigrationStack):
             logical_replication=replication, kms_key_arn=self.key.arn, monitoring_role_arn=self.monitoring_role.arn,
         ))
 
-    @staticmethod
-    def _endpoint(database: PostgresDatabase, database_name: str) -> PostgresEndpoint:
-        return PostgresEndpoint(server_name=database.address, port=database.port, database_name=database_name,
-                                secret_arn=database.secret_arn)
-
     def _outputs(self) -> None:
         task_arn = self.dms.task.replication_task_arn
         region = self.config.regions.primary
@@ -82,6 +78,11 @@ class DataStack(MigrationStack):
         self.output("target_endpoint", self.target.instance.endpoint, "Target PostgreSQL endpoint (host:port)")
         self.output("source_secret_arn", self.source.secret_arn, "Secrets Manager ARN of the source credentials")
         self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
+        for kind, secret in self.dms.secrets.items():
+            self.output(f"dms_{kind}_secret_arn", secret.arn, f"Secrets Manager ARN of the DMS {kind} connection")
+        self.output("runbook_dms_credentials",
+                    f"PAYMIG_ENVIRONMENT={self.config.environment} make dms-credentials",
+                    "Runbook: write the DMS connection secrets from the RDS-managed master secrets (before starting)")
         self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
         self.output("dms_replication_task_arn", task_arn, "DMS replication task ARN")
         self.output("runbook_start_replication",

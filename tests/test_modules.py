@@ -122,14 +122,14 @@ def test_postgres_family_follows_version_and_target_has_no_replication_settings(
 # --- dms -----------------------------------------------------------------------------------------------------
 
 def dms_props(**overrides) -> DmsMigrationProps:
-    endpoint = PostgresEndpoint("db.example.internal", 5432, "payments",
-                                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf")
+    source = PostgresEndpoint("payments", "paymig-dev/dms/source-endpoint")
+    target = PostgresEndpoint("payments", "paymig-dev/dms/target-endpoint")
     values = dict(instance_id="paymig-dev-dms", subnet_group_id="paymig-dev-dms", task_id="paymig-dev-cdc",
                   task_resource_identifier="paymig-dev-cdc", source_endpoint_id="paymig-dev-source",
                   target_endpoint_id="paymig-dev-target", secrets_role_name="paymig-dev-dms-secrets",
                   instance_class="dms.t3.medium", engine_version="3.5.4", allocated_storage_gib=50, multi_az=False,
-                  subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",), source=endpoint,
-                  target=endpoint, region="us-east-1")
+                  subnet_ids=("subnet-1", "subnet-2"), security_group_ids=("sg-1",), source=source,
+                  target=target, region="us-east-1")
     values.update(overrides)
     return DmsMigrationProps(**values)
 
@@ -150,17 +150,25 @@ def test_dms_task_settings_are_json_with_validation_and_resource_identifier():
     assert mappings["rules"][0]["object-locator"] == {"schema-name": "public", "table-name": "%"}
 
 
-def test_dms_endpoints_use_secrets_manager_and_ssl():
+def test_dms_endpoints_use_their_own_secrets_without_values_and_ssl():
     stack = new_stack()
     DmsMigration(stack, "dms", dms_props())
     synthesized = Testing.synth(stack)
     for endpoint_type in ("source", "target"):
         assert Testing.to_have_resource_with_properties(synthesized, DmsEndpoint.TF_RESOURCE_TYPE, {
             "endpoint_type": endpoint_type, "engine_name": "postgres", "ssl_mode": "require",
-            "secrets_manager_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+            "database_name": "payments",
         })
-    for endpoint in resources(json.loads(synthesized), "aws_dms_endpoint").values():
-        assert "password" not in endpoint and "username" not in endpoint
+    document = json.loads(synthesized)
+    secrets = {s["name"]: key for key, s in resources(document, "aws_secretsmanager_secret").items()}
+    assert set(secrets) == {"paymig-dev/dms/source-endpoint", "paymig-dev/dms/target-endpoint"}
+    assert resources(document, "aws_secretsmanager_secret_version") == {}
+    for endpoint in resources(document, "aws_dms_endpoint").values():
+        assert "password" not in endpoint and "username" not in endpoint and "server_name" not in endpoint
+        assert endpoint["secrets_manager_arn"] in {f"${{aws_secretsmanager_secret.{k}.arn}}" for k in secrets.values()}
+    policy = json.loads(next(iter(resources(document, "aws_iam_role_policy").values()))["policy"])
+    assert sorted(policy["Statement"][0]["Resource"]) == sorted(
+        f"${{aws_secretsmanager_secret.{k}.arn}}" for k in secrets.values())
 
 
 def test_dms_resources_wait_for_the_vpc_role_policy():
