@@ -17,7 +17,7 @@ ENVIRONMENT ?= dev
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install graphviz synth validate security-scan diff hcl diagram test bench clean
+.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test bench clean
 
 all: synth ## Install, synthesize every stack of $(ENVIRONMENT) and print a summary
 
