@@ -15,6 +15,7 @@ from ops.plan_summary import (
     render_markdown,
     summarize_plan,
 )
+from ops.terraform import terraform
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 
@@ -110,3 +111,29 @@ def test_errored_plan_is_reported_as_failed():
 def test_database_types():
     assert is_database("aws_db_instance") and is_database("aws_dms_replication_task")
     assert not is_database("aws_db_subnet_group") and not is_database("aws_s3_bucket")
+
+
+LIVE_CONFIG = """
+variable "phase" { type = string }
+locals { after = var.phase == "after" }
+resource "terraform_data" "kept" { input = "same" }
+resource "terraform_data" "changed" { input = local.after ? "new" : "old" }
+resource "terraform_data" "replaced" { triggers_replace = [local.after] }
+resource "terraform_data" "removed" { count = local.after ? 0 : 1 }
+resource "terraform_data" "added" { count = local.after ? 2 : 0 }
+"""
+
+
+@pytest.mark.terraform
+def test_counts_match_the_installed_terraform(tmp_path):
+    """A plan made now by the Terraform on PATH (built-in ``terraform_data``, no provider, no network)."""
+    (tmp_path / "main.tf").write_text(LIVE_CONFIG, encoding="utf-8")
+    terraform(tmp_path, ["init", "-input=false", "-no-color"])
+    terraform(tmp_path, ["apply", "-auto-approve", "-input=false", "-no-color", "-var", "phase=before"])
+    terraform(tmp_path, ["plan", "-input=false", "-no-color", "-var", "phase=after", "-out=after.plan"])
+    summary = summarize_plan("live", json.loads(terraform(tmp_path, ["show", "-json", "after.plan"]).stdout))
+    line = next(text for text in terraform(tmp_path, ["show", "-no-color", "after.plan"]).stdout.splitlines()
+                if text.startswith("Plan:"))
+    assert summary.terraform_line() == line == "Plan: 3 to add, 1 to change, 2 to destroy."
+    assert (summary.create, summary.update, summary.delete, summary.replace) == (2, 1, 1, 1)
+    assert summary.database_alerts == ()
