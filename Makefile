@@ -17,9 +17,10 @@ ENVIRONMENT ?= dev
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test bench clean
+.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test bench clean \
+	deploy-local destroy-local state emulator-stop
 
-all: synth ## Install, synthesize every stack of $(ENVIRONMENT) and print a summary
+all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
 
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -68,6 +69,19 @@ diagram: synth ## Render docs/architecture.svg and .png from the synthesized sta
 
 dms-credentials: install ## Write the DMS endpoint secrets from the RDS-managed master secrets (runbook step)
 	$(PYTHON) -m ops dms-credentials --environment $(ENVIRONMENT)
+
+deploy-local: install ## Deploy every stack (environment local) onto the emulated AWS on 127.0.0.1, print outputs
+	$(WITH_ENV) $(PYTHON) -m ops deploy-local
+
+destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
+	$(WITH_ENV) $(PYTHON) -m ops destroy-local
+
+state: install ## STACK=<stack> [ADDRESS=<addr>]: terraform state list/show through the backend (local by default)
+	@test -n "$(STACK)" || { echo "usage: make state STACK=<stack> [ADDRESS=<address>] [STATE_OUTDIR=cdktf.out]" >&2; exit 2; }
+	$(WITH_ENV) $(PYTHON) -m ops state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
+
+emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
+	$(PYTHON) -m ops emulator-stop
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest

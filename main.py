@@ -19,10 +19,10 @@ def main() -> int:
     app = App()
     try:
         config = load_config(selected_environment(app.node.try_get_context("environment")))
+        build_stacks(app, config)  # an emulator environment also reads $PAYMIG_AWS_ENDPOINT_URL here
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    build_stacks(app, config)
     prepare_for_hcl(app.node.children)  # `cdktf synth --hcl` only: see ops/hcl.py
     app.synth()
     return 0

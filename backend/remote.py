@@ -1,14 +1,32 @@
 """S3 backend with DynamoDB locking for every stack but the bootstrap stack.
 
 Follows: https://developer.hashicorp.com/terraform/language/backend/s3 (``bucket``, ``key``, ``region``,
-``dynamodb_table``, ``encrypt``).
+``dynamodb_table``, ``encrypt``; for the emulated AWS ``endpoints``, ``use_path_style`` and the ``skip_*`` checks).
+
+cdktf copies a stack's backend configuration into the ``terraform_remote_state`` data sources of the stacks that
+reference it, so cross-stack lookups reach the same bucket (and, locally, the same emulator).
 """
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformStack
+from typing import Any
+
+from cdktf import S3Backend, S3BackendEndpointConfig, TerraformStack
 
 from config import MigrationConfig
+from config.settings import emulator_endpoint
+
+EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
+"""Credentials of the emulated AWS: moto accepts any; these are placeholders, not secrets."""
+
+EMULATOR_MAX_RETRIES = 2
+"""Retries of a failed AWS call on the emulator: moto answers an unimplemented call with HTTP 500, which the
+provider would otherwise retry for many minutes."""
+
+EMULATOR_NO_EGRESS = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+                      "no_proxy": "127.0.0.1,localhost,::1"}
+"""Proxy settings for the emulated AWS: a call to any host but loopback goes to a closed loopback port and fails
+at once, so nothing (a service without an endpoint override, say) ever leaves this machine."""
 
 
 def state_key(config: MigrationConfig, stack_name: str) -> str:
@@ -16,8 +34,32 @@ def state_key(config: MigrationConfig, stack_name: str) -> str:
     return f"{config.state.key_prefix}/{stack_name}.tfstate"
 
 
+def emulator_backend_settings(config: MigrationConfig) -> dict[str, Any]:
+    """S3 backend settings that point an ``emulator`` environment at the emulated AWS; ``{}`` for any other.
+
+    S3, DynamoDB, IAM and STS at ``$PAYMIG_AWS_ENDPOINT_URL``, path-style S3 addressing, placeholder
+    credentials, no credential, region or instance-metadata checks, few retries, no traffic off loopback.
+
+    Raises:
+        config.ConfigError: an emulator environment without a valid ``$PAYMIG_AWS_ENDPOINT_URL``.
+    """
+    if not config.emulator:
+        return {}
+    endpoint = emulator_endpoint()
+    return {
+        "endpoints": S3BackendEndpointConfig(s3=endpoint, dynamodb=endpoint, iam=endpoint, sts=endpoint),
+        "use_path_style": True, "skip_credentials_validation": True, "skip_region_validation": True,
+        "skip_metadata_api_check": True, "skip_requesting_account_id": True, "max_retries": EMULATOR_MAX_RETRIES,
+        **EMULATOR_CREDENTIALS, **EMULATOR_NO_EGRESS,
+    }
+
+
 def use_s3_backend(stack: TerraformStack, config: MigrationConfig, stack_name: str) -> S3Backend:
-    """Configure ``stack`` to keep its state in the environment's state bucket, locked by its DynamoDB table."""
+    """Configure ``stack`` to keep its state in the environment's state bucket, locked by its DynamoDB table.
+
+    Raises:
+        config.ConfigError: an emulator environment without a valid ``$PAYMIG_AWS_ENDPOINT_URL``.
+    """
     return S3Backend(
         stack,
         bucket=config.state.bucket,
@@ -25,4 +67,5 @@ def use_s3_backend(stack: TerraformStack, config: MigrationConfig, stack_name: s
         region=config.regions.primary,
         dynamodb_table=config.state.lock_table,
         encrypt=True,
+        **emulator_backend_settings(config),
     )

@@ -21,6 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_ENVIRONMENT = "dev"
 ENVIRONMENT_VARIABLE = "PAYMIG_ENVIRONMENT"
+EMULATOR_ENVIRONMENT = "local"
+"""The one environment that may deploy onto the embedded emulated AWS (``emulator = true``)."""
+EMULATOR_ENDPOINT_VARIABLE = "PAYMIG_AWS_ENDPOINT_URL"
+"""Environment variable with the emulator's endpoint (``http://127.0.0.1:<port>``), set by the project's
+emulator commands (``emulator.process``); read when an ``emulator`` configuration is synthesized."""
 
 # Regions with the full service set this design needs (RDS, DMS, ECS Fargate, S3 replication time control).
 AWS_REGIONS = frozenset(
@@ -77,23 +82,48 @@ class Regions(_Model):
 
 
 class Network(_Model):
-    """VPC address space and the number of availability zones (one public, private and database subnet each)."""
+    """VPC address space, availability zones (one public, private and database subnet each), and the legacy
+    application networks (VPN or peering) that keep writing to the source database until cutover."""
 
     vpc_cidr: str = "10.20.0.0/16"
     az_count: int = Field(default=2, ge=2, le=3)
+    legacy_cidrs: tuple[str, ...] = Field(default=(), max_length=10)
 
     @field_validator("vpc_cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"must be an IPv4 network in CIDR notation with no host bits set ({exc})") from None
+        network = _private_network(value)
         if not 16 <= network.prefixlen <= 20:
             raise ValueError("prefix length must be between /16 and /20 (room for 3 tiers x az_count /24+ subnets)")
-        if not network.is_private:
-            raise ValueError("must be a private (RFC 1918) range")
         return value
+
+    @field_validator("legacy_cidrs")
+    @classmethod
+    def _legacy(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if _private_network(value).prefixlen > 28:
+                raise ValueError(f"{value}: prefix length must be /28 or shorter")
+        return values
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Network:
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        for value in self.legacy_cidrs:
+            if ipaddress.IPv4Network(value).overlaps(vpc):
+                raise ValueError(f"legacy_cidrs = {value!r}: must not overlap vpc_cidr ({self.vpc_cidr}); "
+                                 "overlapping ranges cannot be routed over the VPN/peering")
+        return self
+
+
+def _private_network(value: str) -> ipaddress.IPv4Network:
+    """Parse a private IPv4 CIDR block; raises ValueError naming the rule."""
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation with no host bits set ({exc})") from None
+    if not network.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    return network
 
 
 class PostgresInstance(_Model):
@@ -347,6 +377,11 @@ class MigrationConfig(_Model):
     deletion_protection: bool | None = Field(
         default=None, description="deletion protection and final snapshots; default: on except in dev and local"
     )
+    emulator: bool = Field(
+        default=False,
+        description="deploy onto the embedded emulated AWS on 127.0.0.1 (endpoint overrides, test credentials); "
+        f"only the {EMULATOR_ENVIRONMENT!r} environment may set it",
+    )
     regions: Regions = Regions()
     network: Network = Network()
     source_database: SourceDatabase = SourceDatabase()
@@ -371,6 +406,15 @@ class MigrationConfig(_Model):
         if not re.fullmatch(r"[a-z][a-z0-9]{2,9}", value):
             raise ValueError("must be 3-10 characters: a lowercase letter, then lowercase letters or digits")
         return value
+
+    @model_validator(mode="after")
+    def _emulator_only_locally(self) -> MigrationConfig:
+        if self.emulator and self.environment != EMULATOR_ENVIRONMENT:
+            raise ValueError(
+                f"emulator = True: only the {EMULATOR_ENVIRONMENT!r} environment may deploy onto the emulated AWS "
+                f"(environment is {self.environment!r}); no other environment may carry emulator endpoints"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cross_field(self) -> MigrationConfig:
@@ -405,6 +449,34 @@ class MigrationConfig(_Model):
     def importing_source(self) -> bool:
         """Whether the source database is an existing instance imported into state instead of created."""
         return self.source_database.existing_instance_identifier is not None
+
+
+def emulator_endpoint() -> str:
+    """The emulated AWS endpoint from ``$PAYMIG_AWS_ENDPOINT_URL``, checked to be loopback HTTP.
+
+    Read when a configuration with ``emulator = true`` is synthesized (the endpoint is written into the provider
+    and backend configuration of every stack); the project's emulator commands set the variable.
+
+    Returns:
+        ``http://<loopback host>:<port>`` without a trailing slash.
+
+    Raises:
+        ConfigError: the variable is unset, or is not an ``http://`` URL of 127.0.0.1, localhost or [::1] with a
+            port (the emulator never leaves this machine).
+    """
+    value = os.environ.get(EMULATOR_ENDPOINT_VARIABLE, "").strip().rstrip("/")
+    source = f"${EMULATOR_ENDPOINT_VARIABLE}"
+    if not value:
+        raise ConfigError(source, [
+            f"{EMULATOR_ENDPOINT_VARIABLE} = '': must be set to the emulator's endpoint (http://127.0.0.1:<port>) "
+            "to synthesize an emulator environment; `make deploy-local` starts the emulator and sets it"
+        ])
+    if not re.fullmatch(r"http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}", value):
+        raise ConfigError(source, [
+            f"{EMULATOR_ENDPOINT_VARIABLE} = {value!r}: must be http://<loopback address>:<port> (127.0.0.0/8, "
+            "localhost or [::1]); the emulated AWS never leaves this machine"
+        ])
+    return value
 
 
 def _format_pydantic(error: ValidationError) -> list[str]:

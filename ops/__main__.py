@@ -137,5 +137,59 @@ def dms_credentials(environment: str = typer.Option(None, help="environment (def
         console.print(f"wrote {name} (engine, host, port, dbname, username, password)")
 
 
+@app.command("deploy-local")
+def deploy_local_command(workers: int = typer.Option(2, help="stacks applied side by side when independent")) -> None:
+    """Deploy every stack of the ``local`` environment onto the embedded emulated AWS, then print the outputs."""
+    from emulator import EmulatorError
+    from ops.deploy import TerraformFailed
+    from ops.local import deploy_local
+
+    try:
+        deploy_local(console, workers)
+    except (EmulatorError, TerraformFailed) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command("destroy-local")
+def destroy_local_command(workers: int = typer.Option(2, help="stacks destroyed side by side when independent")) -> None:
+    """Destroy every stack of the local deployment in reverse order and stop the emulated AWS."""
+    from ops.deploy import TerraformFailed
+    from ops.local import destroy_local
+
+    try:
+        destroy_local(console, workers)
+    except TerraformFailed as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command("state")
+def state_command(
+    stack: str = typer.Argument(..., help="stack name, e.g. data"),
+    address: str = typer.Argument(None, help="resource address to show (default: list every address)"),
+    outdir: Path = typer.Option(None, help="synthesized output (default: the local deployment's)"),
+) -> None:
+    """List a stack's resources (``terraform state list``) or show one (``state show``), through its backend."""
+    from emulator import EmulatorError
+    from ops.deploy import TerraformFailed
+    from ops.local import LOCAL_OUTDIR, show_state
+
+    try:
+        print(show_state(stack, address, outdir or LOCAL_OUTDIR), end="")
+    except (EmulatorError, KeyError, TerraformFailed) as error:
+        console.print(f"[red]{error.args[0] if isinstance(error, KeyError) else error}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command("emulator-stop")
+def emulator_stop() -> None:
+    """Stop the developer's emulated AWS (everything deployed on it is gone)."""
+    from emulator import LocalSession
+    from ops.local import LOCAL_STATE_DIR
+
+    console.print("emulator stopped" if LocalSession(LOCAL_STATE_DIR).stop() else "no emulator was running")
+
+
 if __name__ == "__main__":
     app()

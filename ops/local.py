@@ -1,0 +1,189 @@
+"""The ``local`` environment on the embedded emulated AWS: deploy, inspect state, destroy.
+
+``make deploy-local`` starts the developer's emulator when none is running (``emulator.LocalSession``, recorded in
+``.state/local/emulator.json``), synthesizes the ``local`` environment against its endpoint into
+``.state/local/cdktf.out``, applies the bootstrap stack (local state, ``.state/local/bootstrap.tfstate``) and then
+every other stack through the S3 backend on the emulator, in dependency order, and prints every stack's outputs.
+The emulator keeps running so that ``make state`` can inspect what was deployed; ``make destroy-local`` destroys
+every stack in reverse order and stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cdktf_runtime.environment import PROJECT_ROOT
+from config.settings import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT
+from ops import deploy
+from ops.synthesized import SynthesizedStack, read_stacks
+
+LOCAL_STATE_DIR = PROJECT_ROOT / ".state" / EMULATOR_ENVIRONMENT
+"""Everything of the developer's local deployment: emulator record and log, bootstrap state, synthesized output."""
+
+LOCAL_OUTDIR = LOCAL_STATE_DIR / "cdktf.out"
+"""Where the ``local`` environment is synthesized (its JSON names the running emulator's endpoint)."""
+
+
+def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, Any]], None] | None = None
+               ) -> dict[str, SynthesizedStack]:
+    """Synthesize every stack of the ``local`` environment against ``endpoint`` into ``outdir``.
+
+    Imports cdktf and the provider bindings (a few seconds, about 1 GB) in this process.
+
+    Args:
+        endpoint: the emulator's URL (``http://127.0.0.1:<port>``), written into providers and backends.
+        outdir: cdktf output directory.
+        configure: changes the parsed ``config/local.toml`` before validation (tests: the legacy source import).
+
+    Raises:
+        config.ConfigError: the configuration (or the endpoint) breaks a rule.
+    """
+    import cdktf_runtime  # noqa: F401  (environment before cdktf)
+    from cdktf import App
+
+    from config import parse_config
+    from config.settings import config_path
+    from stacks.app import build_stacks
+    import tomllib
+
+    os.environ[EMULATOR_ENDPOINT_VARIABLE] = endpoint
+    data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
+    if configure:
+        configure(data)
+    app = App(outdir=str(outdir))
+    build_stacks(app, parse_config(data, f"config/{EMULATOR_ENVIRONMENT}.toml"))
+    app.synth()
+    return read_stacks(outdir)
+
+
+def emulator_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client of ``service`` on the emulator (placeholder credentials, the emulator's endpoint only)."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def empty_state_bucket(stack: SynthesizedStack, endpoint: str) -> None:
+    """Delete every object version and delete marker of the state bucket that ``stack`` (the bootstrap stack)
+    created, so that its destroy can delete the versioned bucket. Only ever called on the emulator, after every
+    stack whose state the bucket held has been destroyed."""
+    buckets = [settings["bucket"] for settings in stack.of_type("aws_s3_bucket").values()
+               if not settings.get("force_destroy")]
+    s3 = emulator_client(endpoint, "s3")
+    for bucket in buckets:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            versions = page.get("Versions", []) + page.get("DeleteMarkers", [])
+            if versions:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+                    {"Key": version["Key"], "VersionId": version["VersionId"]} for version in versions]})
+
+
+def outputs_table(stacks: dict[str, SynthesizedStack]) -> Table:
+    """Every stack's outputs (``terraform output -json``) as a table; sensitive values are never shown."""
+    table = Table(title="Outputs")
+    for column in ("stack", "output", "value"):
+        table.add_column(column, overflow="fold")
+    for stack in stacks.values():
+        for name, output in deploy.outputs(stack).items():
+            value = output.get("value")
+            shown = "(sensitive)" if output.get("sensitive") else (
+                ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+            table.add_row(stack.name, name, shown)
+    return table
+
+
+def print_result(console: Console) -> Callable[[deploy.StackResult], None]:
+    """A ``report`` callback for ``ops.deploy`` that prints one line per stack."""
+    def report(result: deploy.StackResult) -> None:
+        counts = (f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
+                  if result.action == "apply" else f"{result.destroyed} destroyed")
+        console.print(f"  {result.stack}: {result.action} {counts} ({result.seconds:.0f} s)")
+    return report
+
+
+def deploy_local(console: Console, workers: int = 2) -> dict[str, SynthesizedStack]:
+    """Start (or reuse) the developer's emulator, synthesize ``local`` and apply every stack; print outputs.
+
+    Raises:
+        emulator.EmulatorError: the emulator could not be started.
+        ops.deploy.TerraformFailed: a stack failed to apply.
+    """
+    from emulator import LocalSession
+
+    session = LocalSession(LOCAL_STATE_DIR)
+    endpoint, started = session.ensure_running()
+    if started:  # a new emulator is empty: state left by an earlier one describes nothing that exists
+        for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
+            stale.unlink()
+    console.print(f"emulated AWS at {endpoint} ({'started' if started else 'already running'})")
+    began = time.monotonic()
+    stacks = synthesize(endpoint, LOCAL_OUTDIR)
+    console.print(f"synthesized {len(stacks)} stacks into {LOCAL_OUTDIR.relative_to(PROJECT_ROOT)} "
+                  f"({time.monotonic() - began:.0f} s); deploying")
+    results = deploy.deploy_all(stacks.values(), workers=workers, report=print_result(console))
+    console.print(outputs_table(stacks))
+    console.print(f"{sum(r.added for r in results)} resources added in {time.monotonic() - began:.0f} s. "
+                  "The emulator keeps running: `make state STACK=<stack>` inspects it, "
+                  "`make destroy-local` destroys everything and stops it.")
+    return stacks
+
+
+def destroy_local(console: Console, workers: int = 2) -> None:
+    """Destroy every stack of the local deployment in reverse order, then stop the emulator.
+
+    Raises:
+        ops.deploy.TerraformFailed: a stack failed to destroy (the emulator keeps running for inspection).
+    """
+    from emulator import LocalSession
+
+    session = LocalSession(LOCAL_STATE_DIR)
+    endpoint = session.running_endpoint()
+    if endpoint is None:
+        for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
+            stale.unlink()
+        console.print("no emulator is running: nothing is deployed locally")
+        return
+    began = time.monotonic()
+    stacks = synthesize(endpoint, LOCAL_OUTDIR)
+
+    def before(stack: SynthesizedStack) -> None:
+        if stack.name == deploy.STATE_STACK:
+            empty_state_bucket(stack, endpoint)
+
+    deploy.destroy_all(stacks.values(), before=before, workers=workers, report=print_result(console))
+    session.stop()
+    console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; emulator stopped")
+
+
+def show_state(stack_name: str, address: str | None, outdir: Path = LOCAL_OUTDIR) -> str:
+    """``terraform state list`` (or ``state show <address>``) of one stack, read through its backend.
+
+    Args:
+        stack_name: a stack of the synthesized output, e.g. ``data``.
+        address: a resource address to show, or None to list every address.
+        outdir: the synthesized output (default: the local deployment's).
+
+    Raises:
+        emulator.EmulatorError: the local deployment is asked for and no emulator is running.
+        KeyError: no such stack (the message lists the known ones).
+        ops.deploy.TerraformFailed: the state could not be read or ``address`` is not in it.
+    """
+    if outdir == LOCAL_OUTDIR:
+        from emulator import LocalSession
+
+        LocalSession(LOCAL_STATE_DIR).require_endpoint()
+    stacks = read_stacks(outdir)
+    if stack_name not in stacks:
+        raise KeyError(f"no stack {stack_name!r} in {outdir} (stacks: {', '.join(stacks)})")
+    stack = stacks[stack_name]
+    if not (stack.directory / ".terraform").is_dir():
+        deploy.init(stack)
+    return deploy.state(stack, address)
