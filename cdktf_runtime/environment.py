@@ -54,7 +54,8 @@ def environment_overrides() -> dict[str, str]:
     ``TF_CLI_CONFIG_FILE`` is set to the project's own configuration unless it already names a file that exists
     (the machine may set it to a missing ``~/.terraformrc``); ``TF_PLUGIN_CACHE_DIR`` points at
     ``.cache/terraform-plugins`` in the project so that repeated ``terraform init`` runs link providers instead
-    of copying them; ``CDKTF_HOME`` keeps the cdktf CLI's files in ``.cache/cdktf`` instead of the home folder.
+    of copying them; ``CDKTF_HOME`` and ``JSII_RUNTIME_PACKAGE_CACHE_ROOT`` keep the cdktf CLI's files and jsii's
+    unpacked assemblies in ``.cache/`` instead of the home folder.
     """
     values = dict(_QUIET)
     configured = os.environ.get("TF_CLI_CONFIG_FILE", "")
@@ -63,6 +64,9 @@ def environment_overrides() -> dict[str, str]:
     else:
         values["TF_CLI_CONFIG_FILE"] = configured
     values["CDKTF_HOME"] = os.environ.get("CDKTF_HOME", str(PROJECT_ROOT / ".cache" / "cdktf"))
+    # jsii unpacks the provider assembly (~380 MB) into a package cache: keep it in the project, not in ~/.cache.
+    values["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = os.environ.get(
+        "JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(PROJECT_ROOT / ".cache" / "jsii"))
     values["TF_PLUGIN_CACHE_DIR"] = os.environ.get(
         "TF_PLUGIN_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "terraform-plugins")
     )
