@@ -57,8 +57,12 @@ validate: synth ## terraform init -backend=false + validate for every synthesize
 security-scan: synth ## checkov over every synthesized stack (reviewed skips: security/checkov_skips.toml)
 	$(PYTHON) -m ops security-scan --environment $(ENVIRONMENT)
 
-diff: synth ## cdktf diff of every stack + one summary (add/change/destroy/replace/import, databases called out)
-	$(PYTHON) -m ops diff $(DIFF_ARGS)
+# make diff: against the local deployment on the emulated AWS unless ENVIRONMENT is given.
+DIFF_ENVIRONMENT := $(if $(filter command line environment override,$(origin ENVIRONMENT)),$(ENVIRONMENT),local)
+diff: export PAYMIG_ENVIRONMENT := $(DIFF_ENVIRONMENT)
+diff: install ## cdktf diff of every stack + one summary (local emulator by default, or ENVIRONMENT=<env>)
+	@if [ "$$PAYMIG_ENVIRONMENT" != local ]; then $(CDKTF) synth --output cdktf.out; fi
+	$(WITH_ENV) $(PYTHON) -m ops diff $(DIFF_ARGS)
 
 hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the way out of cdktf
 	rm -rf hcl.out

@@ -85,21 +85,31 @@ def security_scan(
 
 @app.command("diff")
 def diff_command(
-    outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory (synthesized beforehand)"),
+    outdir: Path = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory (synthesized beforehand; for "
+                                "environment local: synthesized here against the running emulator)"),
     exclude: list[str] = typer.Option([], help="stack to leave out (repeatable)"),
     markdown: Path | None = typer.Option(None, help="also write the Markdown summary to this file"),
     title: str = typer.Option("", help="heading of the summary (default: 'cdktf diff: <environment>')"),
 ) -> None:
     """``cdktf diff`` for every synthesized stack, then one summary: add/change/destroy/replace/import per stack,
-    database replacements called out. Exits 1 when a stack could not be planned."""
+    database replacements called out. Environment ``local``: synthesized against the running emulated AWS
+    (``make deploy-local``) first. Exits 1 when a stack could not be planned or no emulator runs."""
     from rich.markdown import Markdown
 
-    from config.settings import selected_environment
-    from ops.diff import diff_all
+    from config.settings import EMULATOR_ENVIRONMENT, selected_environment
+    from emulator import EmulatorError
+    from ops.diff import diff_all, synthesize_local
     from ops.plan_summary import render_markdown
 
+    environment = selected_environment()
+    if environment == EMULATOR_ENVIRONMENT and outdir == DEFAULT_OUTDIR:
+        try:
+            outdir = synthesize_local()
+        except EmulatorError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from None
     plans = diff_all(outdir, exclude=exclude)
-    text = render_markdown(plans, title or f"cdktf diff: {selected_environment()}")
+    text = render_markdown(plans, title or f"cdktf diff: {environment}")
     if markdown:
         markdown.write_text(text, encoding="utf-8")
     console.print(Markdown(text))

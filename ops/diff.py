@@ -1,6 +1,8 @@
 """``cdktf diff`` for every synthesized stack, summarized with ``ops.plan_summary``.
 
-``cdktf diff <stack>`` runs ``terraform init`` (through the stack's backend) and ``terraform plan -out plan`` in
+Against the ``local`` environment (the default of ``make diff``) the stacks are first synthesized against the
+developer's running emulated AWS (``make deploy-local``, ``ops.local``), so that the plans compare with what was
+deployed there. ``cdktf diff <stack>`` runs ``terraform init`` (through the stack's backend) and ``terraform plan -out plan`` in
 ``cdktf.out/stacks/<stack>``; the saved plan is then read with ``terraform show -json plan``. Follows the cdktf CLI
 0.21 (``cdktf diff --help``: one stack per call, ``--skip-synth``, ``--skip-provider-lock``).
 """
@@ -47,6 +49,21 @@ def diff_stack(outdir: Path, stack: str, directory: Path, *, extra_env: Mapping[
         return failed_plan(stack, "cdktf diff saved no plan")
     shown = terraform(directory, ["show", "-json", PLAN_FILE], extra_env=extra_env)
     return summarize_plan(stack, json.loads(shown.stdout))
+
+
+def synthesize_local() -> Path:
+    """Synthesize the ``local`` environment against the running emulated AWS; return its output directory.
+
+    Imports cdktf and the provider bindings in this process (``ops.local.synthesize``).
+
+    Raises:
+        emulator.EmulatorError: no local emulator is running (``make deploy-local`` starts one and deploys).
+    """
+    from emulator import LocalSession
+    from ops.local import LOCAL_OUTDIR, LOCAL_STATE_DIR, synthesize
+
+    synthesize(LocalSession(LOCAL_STATE_DIR).require_endpoint(), LOCAL_OUTDIR)
+    return LOCAL_OUTDIR
 
 
 def diff_all(outdir: Path, *, exclude: Iterable[str] = (), extra_env: Mapping[str, str] | None = None) -> list[StackPlan]:
