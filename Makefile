@@ -82,7 +82,7 @@ destroy-local: install ## Destroy every local stack in reverse order, then stop 
 
 state: install ## STACK=<stack> [ADDRESS=<addr>]: terraform state list/show through the backend (local by default)
 	@test -n "$(STACK)" || { echo "usage: make state STACK=<stack> [ADDRESS=<address>] [STATE_OUTDIR=cdktf.out]" >&2; exit 2; }
-	$(WITH_ENV) $(PYTHON) -m ops state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
+	@$(WITH_ENV) $(PYTHON) -m ops state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
 
 emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
 	$(PYTHON) -m ops emulator-stop

@@ -182,10 +182,41 @@ class SourceDatabase(PostgresInstance):
     existing_instance_identifier: str | None = Field(
         default=None, description="identifier of an existing RDS instance to import instead of creating one"
     )
+    existing_kms_key_arn: str | None = Field(
+        default=None,
+        description="ARN of the KMS key the existing instance's storage is encrypted with (required with "
+        "existing_instance_identifier: RDS cannot re-key an instance, a different key would replace it)",
+    )
+    existing_instance_imported: bool = Field(
+        default=False,
+        description="set once the import of existing_instance_identifier has been applied: the instance is in state "
+        "and the data stack stops declaring the import (keep the identifier: it names the instance)",
+    )
     logical_replication: bool = True
     max_replication_slots: int = Field(default=10, ge=0, le=100)
     max_wal_senders: int = Field(default=10, ge=0, le=100)
     wal_sender_timeout_ms: int = Field(default=0, ge=0, le=3_600_000)
+
+    @field_validator("existing_kms_key_arn")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", value):
+            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias")
+        return value
+
+    @model_validator(mode="after")
+    def _import_keeps_key(self) -> SourceDatabase:
+        if (self.existing_instance_identifier is None) != (self.existing_kms_key_arn is None):
+            raise ValueError(
+                f"existing_kms_key_arn = {self.existing_kms_key_arn!r}: must be set exactly when "
+                f"existing_instance_identifier is ({self.existing_instance_identifier!r}): an imported instance keeps "
+                "the key its storage is encrypted with (a different key would replace it, an unencrypted instance "
+                "must be encrypted by a snapshot copy and restore first)"
+            )
+        if self.existing_instance_imported and self.existing_instance_identifier is None:
+            raise ValueError("existing_instance_imported = True: needs existing_instance_identifier (the instance "
+                             "that was imported)")
+        return self
 
 
 class TargetDatabase(PostgresInstance):
@@ -447,8 +478,10 @@ class MigrationConfig(_Model):
 
     @property
     def importing_source(self) -> bool:
-        """Whether the source database is an existing instance imported into state instead of created."""
-        return self.source_database.existing_instance_identifier is not None
+        """Whether the data stack declares the import of an existing source instance (named, not yet marked
+        ``existing_instance_imported``) instead of creating one."""
+        source = self.source_database
+        return source.existing_instance_identifier is not None and not source.existing_instance_imported
 
 
 def emulator_endpoint() -> str:

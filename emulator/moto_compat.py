@@ -355,8 +355,34 @@ def rds_keeps_performance_insights() -> None:
     """
     from moto.rds.models import DBInstance
 
-    _keep(DBInstance, "__init__", RDS_PERFORMANCE_INSIGHTS, lambda self, *args, **kwargs: kwargs)
-    _keep(DBInstance, "update", RDS_PERFORMANCE_INSIGHTS, lambda self, *args, **kwargs: kwargs)
+    def request(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        # the request says EnablePerformanceInsights, the answer PerformanceInsightsEnabled
+        return {**kwargs, "performance_insights_enabled": kwargs.get("enable_performance_insights")}
+
+    _keep(DBInstance, "__init__", RDS_PERFORMANCE_INSIGHTS, request)
+    _keep(DBInstance, "update", RDS_PERFORMANCE_INSIGHTS, request)
+
+
+def rds_master_secret_survives_modify() -> None:
+    """RDS: modifying an instance whose master password RDS already manages (``ManageMasterUserPassword`` with a
+    new ``MasterUserSecretKmsKeyId``) keeps its secret and re-encrypts it with the new key; the secret's ARN stays.
+
+    moto creates a new secret on every such modify (and orphans the old one), so the secret ARN that Terraform
+    recorded at apply no longer matched the next read, and every output or reference to it changed on re-plan.
+    """
+    from moto.rds.models import DBInstance
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def update(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("manage_master_user_password") is True and hasattr(self, "master_user_secret"):
+                kwargs.pop("manage_master_user_password")
+                key = kwargs.pop("master_user_secret_kms_key_id", None)
+                if key:
+                    self.master_user_secret.secret.kms_key_id = key
+            return original(self, *args, **kwargs)
+        return update
+
+    _wrap(DBInstance, "update", make)
 
 
 def ecs_services_keep_settings() -> None:
@@ -411,6 +437,7 @@ FIXES: tuple[Callable[[], None], ...] = (
     s3_replication_rules_read_back,
     s3_logging_to_policy_governed_targets,
     rds_keeps_performance_insights,
+    rds_master_secret_survives_modify,
     ecs_services_keep_settings,
     security_group_rule_descriptions,
     tls_request_context,

@@ -30,7 +30,7 @@ STATE_STACK = "bootstrap"
 """The stack that creates the state bucket and lock table: every other stack's backend needs it first."""
 
 _COMMON = ("-input=false", "-no-color")
-_APPLIED = re.compile(r"Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
+_APPLIED = re.compile(r"Resources: (?:(\d+) imported, )?(\d+) added, (\d+) changed, (\d+) destroyed")
 _DESTROYED = re.compile(r"Resources: (\d+) destroyed")
 _RESOURCE_DONE = re.compile(r"^(\S+): (?:Creation|Modifications|Destruction) complete after (?:(\d+)m)?(\d+)s", re.M)
 
@@ -53,8 +53,8 @@ class TerraformFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class StackResult:
-    """What one Terraform run did to a stack: ``added``/``changed``/``destroyed`` resources, ``seconds`` taken,
-    ``slowest`` resources (address, seconds; the five longest)."""
+    """What one Terraform run did to a stack: ``imported``/``added``/``changed``/``destroyed`` resources,
+    ``seconds`` taken, ``slowest`` resources (address, seconds; the five longest)."""
 
     stack: str
     action: str
@@ -63,6 +63,7 @@ class StackResult:
     changed: int = 0
     destroyed: int = 0
     slowest: tuple[tuple[str, int], ...] = ()
+    imported: int = 0
 
 
 def run(stack: SynthesizedStack, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -97,9 +98,9 @@ def apply(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT) -> Stack
     started = time.monotonic()
     result = run(stack, ["apply", "-auto-approve", f"-lock-timeout={lock_timeout}", *_COMMON])
     counts = _APPLIED.search(result.stdout)
-    added, changed, destroyed = (int(n) for n in counts.groups()) if counts else (0, 0, 0)
+    imported, added, changed, destroyed = (int(n or 0) for n in counts.groups()) if counts else (0, 0, 0, 0)
     return StackResult(stack.name, "apply", time.monotonic() - started, added, changed, destroyed,
-                       _slowest(result.stdout))
+                       _slowest(result.stdout), imported)
 
 
 def destroy(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT) -> StackResult:

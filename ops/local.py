@@ -53,13 +53,21 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
     from stacks.app import build_stacks
     import tomllib
 
-    os.environ[EMULATOR_ENDPOINT_VARIABLE] = endpoint
     data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
     if configure:
         configure(data)
-    app = App(outdir=str(outdir))
-    build_stacks(app, parse_config(data, f"config/{EMULATOR_ENVIRONMENT}.toml"))
-    app.synth()
+    config = parse_config(data, f"config/{EMULATOR_ENVIRONMENT}.toml")
+    previous = os.environ.get(EMULATOR_ENDPOINT_VARIABLE)
+    os.environ[EMULATOR_ENDPOINT_VARIABLE] = endpoint  # read while the stacks are built
+    try:
+        app = App(outdir=str(outdir))
+        build_stacks(app, config)
+        app.synth()
+    finally:
+        if previous is None:
+            del os.environ[EMULATOR_ENDPOINT_VARIABLE]
+        else:
+            os.environ[EMULATOR_ENDPOINT_VARIABLE] = previous
     return read_stacks(outdir)
 
 
@@ -103,8 +111,9 @@ def outputs_table(stacks: dict[str, SynthesizedStack]) -> Table:
 def print_result(console: Console) -> Callable[[deploy.StackResult], None]:
     """A ``report`` callback for ``ops.deploy`` that prints one line per stack."""
     def report(result: deploy.StackResult) -> None:
-        counts = (f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
-                  if result.action == "apply" else f"{result.destroyed} destroyed")
+        counts = (f"{result.imported} imported, " if result.imported else "") + (
+            f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
+            if result.action == "apply" else f"{result.destroyed} destroyed")
         console.print(f"  {result.stack}: {result.action} {counts} ({result.seconds:.0f} s)")
     return report
 

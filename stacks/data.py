@@ -68,7 +68,9 @@ class DataStack(MigrationStack):
             backup_retention_days=settings.backup_retention_days, database_name=settings.database_name,
             master_username=settings.master_username, subnet_group_name=subnet_group,
             security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
-            logical_replication=replication, kms_key_arn=self.key.arn, monitoring_role_arn=self.monitoring_role.arn,
+            logical_replication=replication, monitoring_role_arn=self.monitoring_role.arn,
+            # an imported source keeps its own storage key (RDS cannot re-key an instance)
+            kms_key_arn=getattr(settings, "existing_kms_key_arn", None) or self.key.arn,
         ))
 
     def _outputs(self) -> None:

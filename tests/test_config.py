@@ -8,7 +8,7 @@ import pytest
 
 from config import ConfigError, Names, load_config, parse_config
 from config.naming import RULES
-from tests.conftest import config_data
+from tests.conftest import LEGACY_KEY_ARN, config_data
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
@@ -94,13 +94,15 @@ def test_unknown_environment_names_the_known_ones():
 def test_imported_source_keeps_its_identifier():
     data = config_data()
     data["source_database"]["existing_instance_identifier"] = "legacy-payments-db"
+    data["source_database"]["existing_kms_key_arn"] = LEGACY_KEY_ARN
     config = parse_config(data)
     assert config.importing_source
     assert Names.of(config).source_db == "legacy-payments-db"
 
 
 def test_invalid_import_identifier_is_rejected():
-    problems = _problems(lambda d: d["source_database"].update(existing_instance_identifier="Legacy--DB-"))
+    problems = _problems(lambda d: d["source_database"].update(existing_instance_identifier="Legacy--DB-",
+                                                               existing_kms_key_arn=LEGACY_KEY_ARN))
     assert problems == [
         "source_database.existing_instance_identifier = 'Legacy--DB-': must be a letter, then lowercase letters, "
         "digits, single hyphens"
@@ -118,3 +120,56 @@ def test_every_derived_name_respects_its_limit(environment):
         assert RULES[attribute].problem(name) is None, (attribute, name)
     assert len(names.alb) <= 32 and len(names.target_group) <= 32
     assert 3 <= len(names.txlog_replica_bucket) <= 63
+
+
+def test_only_the_local_environment_may_use_the_emulator():
+    assert load_config("local").emulator is True
+    assert load_config("dev").emulator is False and load_config("prod").emulator is False
+    problems = _problems(lambda d: d.update(emulator=True))
+    assert problems == [
+        "emulator = True: only the 'local' environment may deploy onto the emulated AWS (environment is 'dev'); "
+        "no other environment may carry emulator endpoints"
+    ]
+
+
+@pytest.mark.parametrize(("value", "rule"), [
+    (None, "must be set to the emulator's endpoint"),
+    ("http://10.0.0.5:4566", "loopback"),
+    ("https://127.0.0.1:4566", "loopback"),
+    ("http://localhost", "loopback"),
+])
+def test_emulator_endpoint_comes_from_its_variable_and_stays_on_loopback(monkeypatch, value, rule):
+    from config.settings import EMULATOR_ENDPOINT_VARIABLE, emulator_endpoint
+
+    if value is None:
+        monkeypatch.delenv(EMULATOR_ENDPOINT_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(EMULATOR_ENDPOINT_VARIABLE, value)
+    with pytest.raises(ConfigError) as caught:
+        emulator_endpoint()
+    assert caught.value.problems[0].startswith(f"{EMULATOR_ENDPOINT_VARIABLE} = {value or ''!r}: ")
+    assert rule in caught.value.problems[0]
+    monkeypatch.setenv(EMULATOR_ENDPOINT_VARIABLE, "http://127.0.0.1:4566/")
+    assert emulator_endpoint() == "http://127.0.0.1:4566"
+
+
+def test_an_imported_source_names_its_storage_key():
+    problems = _problems(lambda d: d["source_database"].update(existing_instance_identifier="legacy-payments-db"))
+    assert len(problems) == 1
+    assert problems[0].startswith("source_database.existing_kms_key_arn = None: must be set exactly when")
+    problems = _problems(lambda d: d["source_database"].update(existing_instance_identifier="legacy-payments-db",
+                                                               existing_kms_key_arn="alias/legacy"))
+    assert problems == ["source_database.existing_kms_key_arn = 'alias/legacy': must be a KMS key ARN "
+                        "(arn:aws:kms:<region>:<account>:key/<id>), not an alias"]
+
+
+def test_an_applied_import_is_no_longer_declared_but_keeps_the_instance_name():
+    data = config_data()
+    data["source_database"].update(existing_instance_identifier="legacy-payments-db",
+                                   existing_kms_key_arn=LEGACY_KEY_ARN, existing_instance_imported=True)
+    config = parse_config(data)
+    assert not config.importing_source
+    assert Names.of(config).source_db == "legacy-payments-db"
+    problems = _problems(lambda d: d["source_database"].update(existing_instance_imported=True))
+    assert problems == ["source_database.existing_instance_imported = True: needs existing_instance_identifier "
+                        "(the instance that was imported)"]

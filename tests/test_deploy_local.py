@@ -1,0 +1,397 @@
+"""Every stack deployed for real onto the embedded emulated AWS, checked with boto3, re-planned, locked, destroyed.
+
+One deployment per module (a private emulator on a free loopback port, bootstrap state in a temporary
+directory): a legacy source database is created with boto3 first and imported by the data stack, every stack is
+applied with the real Terraform and hashicorp/aws 5.100.0, and the tests below inspect it in definition order;
+the last one destroys everything.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdktf_runtime.environment import PROJECT_ROOT
+from config import Names, load_config, parse_config
+from config.settings import EMULATOR_ENVIRONMENT, config_path
+from emulator import Emulator
+from ops import deploy
+from ops.local import emulator_client, empty_state_bucket, synthesize
+from ops.synthesized import SynthesizedStack
+
+pytestmark = pytest.mark.terraform
+
+LEGACY_DB = "paymig-local-legacy-db"
+LEGACY_PARAMETER_GROUP = "legacy-payments-postgres15"
+IMPORTED_STACKS = ("data", "service", "traffic", "observability")  # the data stack and the stacks after it
+
+
+def _import_legacy(data: dict[str, Any], key: str) -> None:
+    data["source_database"].update(existing_instance_identifier=LEGACY_DB, existing_kms_key_arn=key)
+
+
+@dataclass
+class Deployment:
+    """The module's deployment: emulator endpoint, synthesized stacks, results and the import plan."""
+
+    endpoint: str
+    stacks: dict[str, SynthesizedStack]
+    names: Names
+    bootstrap_state: Path
+    legacy_key: str = ""
+    results: dict[str, deploy.StackResult] = field(default_factory=dict)
+    import_plan: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        return emulator_client(self.endpoint, service, region)
+
+    @property
+    def backend_configs(self) -> dict[str, dict[str, str]]:
+        return {deploy.STATE_STACK: {"path": str(self.bootstrap_state)}}
+
+
+def create_legacy_source(endpoint: str, settings: dict[str, Any]) -> str:
+    """The legacy database as it exists before the migration: encrypted with its own key, its own parameter
+    group, the master password kept by RDS in Secrets Manager (none is ever sent). Returns the key's ARN."""
+    rds = emulator_client(endpoint, "rds")
+    key = emulator_client(endpoint, "kms").create_key(Description="legacy payments database")["KeyMetadata"]["Arn"]
+    rds.create_db_parameter_group(DBParameterGroupName=LEGACY_PARAMETER_GROUP, DBParameterGroupFamily="postgres15",
+                                  Description="legacy payments database")
+    rds.create_db_instance(
+        DBInstanceIdentifier=LEGACY_DB, Engine="postgres", EngineVersion=settings["engine_version"],
+        DBInstanceClass=settings["instance_class"], AllocatedStorage=settings["allocated_storage_gib"],
+        StorageType="gp3", StorageEncrypted=True, KmsKeyId=key, DBName=settings["database_name"],
+        MasterUsername="paymig_admin", ManageMasterUserPassword=True, DBParameterGroupName=LEGACY_PARAMETER_GROUP,
+    )
+    return key
+
+
+class BackgroundDeployment:
+    """The module's deployment, started as soon as the test session has collected this module
+    (``tests/conftest.py``: ``pytest_collection_finish``) so that the provider's fixed waits (S3 lifecycle
+    configurations about 55 s, RDS instances about 80 s, ...) overlap the rest of the suite.
+
+    ``start`` runs in the main thread (emulator, legacy source, synthesis: jsii is not thread-safe); the Terraform
+    applies then run in a thread (subprocesses and boto3 only). ``wait`` returns the ``Deployment`` or re-raises
+    what failed.
+    """
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="paymig-deploy-local-"))
+        self.emulator = Emulator(self.workdir / "emulator.log")
+        self.deployment: Deployment | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._apply, name="deploy-local", daemon=True)
+
+    def start(self) -> BackgroundDeployment:
+        import tomllib
+
+        data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
+        self.emulator.start()
+        endpoint = str(self.emulator.endpoint)
+        key = create_legacy_source(endpoint, data["source_database"])
+        configure = functools.partial(_import_legacy, key=key)
+        configure(data)
+        started = time.monotonic()
+        stacks = synthesize(endpoint, self.workdir / "cdktf.out", configure=configure)
+        self.deployment = Deployment(endpoint, stacks, Names.of(parse_config(data)), self.workdir / "bootstrap.tfstate",
+                                     legacy_key=key)
+        self.deployment.seconds["synth"] = time.monotonic() - started
+        self.thread.start()
+        return self
+
+    def _apply(self) -> None:
+        result = self.deployment
+        assert result is not None
+        stacks = result.stacks
+
+        def keep(stack_result: deploy.StackResult) -> None:
+            result.results[stack_result.stack] = stack_result
+
+        try:
+            started = time.monotonic()
+            before_import = [stack for name, stack in stacks.items() if name not in IMPORTED_STACKS]
+            deploy.deploy_all(before_import, backend_configs=result.backend_configs, workers=3, report=keep)
+            data_stack = stacks["data"]
+            deploy.init(data_stack)
+            deploy.plan(data_stack, out=self.workdir / "data.plan")
+            shown = deploy.run(data_stack, ["show", "-json", str(self.workdir / "data.plan")]).stdout
+            result.import_plan = json.loads(shown)
+            deploy.deploy_all([stacks[name] for name in IMPORTED_STACKS], workers=3, report=keep)
+            result.seconds["deploy"] = time.monotonic() - started
+        except BaseException as error:  # handed to the tests by wait()
+            self.error = error
+
+    def wait(self) -> Deployment:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.deployment is not None
+        return self.deployment
+
+    def stop(self) -> None:
+        self.emulator.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_BACKGROUND: list[BackgroundDeployment] = []
+
+
+def start_in_background() -> None:
+    """Start this module's deployment (called once by ``tests/conftest.py`` after collection)."""
+    if not _BACKGROUND:
+        _BACKGROUND.append(BackgroundDeployment().start())
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Deployment:
+    """Every stack applied on the module's emulator (started in the background at collection, or now)."""
+    start_in_background()
+    background = _BACKGROUND[0]
+    try:
+        yield background.wait()
+    finally:
+        background.stop()
+
+
+def test_no_environment_but_local_carries_emulator_settings(synthesized, tmp_path):
+    from tests.conftest import synth_app
+
+    emulator_keys = {"endpoints", "access_key", "secret_key", "use_path_style", "s3_use_path_style", "http_proxy",
+                     "https_proxy", "skip_credentials_validation", "skip_requesting_account_id", "max_retries"}
+    prod = synth_app(load_config("prod"), tmp_path / "prod")
+    for stack in [*synthesized.values(), *prod.values()]:
+        document = stack.document
+        blocks = [*document.get("provider", {}).get("aws", []),
+                  *document["terraform"].get("backend", {}).values(),
+                  *(source["config"] for source in document.get("data", {}).get("terraform_remote_state", {}).values())]
+        assert blocks and all(not emulator_keys & set(block) for block in blocks), stack.name
+
+
+def test_every_stack_is_applied(deployment):
+    assert set(deployment.results) == set(deployment.stacks)
+    for name, stack in deployment.stacks.items():
+        result = deployment.results[name]
+        assert result.added + result.imported == stack.resource_count(), name
+    assert deployment.results["data"].imported == 1
+    outputs = deploy.outputs(deployment.stacks["service"])
+    assert outputs["alb_dns_name"]["value"].endswith(".elb.amazonaws.com")
+
+
+def test_import_plan_adopts_the_legacy_source_without_replacing_anything(deployment):
+    changes = deployment.import_plan["resource_changes"]
+    imported = [change for change in changes if change["change"].get("importing")]
+    assert [change["change"]["importing"]["id"] for change in imported] == [LEGACY_DB]
+    assert imported[0]["type"] == "aws_db_instance"
+    destructive = [change["address"] for change in changes if "delete" in change["change"]["actions"]]
+    assert destructive == []
+    assert deployment.client("rds").describe_db_instances(DBInstanceIdentifier=LEGACY_DB)["DBInstances"]
+
+
+def test_databases_are_encrypted_with_logical_replication_on_the_source(deployment):
+    rds = deployment.client("rds")
+    names = deployment.names
+    source = rds.describe_db_instances(DBInstanceIdentifier=names.source_db)["DBInstances"][0]
+    target = rds.describe_db_instances(DBInstanceIdentifier=names.target_db)["DBInstances"][0]
+    for instance in (source, target):
+        assert instance["StorageEncrypted"] is True
+        assert instance["MasterUserSecret"]["SecretArn"]  # the password stays with RDS
+    assert source["DBParameterGroups"][0]["DBParameterGroupName"] == names.source_parameter_group
+    assert source["DbiResourceId"] != target["DbiResourceId"]
+    parameters = {p["ParameterName"]: p for p in rds.describe_db_parameters(
+        DBParameterGroupName=names.source_parameter_group)["Parameters"]}
+    assert parameters["rds.logical_replication"]["ParameterValue"] == "1"
+    assert parameters["rds.logical_replication"]["ApplyMethod"] == "pending-reboot"
+
+
+def test_dms_instance_endpoints_and_task(deployment):
+    dms = deployment.client("dms")
+    names = deployment.names
+    instance = dms.describe_replication_instances()["ReplicationInstances"]
+    assert [i["ReplicationInstanceIdentifier"] for i in instance] == [names.dms_instance]
+    endpoints = {e["EndpointIdentifier"]: e for e in dms.describe_endpoints()["Endpoints"]}
+    assert endpoints[names.dms_source_endpoint]["EndpointType"].lower() == "source"
+    assert endpoints[names.dms_target_endpoint]["EndpointType"].lower() == "target"
+    task = dms.describe_replication_tasks()["ReplicationTasks"][0]
+    assert task["ReplicationTaskIdentifier"] == names.dms_task
+    assert task["MigrationType"] == "full-load-and-cdc"
+    assert task["Status"] == "ready"
+    settings = json.loads(task["ReplicationTaskSettings"])
+    assert settings["ValidationSettings"]["EnableValidation"] is True
+    assert settings["ErrorBehavior"]["DataErrorPolicy"] == "STOP_TASK"
+    assert json.loads(task["TableMappings"])["rules"][0]["rule-action"] == "include"
+
+
+def test_transaction_log_buckets_are_versioned_encrypted_and_replicated(deployment):
+    names = deployment.names
+    s3 = deployment.client("s3")
+    replica_s3 = deployment.client("s3", "us-west-2")
+    for client, bucket in ((s3, names.txlog_bucket), (replica_s3, names.txlog_replica_bucket)):
+        assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("aws:kms", "AES256")
+    assert replica_s3.get_bucket_location(Bucket=names.txlog_replica_bucket)["LocationConstraint"] == "us-west-2"
+    replication = s3.get_bucket_replication(Bucket=names.txlog_bucket)["ReplicationConfiguration"]
+    rule = replication["Rules"][0]
+    assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::{names.txlog_replica_bucket}"
+    assert rule["DeleteMarkerReplication"]["Status"] == "Enabled"
+
+
+def test_ecs_service_behind_the_load_balancer(deployment):
+    names = deployment.names
+    ecs = deployment.client("ecs")
+    service = ecs.describe_services(cluster=names.ecs_cluster, services=[names.ecs_service])["services"][0]
+    assert service["launchType"] == "FARGATE"
+    elbv2 = deployment.client("elbv2")
+    group = elbv2.describe_target_groups(Names=[names.target_group])["TargetGroups"][0]
+    assert service["loadBalancers"][0]["targetGroupArn"] == group["TargetGroupArn"]
+    balancer = elbv2.describe_load_balancers(Names=[names.alb])["LoadBalancers"][0]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    forwarded = [action.get("TargetGroupArn") for listener in listeners for action in listener["DefaultActions"]]
+    assert group["TargetGroupArn"] in forwarded
+
+
+def test_weighted_records_with_health_checks(deployment):
+    route53 = deployment.client("route53")
+    zone = route53.list_hosted_zones()["HostedZones"][0]
+    records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+               if r.get("SetIdentifier")]
+    assert {r["SetIdentifier"]: r["Weight"] for r in records} == {"legacy": 100, "new": 0}
+    checks = {c["Id"] for c in route53.list_health_checks()["HealthChecks"]}
+    assert {r["HealthCheckId"] for r in records} <= checks and len(checks) == 2
+
+
+def test_alarms_carry_their_dimensions(deployment):
+    alarms = deployment.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    by_metric = {alarm["MetricName"]: {d["Name"]: d["Value"] for d in alarm["Dimensions"]} for alarm in alarms}
+    names = deployment.names
+    assert by_metric["CDCLatencySource"] == {"ReplicationInstanceIdentifier": names.dms_instance,
+                                             "ReplicationTaskIdentifier": names.dms_task}
+    assert by_metric["CPUUtilization"]  # DB and ECS CPU alarms name what they watch
+    assert all(dimensions for dimensions in by_metric.values())
+
+
+def test_state_is_in_the_bucket_and_the_lock_table_has_the_terraform_key(deployment):
+    names = deployment.names
+    keys = {o["Key"] for o in deployment.client("s3").list_objects_v2(Bucket=names.state_bucket)["Contents"]}
+    prefix = parse_config_prefix(deployment)
+    assert keys >= {f"{prefix}/{name}.tfstate" for name in deployment.stacks if name != deploy.STATE_STACK}
+    table = deployment.client("dynamodb").describe_table(TableName=names.lock_table)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "LockID", "AttributeType": "S"}]
+
+
+def parse_config_prefix(deployment: Deployment) -> str:
+    """The state key prefix of the deployed environment (``[state] key_prefix``)."""
+    backend = deployment.stacks["network"].document["terraform"]["backend"]["s3"]
+    return backend["key"].rsplit("/", 1)[0]
+
+
+def test_second_plan_of_every_stack_shows_no_change(deployment):
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        plans = dict(zip(deployment.stacks, pool.map(deploy.plan, deployment.stacks.values())))
+    deployment.seconds["replan"] = time.monotonic() - started
+    changes = {name: [line for line in plan.stdout.splitlines() if re.match(r"\s+([~+-]|# \S+ (will|must))", line)]
+               for name, plan in plans.items() if plan.returncode != 0}
+    assert changes == {}
+
+
+def test_once_imported_the_data_stack_drops_the_import_and_plans_no_change(deployment, tmp_path):
+    key = deployment.stacks["data"].document["import"][0]
+    assert key["id"] == LEGACY_DB
+
+    def imported(data: dict[str, Any]) -> None:
+        _import_legacy(data, deployment.legacy_key)
+        data["source_database"]["existing_instance_imported"] = True
+
+    data_stack = synthesize(deployment.endpoint, tmp_path / "cdktf.out", configure=imported)["data"]
+    assert "import" not in data_stack.document
+    deploy.init(data_stack)
+    assert deploy.plan(data_stack).returncode == 0
+
+
+def test_a_held_lock_refuses_a_second_apply_and_leaves_the_state_unchanged(deployment):
+    names = deployment.names
+    stack = deployment.stacks["network"]
+    key = stack.document["terraform"]["backend"]["s3"]["key"]
+    s3, dynamodb = deployment.client("s3"), deployment.client("dynamodb")
+    before = s3.head_object(Bucket=names.state_bucket, Key=key)
+    holder = {"ID": "held-by-test", "Operation": "OperationTypeApply", "Who": "another-operator@example",
+              "Version": "1.11.4", "Created": "2026-01-01T00:00:00Z", "Path": f"{names.state_bucket}/{key}"}
+    dynamodb.put_item(TableName=names.lock_table, Item={"LockID": {"S": f"{names.state_bucket}/{key}"},
+                                                       "Info": {"S": json.dumps(holder)}})
+    try:
+        with pytest.raises(deploy.TerraformFailed) as refused:
+            deploy.apply(stack)
+    finally:
+        dynamodb.delete_item(TableName=names.lock_table, Key={"LockID": {"S": f"{names.state_bucket}/{key}"}})
+    assert "Error acquiring the state lock" in refused.value.output
+    assert "held-by-test" in refused.value.output
+    after = s3.head_object(Bucket=names.state_bucket, Key=key)
+    assert (after["VersionId"], after["ETag"]) == (before["VersionId"], before["ETag"])
+
+
+def test_make_state_lists_and_shows_resources_through_the_backend(deployment):
+    outdir = deployment.stacks["network"].directory.parent.parent
+    listed = subprocess.run(["make", "-s", "--no-print-directory", "state", "STACK=network", f"STATE_OUTDIR={outdir}"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+    vpc = next(line for line in listed.splitlines() if line.startswith("aws_vpc."))
+    shown = subprocess.run(["make", "-s", "--no-print-directory", "state", "STACK=network", f"ADDRESS={vpc}",
+                            f"STATE_OUTDIR={outdir}"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                           check=True).stdout
+    vpc_id = deploy.outputs(deployment.stacks["network"])["vpc_id"]["value"]
+    assert shown.startswith(f"# {vpc}:") and f'id ' in shown and vpc_id in shown
+    missing = subprocess.run(["make", "-s", "--no-print-directory", "state", "STACK=nosuch", f"STATE_OUTDIR={outdir}"],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert missing.returncode != 0 and "no stack 'nosuch'" in missing.stdout + missing.stderr
+
+
+def test_destroy_in_reverse_order_removes_everything(deployment):
+    started = time.monotonic()
+    order: list[str] = []
+    stacks = deployment.stacks
+    lifecycle = [stacks[name] for name in stacks if name != deploy.STATE_STACK]
+    deploy.destroy_all(lifecycle, report=lambda result: order.append(result.stack))
+    position = {name: index for index, name in enumerate(order)}
+    assert sorted(order) == sorted(stack.name for stack in lifecycle)
+    for name in order:  # a stack goes only after every stack that depends on it
+        assert all(position[dependency] > position[name] for dependency in stacks[name].dependencies
+                   if dependency in position), order
+    names, prefix = deployment.names, parse_config_prefix(deployment)
+    s3 = deployment.client("s3")
+    for name in order:  # each state left in the bucket is empty, not gone and not stale
+        state = json.loads(s3.get_object(Bucket=names.state_bucket, Key=f"{prefix}/{name}.tfstate")["Body"].read())
+        assert state["resources"] == [], name
+    deploy.destroy_all([stacks[deploy.STATE_STACK]], backend_configs=deployment.backend_configs,
+                       before=lambda stack: empty_state_bucket(stack, deployment.endpoint))
+    deployment.seconds["destroy"] = time.monotonic() - started
+    assert json.loads(deployment.bootstrap_state.read_text())["resources"] == []
+    assert deployment.client("rds").describe_db_instances()["DBInstances"] == []
+    assert deployment.client("dms").describe_replication_instances()["ReplicationInstances"] == []
+    assert s3.list_buckets()["Buckets"] == []
+    assert deployment.client("s3", "us-west-2").list_buckets()["Buckets"] == []
+    ecs = deployment.client("ecs")
+    clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    assert {cluster["status"] for cluster in clusters} <= {"INACTIVE"}  # as AWS lists deleted clusters a while
+    assert deployment.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert deployment.client("route53").list_hosted_zones()["HostedZones"] == []
+    assert deployment.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert deployment.client("dynamodb").list_tables()["TableNames"] == []
+    vpcs = deployment.client("ec2").describe_vpcs()["Vpcs"]
+    assert [vpc for vpc in vpcs if not vpc["IsDefault"]] == []
+    print(f"\nlocal deployment: {sum(r.added for r in deployment.results.values())} resources; "
+          + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in deployment.seconds.items()))
