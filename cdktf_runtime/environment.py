@@ -52,9 +52,9 @@ def environment_overrides() -> dict[str, str]:
     """Return the variables ``prepare_environment`` sets, as a mapping (for shells and subprocesses).
 
     ``TF_CLI_CONFIG_FILE`` is set to the project's own configuration unless it already names a file that exists
-    (the machine may set it to a missing ``~/.terraformrc``); ``TF_PLUGIN_CACHE_DIR`` points at
+    (the machine may set it to a missing ``~/.terraformrc``); without the offline mirror, ``TF_PLUGIN_CACHE_DIR`` points at
     ``.cache/terraform-plugins`` in the project so that repeated ``terraform init`` runs link providers instead
-    of copying them; ``CDKTF_HOME`` and ``JSII_RUNTIME_PACKAGE_CACHE_ROOT`` keep the cdktf CLI's files and jsii's
+    of downloading them again; ``CDKTF_HOME`` and ``JSII_RUNTIME_PACKAGE_CACHE_ROOT`` keep the cdktf CLI's files and jsii's
     unpacked assemblies in ``.cache/`` instead of the home folder.
     """
     values = dict(_QUIET)
@@ -67,9 +67,12 @@ def environment_overrides() -> dict[str, str]:
     # jsii unpacks the provider assembly (~380 MB) into a package cache: keep it in the project, not in ~/.cache.
     values["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = os.environ.get(
         "JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(PROJECT_ROOT / ".cache" / "jsii"))
-    values["TF_PLUGIN_CACHE_DIR"] = os.environ.get(
-        "TF_PLUGIN_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "terraform-plugins")
-    )
+    if values["TF_CLI_CONFIG_FILE"] != str(_MIRROR_TFRC):
+        # Registry installs: cache the downloaded provider once. With the unpacked mirror, `init` links the
+        # provider straight from the mirror, and a cache would only add a shared directory that concurrent
+        # `terraform init` runs race on ("failed to create directory ... file exists").
+        values["TF_PLUGIN_CACHE_DIR"] = os.environ.get(
+            "TF_PLUGIN_CACHE_DIR", str(PROJECT_ROOT / ".cache" / "terraform-plugins"))
     return values
 
 
@@ -80,4 +83,5 @@ def prepare_environment() -> None:
             os.environ[key] = value  # already resolved against the user's own setting
         else:
             os.environ.setdefault(key, value)
-    Path(os.environ["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if "TF_PLUGIN_CACHE_DIR" in os.environ:
+        Path(os.environ["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
