@@ -148,7 +148,7 @@ def dms_credentials(environment: str = typer.Option(None, help="environment (def
 
 
 @app.command("deploy-local")
-def deploy_local_command(workers: int = typer.Option(2, help="stacks applied side by side when independent")) -> None:
+def deploy_local_command(workers: int = typer.Option(3, help="stacks applied side by side when independent")) -> None:
     """Deploy every stack of the ``local`` environment onto the embedded emulated AWS, then print the outputs."""
     from emulator import EmulatorError
     from ops.deploy import TerraformFailed
@@ -162,7 +162,7 @@ def deploy_local_command(workers: int = typer.Option(2, help="stacks applied sid
 
 
 @app.command("destroy-local")
-def destroy_local_command(workers: int = typer.Option(2, help="stacks destroyed side by side when independent")) -> None:
+def destroy_local_command(workers: int = typer.Option(3, help="stacks destroyed side by side when independent")) -> None:
     """Destroy every stack of the local deployment in reverse order and stop the emulated AWS."""
     from ops.deploy import TerraformFailed
     from ops.local import destroy_local

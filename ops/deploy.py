@@ -10,16 +10,19 @@ Follows: https://developer.hashicorp.com/terraform/cli/commands (``init -reconfi
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import subprocess
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cdktf_runtime.environment import PROJECT_ROOT, environment_overrides
 from ops.synthesized import SynthesizedStack
 from ops.terraform import terraform
 
@@ -86,17 +89,34 @@ def init(stack: SynthesizedStack, backend_config: Mapping[str, str] | None = Non
         TerraformFailed: init failed (provider not installable, backend unreachable, ...).
     """
     overrides = [f"-backend-config={key}={value}" for key, value in (backend_config or {}).items()]
-    run(stack, ["init", "-reconfigure", *_COMMON, *overrides])
+    with _plugin_cache_lock():
+        run(stack, ["init", "-reconfigure", *_COMMON, *overrides])
 
 
-def apply(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT) -> StackResult:
-    """``terraform apply -auto-approve`` in an initialized stack.
+@contextmanager
+def _plugin_cache_lock() -> Iterator[None]:
+    """Hold an exclusive lock on the shared provider plugin cache (``TF_PLUGIN_CACHE_DIR``) while Terraform may
+    write to it: Terraform documents the cache as not safe for concurrent ``init`` runs."""
+    cache = Path(environment_overrides().get("TF_PLUGIN_CACHE_DIR", PROJECT_ROOT / ".cache"))
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".init.lock", "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def apply(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT, saved_plan: Path | None = None) -> StackResult:
+    """``terraform apply -auto-approve`` in an initialized stack, or ``terraform apply <saved_plan>`` (a plan
+    written by ``plan(stack, out=...)``: exactly what it shows is applied).
 
     Raises:
         TerraformFailed: the apply failed (its errors are in the message), including a held state lock.
     """
     started = time.monotonic()
-    result = run(stack, ["apply", "-auto-approve", f"-lock-timeout={lock_timeout}", *_COMMON])
+    args = ["apply", "-auto-approve", f"-lock-timeout={lock_timeout}", *_COMMON]
+    result = run(stack, args + ([str(saved_plan)] if saved_plan else []))
     counts = _APPLIED.search(result.stdout)
     imported, added, changed, destroyed = (int(n or 0) for n in counts.groups()) if counts else (0, 0, 0, 0)
     return StackResult(stack.name, "apply", time.monotonic() - started, added, changed, destroyed,

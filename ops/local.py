@@ -10,6 +10,7 @@ every stack in reverse order and stops it.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cdktf_runtime.environment import PROJECT_ROOT
 from config.settings import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT
@@ -94,17 +96,24 @@ def empty_state_bucket(stack: SynthesizedStack, endpoint: str) -> None:
                     {"Key": version["Key"], "VersionId": version["VersionId"]} for version in versions]})
 
 
+CDKTF_INTERNAL_OUTPUT = "cross-stack-output-"
+"""Prefix of the outputs cdktf adds for cross-stack references (plumbing, not for people)."""
+
+
 def outputs_table(stacks: dict[str, SynthesizedStack]) -> Table:
-    """Every stack's outputs (``terraform output -json``) as a table; sensitive values are never shown."""
+    """Every stack's own outputs (``terraform output -json``) as a table, values as plain text (no markup or
+    emoji codes); sensitive values are never shown, cdktf's cross-stack plumbing is left out."""
     table = Table(title="Outputs")
     for column in ("stack", "output", "value"):
         table.add_column(column, overflow="fold")
     for stack in stacks.values():
         for name, output in deploy.outputs(stack).items():
+            if name.startswith(CDKTF_INTERNAL_OUTPUT):
+                continue
             value = output.get("value")
             shown = "(sensitive)" if output.get("sensitive") else (
                 ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-            table.add_row(stack.name, name, shown)
+            table.add_row(stack.name, name, Text(shown))
     return table
 
 
@@ -118,7 +127,7 @@ def print_result(console: Console) -> Callable[[deploy.StackResult], None]:
     return report
 
 
-def deploy_local(console: Console, workers: int = 2) -> dict[str, SynthesizedStack]:
+def deploy_local(console: Console, workers: int = 3) -> dict[str, SynthesizedStack]:
     """Start (or reuse) the developer's emulator, synthesize ``local`` and apply every stack; print outputs.
 
     Raises:
@@ -130,8 +139,7 @@ def deploy_local(console: Console, workers: int = 2) -> dict[str, SynthesizedSta
     session = LocalSession(LOCAL_STATE_DIR)
     endpoint, started = session.ensure_running()
     if started:  # a new emulator is empty: state left by an earlier one describes nothing that exists
-        for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
-            stale.unlink()
+        _forget_bootstrap_state()
     console.print(f"emulated AWS at {endpoint} ({'started' if started else 'already running'})")
     began = time.monotonic()
     stacks = synthesize(endpoint, LOCAL_OUTDIR)
@@ -145,7 +153,7 @@ def deploy_local(console: Console, workers: int = 2) -> dict[str, SynthesizedSta
     return stacks
 
 
-def destroy_local(console: Console, workers: int = 2) -> None:
+def destroy_local(console: Console, workers: int = 3) -> None:
     """Destroy every stack of the local deployment in reverse order, then stop the emulator.
 
     Raises:
@@ -156,9 +164,12 @@ def destroy_local(console: Console, workers: int = 2) -> None:
     session = LocalSession(LOCAL_STATE_DIR)
     endpoint = session.running_endpoint()
     if endpoint is None:
-        for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
-            stale.unlink()
+        _forget_bootstrap_state()
         console.print("no emulator is running: nothing is deployed locally")
+        return
+    if not _bootstrapped():
+        session.stop()
+        console.print("nothing was deployed on the running emulator (no bootstrap state); emulator stopped")
         return
     began = time.monotonic()
     stacks = synthesize(endpoint, LOCAL_OUTDIR)
@@ -170,6 +181,21 @@ def destroy_local(console: Console, workers: int = 2) -> None:
     deploy.destroy_all(stacks.values(), before=before, workers=workers, report=print_result(console))
     session.stop()
     console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; emulator stopped")
+
+
+def _forget_bootstrap_state() -> None:
+    """Remove the local bootstrap state (and backups): it described an emulator that no longer runs."""
+    for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
+        stale.unlink()
+
+
+def _bootstrapped() -> bool:
+    """Whether the local bootstrap state holds resources (the state bucket and lock table exist)."""
+    try:
+        state = json.loads((LOCAL_STATE_DIR / "bootstrap.tfstate").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(state.get("resources"))
 
 
 def show_state(stack_name: str, address: str | None, outdir: Path = LOCAL_OUTDIR) -> str:
