@@ -11,7 +11,7 @@ import sys
 from cdktf import App
 
 from config import ConfigError, load_config, selected_environment
-from ops.hcl import prepare_for_hcl
+from cdktf_runtime.hcl_output import prepare_for_hcl
 from stacks.app import build_stacks
 
 
@@ -23,7 +23,7 @@ def main() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    prepare_for_hcl(app.node.children)  # `cdktf synth --hcl` only: see ops/hcl.py
+    prepare_for_hcl(app.node.children)  # `cdktf synth --hcl` only: see cdktf_runtime/hcl_output.py
     app.synth()
     return 0
 

@@ -3,10 +3,18 @@
 Importing this package prepares the process environment (Terraform CLI configuration with the offline
 provider mirror, telemetry off) before anything imports ``cdktf``; every package of the project imports it first.
 
-- ``environment``: environment variables and the Terraform CLI configuration.
-- ``workarounds``: documented work-arounds for bugs of the archived cdktf 0.21 / provider bindings.
+cdktf 0.21 and its prebuilt providers are archived upstream; every work-around for them lives here:
+
+- ``environment``: environment variables and the Terraform CLI configuration (offline mirror, no telemetry,
+  caches inside the project).
 - ``provider_loader``: loads the AWS provider bindings lazily in Python and node (assembly at once, resource
   namespaces on first use); ``PAYMIG_PLAIN_PROVIDER_IMPORT=1`` switches it off.
+- ``hcl_output``: ``cdktf synth --hcl`` writes JSON policies holding references as invalid HCL; an aspect turns
+  them into ``jsonencode(...)`` for HCL output only.
+
+One test-only trap is handled in ``tests/conftest.py``: ``Testing.to_be_valid_terraform`` runs a plain
+``terraform init`` in jsii's node process, which copied the environment at start-up, so ``TF_CLI_ARGS_init``
+is set just before ``import cdktf`` there.
 """
 
 from cdktf_runtime import provider_loader

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cdktf_runtime.environment import PROJECT_ROOT
-from ops.hcl import embedded_json_document, hcl_output_requested
+from cdktf_runtime.hcl_output import embedded_json_document, hcl_output_requested
 from ops.terraform import init_offline, terraform_env, validate
 from stacks.app import STACK_ORDER
 
