@@ -13,7 +13,8 @@ PYTHON := .venv/bin/python
 # The project's Terraform/cdktf environment (Terraform CLI config with the provider mirror, telemetry off).
 WITH_ENV = eval "$$($(PYTHON) -m ops env)" &&
 CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
-ENVIRONMENT ?= dev
+# `make ENVIRONMENT=prod` or `PAYMIG_ENVIRONMENT=prod make` select the environment (default dev).
+ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 

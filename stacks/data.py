@@ -83,7 +83,7 @@ class DataStack(MigrationStack):
         for kind, secret in self.dms.secrets.items():
             self.output(f"dms_{kind}_secret_arn", secret.arn, f"Secrets Manager ARN of the DMS {kind} connection")
         self.output("runbook_dms_credentials",
-                    f"PAYMIG_ENVIRONMENT={self.config.environment} make dms-credentials",
+                    f"make dms-credentials ENVIRONMENT={self.config.environment}",
                     "Runbook: write the DMS connection secrets from the RDS-managed master secrets (before starting)")
         self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
         self.output("dms_replication_task_arn", task_arn, "DMS replication task ARN")
