@@ -96,8 +96,13 @@ def init(stack: SynthesizedStack, backend_config: Mapping[str, str] | None = Non
 @contextmanager
 def _plugin_cache_lock() -> Iterator[None]:
     """Hold an exclusive lock on the shared provider plugin cache (``TF_PLUGIN_CACHE_DIR``) while Terraform may
-    write to it: Terraform documents the cache as not safe for concurrent ``init`` runs."""
-    cache = Path(environment_overrides().get("TF_PLUGIN_CACHE_DIR", PROJECT_ROOT / ".cache"))
+    write to it: Terraform documents the cache as not safe for concurrent ``init`` runs. Without a cache
+    (providers linked from the offline mirror) there is nothing to share and nothing is locked."""
+    configured = environment_overrides().get("TF_PLUGIN_CACHE_DIR")
+    if configured is None:
+        yield
+        return
+    cache = Path(configured)
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / ".init.lock", "w", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -123,14 +128,17 @@ def apply(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT, saved_pl
                        _slowest(result.stdout), imported)
 
 
-def destroy(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT) -> StackResult:
-    """``terraform destroy -auto-approve`` in an initialized stack.
+def destroy(stack: SynthesizedStack, *, lock_timeout: str = LOCK_TIMEOUT, refresh: bool = True) -> StackResult:
+    """``terraform destroy -auto-approve`` in an initialized stack; ``refresh=False`` adds ``-refresh=false``
+    (destroy what the state records without reading every object first: only where nothing but this state
+    changes the objects, such as the emulated AWS).
 
     Raises:
         TerraformFailed: the destroy failed.
     """
     started = time.monotonic()
-    result = run(stack, ["destroy", "-auto-approve", f"-lock-timeout={lock_timeout}", *_COMMON])
+    args = ["destroy", "-auto-approve", f"-lock-timeout={lock_timeout}", *_COMMON]
+    result = run(stack, args + ([] if refresh else ["-refresh=false"]))
     counts = _DESTROYED.search(result.stdout)
     return StackResult(stack.name, "destroy", time.monotonic() - started,
                        destroyed=int(counts.group(1)) if counts else 0, slowest=_slowest(result.stdout))
@@ -202,7 +210,9 @@ def _in_dependency_order(stacks: Iterable[SynthesizedStack], work: Callable[[Syn
 
 
 def deploy_all(stacks: Iterable[SynthesizedStack], *, backend_configs: Mapping[str, Mapping[str, str]] | None = None,
-               workers: int = 2, report: Callable[[StackResult], None] | None = None) -> list[StackResult]:
+               workers: int = 2, report: Callable[[StackResult], None] | None = None,
+               saved_plans: Mapping[str, Path] | None = None,
+               after: Callable[[SynthesizedStack, StackResult], None] | None = None) -> list[StackResult]:
     """Initialize and apply every stack after the stacks it depends on (manifest dependencies), stacks that
     do not depend on each other side by side (``workers`` at a time).
 
@@ -211,20 +221,31 @@ def deploy_all(stacks: Iterable[SynthesizedStack], *, backend_configs: Mapping[s
         backend_configs: stack name -> backend overrides for ``init``.
         workers: stacks applied at the same time (1: strictly one after another).
         report: called with each stack's result as soon as it is applied.
+        saved_plans: stack name -> plan file: that stack is planned into the file first and exactly that saved
+            plan is applied (the file stays, for ``terraform show -json``).
+        after: called with each applied stack and its result in the worker that applied it; the stacks that
+            depend on it start once it returns (hand long work to another thread), and what it raises fails the
+            deployment like a failed apply.
 
     Raises:
         TerraformFailed: a stack failed; no stack that depends on it is started.
     """
     def work(stack: SynthesizedStack) -> StackResult:
         init(stack, (backend_configs or {}).get(stack.name))
-        return apply(stack)
+        saved = (saved_plans or {}).get(stack.name)
+        if saved is not None:
+            plan(stack, out=saved)
+        result = apply(stack, saved_plan=saved)
+        if after:
+            after(stack, result)
+        return result
 
     return _in_dependency_order(stacks, work, reverse=False, workers=workers, report=report)
 
 
 def destroy_all(stacks: Iterable[SynthesizedStack], *, backend_configs: Mapping[str, Mapping[str, str]] | None = None,
                 before: Callable[[SynthesizedStack], None] | None = None, workers: int = 2,
-                report: Callable[[StackResult], None] | None = None) -> list[StackResult]:
+                report: Callable[[StackResult], None] | None = None, refresh: bool = True) -> list[StackResult]:
     """Initialize and destroy every stack after the stacks that depend on it (reverse dependency order).
 
     Args:
@@ -233,6 +254,7 @@ def destroy_all(stacks: Iterable[SynthesizedStack], *, backend_configs: Mapping[
         before: called with each stack before its destroy (e.g. to empty a versioned bucket).
         workers: stacks destroyed at the same time.
         report: called with each stack's result as soon as it is destroyed.
+        refresh: read every object before destroying it (``destroy(refresh=...)``).
 
     Raises:
         TerraformFailed: a stack failed; no stack that it depends on is started.
@@ -241,6 +263,6 @@ def destroy_all(stacks: Iterable[SynthesizedStack], *, backend_configs: Mapping[
         init(stack, (backend_configs or {}).get(stack.name))
         if before:
             before(stack)
-        return destroy(stack)
+        return destroy(stack, refresh=refresh)
 
     return _in_dependency_order(stacks, work, reverse=True, workers=workers, report=report)

@@ -26,6 +26,7 @@ from config import MigrationConfig, load_config, parse_config
 from config.settings import config_path
 from ops.synthesized import SynthesizedStack, read_stacks
 from stacks.app import build_stacks
+from tests import local_deployment
 
 
 LEGACY_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -70,20 +71,53 @@ def stack_json(stack) -> dict[str, Any]:
     return json.loads(Testing.synth(stack))
 
 
-def _deploys_locally(item: pytest.Item) -> bool:
-    module = getattr(item, "module", None)
-    return module is not None and module.__name__.endswith("test_deploy_local")
+DEPLOYMENT_FIXTURES = ("deployment", "deployment_to_destroy")
+"""Fixtures that hand out the session's deployment on the emulated AWS (``tests/local_deployment.py``)."""
+
+
+def _needed_stacks(item: pytest.Item) -> tuple[str, ...]:
+    """The stacks a test waits for: ``@pytest.mark.stacks(...)`` names them, unmarked means every stack."""
+    marker = item.get_closest_marker("stacks")
+    return tuple(marker.args) if marker else ()
+
+
+def _deployment_order(item: pytest.Item) -> tuple[int, int]:
+    """Sort key: tests without the deployment first, then by when the stacks they wait for become ready, the
+    destroying test last."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if not fixtures & set(DEPLOYMENT_FIXTURES):
+        return (0, 0)
+    if "deployment_to_destroy" in fixtures:
+        return (2, 0)
+    stacks = _needed_stacks(item)
+    ready = local_deployment.READY_ORDER
+    return (1, max(ready.index(name) for name in stacks) if stacks else len(ready))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run tests/test_deploy_local.py last: its deployment on the emulated AWS starts in the background right after
-    collection (``pytest_collection_finish``), so the provider's minutes of fixed waits overlap the other tests."""
-    items.sort(key=_deploys_locally)
+    """Tests that use the session's deployment run after the others, each as early as its stacks are ready: the
+    deployment starts in the background right after collection (``pytest_collection_finish``), so the provider's
+    minutes of fixed waits overlap the other tests."""
+    items.sort(key=_deployment_order)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the emulated deployment when a selected test needs it (see ``pytest_collection_modifyitems``)."""
-    for item in session.items:
-        if _deploys_locally(item) and "deployment" in getattr(item, "fixturenames", ()):
-            item.module.start_in_background()
-            return
+    """Start the session's deployment when a selected test needs it."""
+    if any(_deployment_order(item)[0] for item in session.items):
+        local_deployment.session_deployment()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    local_deployment.stop_session_deployment()
+
+
+@pytest.fixture
+def deployment(request: pytest.FixtureRequest) -> local_deployment.Deployment:
+    """The session's deployment once the stacks of the test's ``stacks`` marker (unmarked: all) are ready."""
+    return local_deployment.session_deployment().wait_for(*_needed_stacks(request.node))
+
+
+@pytest.fixture
+def deployment_to_destroy() -> local_deployment.Deployment:
+    """The session's whole deployment, handed over to be destroyed (no later test may use it)."""
+    return local_deployment.session_deployment().to_destroy()

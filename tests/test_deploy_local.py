@@ -1,176 +1,31 @@
 """Every stack deployed for real onto the embedded emulated AWS, checked with boto3, re-planned, locked, destroyed.
 
-One deployment per module (a private emulator on a free loopback port, bootstrap state in a temporary
-directory): a legacy source database is created with boto3 first and imported by the data stack, every stack is
-applied with the real Terraform and hashicorp/aws 5.100.0, and the tests below inspect it in definition order;
-the last one destroys everything.
+The deployment is the test session's (``tests/local_deployment.py``): a legacy source database created with boto3
+and imported by the data stack, every stack applied with the real Terraform and hashicorp/aws 5.100.0 in the
+background while other tests run. Each test here waits for the stacks it names (``@pytest.mark.stacks``); the
+last one destroys everything.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import shutil
 import subprocess
-import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cdktf_runtime.environment import PROJECT_ROOT
-from config import Names, load_config, parse_config
-from config.settings import EMULATOR_ENVIRONMENT, config_path
-from emulator import Emulator
+from config import load_config
 from ops import deploy
 from ops.dms_credentials import EndpointCredentials, write_dms_credentials
-from ops.local import emulator_client, empty_state_bucket, synthesize
+from ops.local import empty_state_bucket, synthesize
 from ops.synthesized import SynthesizedStack
+from tests.local_deployment import LEGACY_DB, Deployment, import_legacy
 
 pytestmark = pytest.mark.terraform
-
-LEGACY_DB = "paymig-local-legacy-db"
-LEGACY_PARAMETER_GROUP = "legacy-payments-postgres15"
-IMPORTED_STACKS = ("data", "service", "traffic", "observability")  # the data stack and the stacks after it
-
-
-def _import_legacy(data: dict[str, Any], key: str) -> None:
-    data["source_database"].update(existing_instance_identifier=LEGACY_DB, existing_kms_key_arn=key)
-
-
-@dataclass
-class Deployment:
-    """The module's deployment: emulator endpoint, synthesized stacks, results and the import plan."""
-
-    endpoint: str
-    stacks: dict[str, SynthesizedStack]
-    names: Names
-    bootstrap_state: Path
-    legacy_key: str = ""
-    results: dict[str, deploy.StackResult] = field(default_factory=dict)
-    import_plan: dict[str, Any] = field(default_factory=dict)
-    replans: dict[str, Any] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def client(self, service: str, region: str = "us-east-1") -> Any:
-        return emulator_client(self.endpoint, service, region)
-
-    @property
-    def backend_configs(self) -> dict[str, dict[str, str]]:
-        return {deploy.STATE_STACK: {"path": str(self.bootstrap_state)}}
-
-
-def create_legacy_source(endpoint: str, settings: dict[str, Any]) -> str:
-    """The legacy database as it exists before the migration: encrypted with its own key, its own parameter
-    group, the master password kept by RDS in Secrets Manager (none is ever sent). Returns the key's ARN."""
-    rds = emulator_client(endpoint, "rds")
-    key = emulator_client(endpoint, "kms").create_key(Description="legacy payments database")["KeyMetadata"]["Arn"]
-    rds.create_db_parameter_group(DBParameterGroupName=LEGACY_PARAMETER_GROUP, DBParameterGroupFamily="postgres15",
-                                  Description="legacy payments database")
-    rds.create_db_instance(
-        DBInstanceIdentifier=LEGACY_DB, Engine="postgres", EngineVersion=settings["engine_version"],
-        DBInstanceClass=settings["instance_class"], AllocatedStorage=settings["allocated_storage_gib"],
-        StorageType="gp3", StorageEncrypted=True, KmsKeyId=key, DBName=settings["database_name"],
-        MasterUsername="paymig_admin", ManageMasterUserPassword=True, DBParameterGroupName=LEGACY_PARAMETER_GROUP,
-    )
-    return key
-
-
-class BackgroundDeployment:
-    """The module's deployment, started as soon as the test session has collected this module
-    (``tests/conftest.py``: ``pytest_collection_finish``) so that the provider's fixed waits (S3 lifecycle
-    configurations about 55 s, RDS instances about 80 s, ...) overlap the rest of the suite.
-
-    ``start`` runs in the main thread (emulator, legacy source, synthesis: jsii is not thread-safe); the Terraform
-    applies then run in a thread (subprocesses and boto3 only). ``wait`` returns the ``Deployment`` or re-raises
-    what failed.
-    """
-
-    def __init__(self) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="paymig-deploy-local-"))
-        self.emulator = Emulator(self.workdir / "emulator.log")
-        self.deployment: Deployment | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._apply, name="deploy-local", daemon=True)
-
-    def start(self) -> BackgroundDeployment:
-        import tomllib
-
-        data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
-        self.emulator.start()
-        endpoint = str(self.emulator.endpoint)
-        key = create_legacy_source(endpoint, data["source_database"])
-        configure = functools.partial(_import_legacy, key=key)
-        configure(data)
-        started = time.monotonic()
-        stacks = synthesize(endpoint, self.workdir / "cdktf.out", configure=configure)
-        self.deployment = Deployment(endpoint, stacks, Names.of(parse_config(data)), self.workdir / "bootstrap.tfstate",
-                                     legacy_key=key)
-        self.deployment.seconds["synth"] = time.monotonic() - started
-        self.thread.start()
-        return self
-
-    def _apply(self) -> None:
-        result = self.deployment
-        assert result is not None
-        stacks = result.stacks
-
-        def keep(stack_result: deploy.StackResult) -> None:
-            result.results[stack_result.stack] = stack_result
-
-        try:
-            started = time.monotonic()
-            before_import = [stack for name, stack in stacks.items() if name not in IMPORTED_STACKS]
-            deploy.deploy_all(before_import, backend_configs=result.backend_configs, workers=3, report=keep)
-            data_stack, saved = stacks["data"], self.workdir / "data.plan"
-            deploy.init(data_stack)
-            deploy.plan(data_stack, out=saved)  # the import plan the tests inspect is the one applied
-            result.import_plan = json.loads(deploy.run(data_stack, ["show", "-json", str(saved)]).stdout)
-            keep(deploy.apply(data_stack, saved_plan=saved))
-            deploy.deploy_all([stacks[name] for name in IMPORTED_STACKS if name != "data"], workers=3, report=keep)
-            result.seconds["deploy"] = time.monotonic() - started
-            started = time.monotonic()
-            with ThreadPoolExecutor(max_workers=3) as pool:  # second plans, while the other tests run
-                result.replans = dict(zip(stacks, pool.map(deploy.plan, stacks.values())))
-            result.seconds["replan"] = time.monotonic() - started
-        except BaseException as error:  # handed to the tests by wait()
-            self.error = error
-
-    def wait(self) -> Deployment:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.deployment is not None
-        return self.deployment
-
-    def stop(self) -> None:
-        self.emulator.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-_BACKGROUND: list[BackgroundDeployment] = []
-
-
-def start_in_background() -> None:
-    """Start this module's deployment (called once by ``tests/conftest.py`` after collection)."""
-    if not _BACKGROUND:
-        _BACKGROUND.append(BackgroundDeployment().start())
-
-
-@pytest.fixture(scope="module")
-def deployment() -> Deployment:
-    """Every stack applied on the module's emulator (started in the background at collection, or now)."""
-    start_in_background()
-    background = _BACKGROUND[0]
-    try:
-        yield background.wait()
-    finally:
-        background.stop()
 
 
 def test_no_environment_but_local_carries_emulator_settings(synthesized, tmp_path):
@@ -197,6 +52,7 @@ def test_every_stack_is_applied(deployment):
     assert outputs["alb_dns_name"]["value"].endswith(".elb.amazonaws.com")
 
 
+@pytest.mark.stacks("data")
 def test_import_plan_adopts_the_legacy_source_without_replacing_anything(deployment):
     changes = deployment.import_plan["resource_changes"]
     imported = [change for change in changes if change["change"].get("importing")]
@@ -207,6 +63,7 @@ def test_import_plan_adopts_the_legacy_source_without_replacing_anything(deploym
     assert deployment.client("rds").describe_db_instances(DBInstanceIdentifier=LEGACY_DB)["DBInstances"]
 
 
+@pytest.mark.stacks("data")
 def test_databases_are_encrypted_with_logical_replication_on_the_source(deployment):
     rds = deployment.client("rds")
     names = deployment.names
@@ -223,6 +80,7 @@ def test_databases_are_encrypted_with_logical_replication_on_the_source(deployme
     assert parameters["rds.logical_replication"]["ApplyMethod"] == "pending-reboot"
 
 
+@pytest.mark.stacks("data")
 def test_dms_instance_endpoints_and_task(deployment):
     dms = deployment.client("dms")
     names = deployment.names
@@ -241,6 +99,7 @@ def test_dms_instance_endpoints_and_task(deployment):
     assert json.loads(task["TableMappings"])["rules"][0]["rule-action"] == "include"
 
 
+@pytest.mark.stacks("storage")
 def test_transaction_log_buckets_are_versioned_encrypted_and_replicated(deployment):
     names = deployment.names
     s3 = deployment.client("s3")
@@ -256,6 +115,7 @@ def test_transaction_log_buckets_are_versioned_encrypted_and_replicated(deployme
     assert rule["DeleteMarkerReplication"]["Status"] == "Enabled"
 
 
+@pytest.mark.stacks("service")
 def test_ecs_service_behind_the_load_balancer(deployment):
     names = deployment.names
     ecs = deployment.client("ecs")
@@ -270,6 +130,7 @@ def test_ecs_service_behind_the_load_balancer(deployment):
     assert group["TargetGroupArn"] in forwarded
 
 
+@pytest.mark.stacks("traffic")
 def test_weighted_records_with_health_checks(deployment):
     route53 = deployment.client("route53")
     zone = route53.list_hosted_zones()["HostedZones"][0]
@@ -280,6 +141,7 @@ def test_weighted_records_with_health_checks(deployment):
     assert {r["HealthCheckId"] for r in records} <= checks and len(checks) == 2
 
 
+@pytest.mark.stacks("observability")
 def test_alarms_carry_their_dimensions(deployment):
     alarms = deployment.client("cloudwatch").describe_alarms()["MetricAlarms"]
     by_metric = {alarm["MetricName"]: {d["Name"]: d["Value"] for d in alarm["Dimensions"]} for alarm in alarms}
@@ -314,12 +176,13 @@ def test_second_plan_of_every_stack_shows_no_change(deployment):
     assert changes == {}
 
 
+@pytest.mark.stacks("data")
 def test_once_imported_the_data_stack_drops_the_import_and_plans_no_change(deployment, tmp_path):
     key = deployment.stacks["data"].document["import"][0]
     assert key["id"] == LEGACY_DB
 
     def imported(data: dict[str, Any]) -> None:
-        _import_legacy(data, deployment.legacy_key)
+        import_legacy(data, deployment.legacy_key)
         data["source_database"]["existing_instance_imported"] = True
 
     data_stack = synthesize(deployment.endpoint, tmp_path / "cdktf.out", configure=imported)["data"]
@@ -328,6 +191,7 @@ def test_once_imported_the_data_stack_drops_the_import_and_plans_no_change(deplo
     assert deploy.plan(data_stack).returncode == 0
 
 
+@pytest.mark.stacks("network")
 def test_a_held_lock_refuses_a_second_apply_and_leaves_the_state_unchanged(deployment):
     names = deployment.names
     stack = deployment.stacks["network"]
@@ -349,8 +213,9 @@ def test_a_held_lock_refuses_a_second_apply_and_leaves_the_state_unchanged(deplo
     assert (after["VersionId"], after["ETag"]) == (before["VersionId"], before["ETag"])
 
 
+@pytest.mark.stacks("network")
 def test_make_state_lists_and_shows_resources_through_the_backend(deployment):
-    outdir = deployment.stacks["network"].directory.parent.parent
+    outdir = deployment.outdir
     listed = subprocess.run(["make", "-s", "--no-print-directory", "state", "STACK=network", f"STATE_OUTDIR={outdir}"],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
     vpc = next(line for line in listed.splitlines() if line.startswith("aws_vpc."))
@@ -366,7 +231,8 @@ def test_make_state_lists_and_shows_resources_through_the_backend(deployment):
 
 def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
     """Every secret value the emulator holds (RDS-managed master passwords, DMS connection secrets written by
-    ``ops dms-credentials``) is absent from ``terraform show -json`` and the outputs of every stack."""
+    ``ops dms-credentials``) is absent from every stack's raw state as its backend stores it (``terraform state
+    pull``: every attribute, sensitive or not) and from its outputs."""
     data = deployment.stacks["data"]
     database = {e["endpoint_type"]: e["database_name"] for e in data.of_type("aws_dms_endpoint").values()}
     names = deployment.names
@@ -384,9 +250,13 @@ def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
     secret_count, value_count = len(secret_list), len(values)  # counts only: no value in an assertion message
     assert secret_count >= 4 and value_count >= 1
     password_value = re.compile(r'"(password|master_password|master_user_password|secret_string)"\s*:\s*"[^"]')
-    for name, stack in deployment.stacks.items():
-        state = deploy.run(stack, ["show", "-json", "-no-color"]).stdout
-        outputs = json.dumps(deploy.outputs(stack))
+
+    def stored(stack: SynthesizedStack) -> tuple[str, str]:
+        return deploy.run(stack, ["state", "pull"]).stdout, json.dumps(deploy.outputs(stack))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = dict(zip(deployment.stacks, pool.map(stored, deployment.stacks.values())))
+    for name, (state, outputs) in texts.items():
         for text in (state, outputs):
             leaked = any(value in text for value in values)
             assert not leaked, f"a secret value is in {name}'s state or outputs"
@@ -395,12 +265,13 @@ def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
     assert not printed
 
 
-def test_destroy_in_reverse_order_removes_everything(deployment):
+def test_destroy_in_reverse_order_removes_everything(deployment_to_destroy):
+    deployment = deployment_to_destroy
     started = time.monotonic()
     order: list[str] = []
     stacks = deployment.stacks
     lifecycle = [stacks[name] for name in stacks if name != deploy.STATE_STACK]
-    deploy.destroy_all(lifecycle, report=lambda result: order.append(result.stack))
+    deploy.destroy_all(lifecycle, report=lambda result: order.append(result.stack), refresh=False)  # as destroy-local
     position = {name: index for index, name in enumerate(order)}
     assert sorted(order) == sorted(stack.name for stack in lifecycle)
     for name in order:  # a stack goes only after every stack that depends on it
@@ -412,7 +283,7 @@ def test_destroy_in_reverse_order_removes_everything(deployment):
         state = json.loads(s3.get_object(Bucket=names.state_bucket, Key=f"{prefix}/{name}.tfstate")["Body"].read())
         assert state["resources"] == [], name
     deploy.destroy_all([stacks[deploy.STATE_STACK]], backend_configs=deployment.backend_configs,
-                       before=lambda stack: empty_state_bucket(stack, deployment.endpoint))
+                       before=lambda stack: empty_state_bucket(stack, deployment.endpoint), refresh=False)
     deployment.seconds["destroy"] = time.monotonic() - started
     assert json.loads(deployment.bootstrap_state.read_text())["resources"] == []
     assert deployment.client("rds").describe_db_instances()["DBInstances"] == []

@@ -1,0 +1,229 @@
+"""The test session's deployment of every stack onto a private emulated AWS, shared by the tests that need one.
+
+One deployment per test session (a private emulator on a free loopback port, bootstrap state in a temporary
+directory): a legacy source database is created with boto3 first and imported by the data stack, then every stack
+is applied with the real Terraform and hashicorp/aws 5.100.0 in dependency order (``ops.deploy.deploy_all``).
+
+Most of a deployment is the provider's fixed waits (S3 lifecycle configurations about 55 s, RDS instances about
+80 s, the ALB about 60 s, ...), so it runs in the background from the end of test collection
+(``tests/conftest.py``) while the other tests run, and it is shared stack by stack: as soon as a stack is applied,
+its second plan (and, for the data stack, ``terraform show -json`` of the saved import plan it applied) runs in
+another thread, then the stack is *ready*. A test marked ``@pytest.mark.stacks("network", ...)`` waits only for
+the stacks it names (unmarked: every stack); conftest orders these tests by when their stacks become ready, and
+the test that destroys the deployment runs last.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+import tomllib
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config import Names, parse_config
+from config.settings import EMULATOR_ENVIRONMENT, config_path
+from emulator import Emulator
+from ops import deploy
+from ops.local import emulator_client, synthesize
+from ops.synthesized import SynthesizedStack
+
+LEGACY_DB = "paymig-local-legacy-db"
+"""The legacy source instance that exists before the migration and that the data stack imports."""
+
+LEGACY_PARAMETER_GROUP = "legacy-payments-postgres15"
+
+READY_ORDER = ("bootstrap", "network", "storage", "data", "service", "observability", "traffic")
+"""The order in which the stacks usually become ready (dependency order, shortest applies first): tests that need
+earlier stacks run earlier (``tests/conftest.py``)."""
+
+IMPORT_PLAN_STACK = "data"
+"""The stack applied from a saved plan (the legacy source's import) that the tests inspect."""
+
+
+def import_legacy(data: dict[str, Any], key: str) -> None:
+    """Make the parsed ``config/local.toml`` in ``data`` import the legacy source encrypted with ``key``."""
+    data["source_database"].update(existing_instance_identifier=LEGACY_DB, existing_kms_key_arn=key)
+
+
+def create_legacy_source(endpoint: str, settings: dict[str, Any]) -> str:
+    """The legacy database as it exists before the migration: encrypted with its own key, its own parameter
+    group, the master password kept by RDS in Secrets Manager (none is ever sent). Returns the key's ARN."""
+    rds = emulator_client(endpoint, "rds")
+    key = emulator_client(endpoint, "kms").create_key(Description="legacy payments database")["KeyMetadata"]["Arn"]
+    rds.create_db_parameter_group(DBParameterGroupName=LEGACY_PARAMETER_GROUP, DBParameterGroupFamily="postgres15",
+                                  Description="legacy payments database")
+    rds.create_db_instance(
+        DBInstanceIdentifier=LEGACY_DB, Engine="postgres", EngineVersion=settings["engine_version"],
+        DBInstanceClass=settings["instance_class"], AllocatedStorage=settings["allocated_storage_gib"],
+        StorageType="gp3", StorageEncrypted=True, KmsKeyId=key, DBName=settings["database_name"],
+        MasterUsername="paymig_admin", ManageMasterUserPassword=True, DBParameterGroupName=LEGACY_PARAMETER_GROUP,
+    )
+    return key
+
+
+@dataclass
+class Deployment:
+    """What the tests inspect: emulator endpoint, synthesized stacks, apply results, the applied import plan
+    (``terraform show -json``), every stack's second plan and the seconds each phase took."""
+
+    endpoint: str
+    stacks: dict[str, SynthesizedStack]
+    names: Names
+    bootstrap_state: Path
+    legacy_key: str = ""
+    results: dict[str, deploy.StackResult] = field(default_factory=dict)
+    import_plan: dict[str, Any] = field(default_factory=dict)
+    replans: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        """A boto3 client of ``service`` on the deployment's emulator."""
+        return emulator_client(self.endpoint, service, region)
+
+    @property
+    def backend_configs(self) -> dict[str, dict[str, str]]:
+        """Backend overrides for ``ops.deploy`` (the bootstrap stack's local state file)."""
+        return {deploy.STATE_STACK: {"path": str(self.bootstrap_state)}}
+
+    @property
+    def outdir(self) -> Path:
+        """The cdktf output directory the stacks were synthesized into."""
+        return next(iter(self.stacks.values())).directory.parent.parent
+
+
+class LocalDeployment:
+    """The session's deployment, applied in a background thread; ``wait_for`` hands it to tests stack by stack.
+
+    ``start`` runs in the main thread (emulator, legacy source, synthesis: jsii is not thread-safe); the Terraform
+    runs then happen in threads (subprocesses and boto3 only).
+    """
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="paymig-deploy-local-"))
+        self.emulator = Emulator(self.workdir / "emulator.log")
+        self.deployment: Deployment | None = None
+        self._error: BaseException | None = None
+        self._ready: set[str] = set()
+        self._finished = False
+        self._destroyed = False
+        self._condition = threading.Condition()
+        self._settling = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deploy-local-settle")
+        self._thread = threading.Thread(target=self._deploy, name="deploy-local", daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        """The emulator's URL (available as soon as ``start`` returned)."""
+        return str(self.emulator.endpoint)
+
+    def start(self) -> LocalDeployment:
+        """Start the emulator, create the legacy source, synthesize ``local`` and start applying in the background."""
+        data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
+        self.emulator.start()
+        key = create_legacy_source(self.endpoint, data["source_database"])
+        import_legacy(data, key)
+        started = time.monotonic()
+        stacks = synthesize(self.endpoint, self.workdir / "cdktf.out", configure=lambda d: import_legacy(d, key))
+        self.deployment = Deployment(self.endpoint, stacks, Names.of(parse_config(data)),
+                                     self.workdir / "bootstrap.tfstate", legacy_key=key)
+        self.deployment.seconds["synth"] = time.monotonic() - started
+        self._thread.start()
+        return self
+
+    def _deploy(self) -> None:
+        result = self.deployment
+        assert result is not None
+        started = time.monotonic()
+        saved_plan = self.workdir / f"{IMPORT_PLAN_STACK}.plan"
+        settling: list[Future[None]] = []
+
+        def applied(stack: SynthesizedStack, stack_result: deploy.StackResult) -> None:
+            result.results[stack.name] = stack_result
+            settling.append(self._settling.submit(self._settle, stack, saved_plan))
+
+        try:
+            deploy.deploy_all(result.stacks.values(), backend_configs=result.backend_configs, workers=3,
+                              saved_plans={IMPORT_PLAN_STACK: saved_plan}, after=applied)
+            result.seconds["deploy"] = time.monotonic() - started
+            wait(settling)
+            for future in settling:
+                future.result()
+            result.seconds["deploy and second plans"] = time.monotonic() - started
+        except BaseException as error:  # handed to the waiting tests
+            self._fail(error)
+        finally:
+            with self._condition:
+                self._finished = True
+                self._condition.notify_all()
+
+    def _settle(self, stack: SynthesizedStack, saved_plan: Path) -> None:
+        """The stack's second plan (and the shown import plan), then mark it ready."""
+        result = self.deployment
+        assert result is not None
+        try:
+            if stack.name == IMPORT_PLAN_STACK:
+                result.import_plan = json.loads(deploy.run(stack, ["show", "-json", str(saved_plan)]).stdout)
+            result.replans[stack.name] = deploy.plan(stack)
+        except BaseException as error:
+            self._fail(error)
+            raise
+        with self._condition:
+            self._ready.add(stack.name)
+            self._condition.notify_all()
+
+    def _fail(self, error: BaseException) -> None:
+        with self._condition:
+            self._error = self._error or error
+            self._condition.notify_all()
+
+    def wait_for(self, *stacks: str) -> Deployment:
+        """Block until ``stacks`` (none: every stack) are applied and planned a second time.
+
+        Raises:
+            RuntimeError: the deployment failed (the Terraform error is its cause), or was destroyed already.
+        """
+        assert self.deployment is not None, "start() first"
+        wanted = set(stacks or self.deployment.stacks)
+        with self._condition:
+            self._condition.wait_for(lambda: self._error or self._finished or wanted <= self._ready)
+            if self._error is not None:
+                raise RuntimeError("the session's local deployment failed") from self._error
+            if self._destroyed:
+                raise RuntimeError("the session's local deployment was destroyed by an earlier test")
+            if not wanted <= self._ready:
+                raise RuntimeError(f"stacks never became ready: {sorted(wanted - self._ready)}")
+        return self.deployment
+
+    def to_destroy(self) -> Deployment:
+        """Wait for every stack, then hand the deployment over for destruction (later ``wait_for`` calls fail)."""
+        deployment = self.wait_for()
+        with self._condition:
+            self._destroyed = True
+        return deployment
+
+    def stop(self) -> None:
+        """Stop the emulator and delete the working directory (the background thread dies with the emulator)."""
+        self.emulator.stop()
+        self._settling.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+_SESSION: list[LocalDeployment] = []
+
+
+def session_deployment() -> LocalDeployment:
+    """The session's deployment, started on first use (``tests/conftest.py`` starts it right after collection)."""
+    if not _SESSION:
+        _SESSION.append(LocalDeployment().start())
+    return _SESSION[0]
+
+
+def stop_session_deployment() -> None:
+    """Stop the session's deployment if one was started (end of the test session)."""
+    while _SESSION:
+        _SESSION.pop().stop()
