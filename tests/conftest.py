@@ -102,7 +102,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the session's deployment when a selected test needs it."""
+    """Start the session's deployment when a selected test needs it (and the tests are to run)."""
+    if session.config.option.collectonly:
+        return
     if any(_deployment_order(item)[0] for item in session.items):
         local_deployment.session_deployment()
 
