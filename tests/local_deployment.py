@@ -151,12 +151,11 @@ class LocalDeployment:
                               saved_plans={IMPORT_PLAN_STACK: saved_plan}, after=applied)
             result.seconds["deploy"] = time.monotonic() - started
             wait(settling)
-            for future in settling:
-                future.result()
             result.seconds["deploy and second plans"] = time.monotonic() - started
         except BaseException as error:  # handed to the waiting tests
             self._fail(error)
         finally:
+            wait(settling)  # a stack being planned a second time may still become ready
             with self._condition:
                 self._finished = True
                 self._condition.notify_all()
@@ -171,7 +170,7 @@ class LocalDeployment:
             result.replans[stack.name] = deploy.plan(stack)
         except BaseException as error:
             self._fail(error)
-            raise
+            return
         with self._condition:
             self._ready.add(stack.name)
             self._condition.notify_all()
@@ -185,18 +184,19 @@ class LocalDeployment:
         """Block until ``stacks`` (none: every stack) are applied and planned a second time.
 
         Raises:
-            RuntimeError: the deployment failed (the Terraform error is its cause), or was destroyed already.
+            RuntimeError: one of ``stacks`` cannot become ready because the deployment failed (the Terraform error
+                is its cause), or the deployment was destroyed already.
         """
         assert self.deployment is not None, "start() first"
         wanted = set(stacks or self.deployment.stacks)
         with self._condition:
-            self._condition.wait_for(lambda: self._error or self._finished or wanted <= self._ready)
-            if self._error is not None:
-                raise RuntimeError("the session's local deployment failed") from self._error
+            self._condition.wait_for(lambda: self._finished or wanted <= self._ready)
             if self._destroyed:
                 raise RuntimeError("the session's local deployment was destroyed by an earlier test")
             if not wanted <= self._ready:
-                raise RuntimeError(f"stacks never became ready: {sorted(wanted - self._ready)}")
+                missing = sorted(wanted - self._ready)
+                raise RuntimeError(f"the session's local deployment failed before {missing} were ready") \
+                    from self._error
         return self.deployment
 
     def to_destroy(self) -> Deployment:
