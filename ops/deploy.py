@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdktf_runtime.environment import PROJECT_ROOT, environment_overrides
+from cdktf_runtime.environment import environment_overrides
 from ops.synthesized import SynthesizedStack
 from ops.terraform import terraform
 
