@@ -37,7 +37,9 @@ class DataStack(MigrationStack):
         self.source = self._database("source", src, names.source_db, names.source_parameter_group,
                                      subnet_group.name, network, LogicalReplication(
                                          src.max_replication_slots, src.max_wal_senders, src.wal_sender_timeout_ms)
-                                     if src.logical_replication else None)
+                                     if src.logical_replication else None,
+                                     # an imported source keeps its own storage key (RDS cannot re-key an instance)
+                                     storage_key_arn=src.existing_kms_key_arn)
         if config.importing_source:
             self.source.instance.import_from(names.source_db)
         self.target = self._database("target", config.target_database, names.target_db, names.target_parameter_group,
@@ -60,7 +62,9 @@ class DataStack(MigrationStack):
         self._outputs()
 
     def _database(self, role: str, settings: PostgresInstance, identifier: str, parameter_group: str,
-                  subnet_group: str, network: Network, replication: LogicalReplication | None) -> PostgresDatabase:
+                  subnet_group: str, network: Network, replication: LogicalReplication | None,
+                  storage_key_arn: str | None = None) -> PostgresDatabase:
+        """One PostgreSQL instance; its storage is encrypted with ``storage_key_arn``, else the stack's key."""
         return PostgresDatabase(self, role, PostgresProps(
             identifier=identifier, parameter_group_name=parameter_group, engine_version=settings.engine_version,
             instance_class=settings.instance_class, allocated_storage_gib=settings.allocated_storage_gib,
@@ -69,8 +73,7 @@ class DataStack(MigrationStack):
             master_username=settings.master_username, subnet_group_name=subnet_group,
             security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
             logical_replication=replication, monitoring_role_arn=self.monitoring_role.arn,
-            # an imported source keeps its own storage key (RDS cannot re-key an instance)
-            kms_key_arn=getattr(settings, "existing_kms_key_arn", None) or self.key.arn,
+            kms_key_arn=storage_key_arn or self.key.arn,
         ))
 
     def _outputs(self) -> None:
