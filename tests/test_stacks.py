@@ -8,6 +8,7 @@ import pytest
 
 from ops.terraform import init_offline, validate
 from stacks.app import STACK_ORDER
+from tests.conftest import LEGACY_KEY_ARN
 
 REMOTE_STACKS = [name for name in STACK_ORDER if name != "bootstrap"]
 
@@ -104,8 +105,11 @@ def test_existing_source_database_is_imported_not_created(import_synthesized):
     imports = data.document["import"]
     assert imports == [{"id": "legacy-payments-db", "to": imports[0]["to"]}]
     assert imports[0]["to"].startswith("aws_db_instance.source_instance")
-    identifiers = {i["identifier"] for i in data.of_type("aws_db_instance").values()}
-    assert identifiers == {"legacy-payments-db", "paymig-dev-target"}
+    instances = {i["identifier"]: i for i in data.of_type("aws_db_instance").values()}
+    assert set(instances) == {"legacy-payments-db", "paymig-dev-target"}
+    # the imported instance keeps its own storage key (a different key would replace it); the target uses the stack's
+    assert instances["legacy-payments-db"]["kms_key_id"] == LEGACY_KEY_ARN
+    assert instances["paymig-dev-target"]["kms_key_id"].startswith("${aws_kms_key.database-key")
 
 
 def test_outputs_include_endpoints_and_runbook(synthesized):
