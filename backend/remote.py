@@ -20,8 +20,13 @@ EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
 """Credentials of the emulated AWS: moto accepts any; these are placeholders, not secrets."""
 
 EMULATOR_MAX_RETRIES = 2
-"""Retries of a failed AWS call on the emulator: moto answers an unimplemented call with HTTP 500, which the
-provider would otherwise retry for many minutes."""
+"""Attempts at a failed AWS call of the provider on the emulator: moto answers an unimplemented call with
+HTTP 500, which the provider would otherwise retry for many minutes."""
+
+EMULATOR_BACKEND_MAX_RETRIES = 6
+"""Attempts at a failed state or lock call of the S3 backend on the emulator. Every call it makes is implemented,
+so a failure is transient: under load moto's development server sometimes resets a kept-alive connection
+("use of closed network connection"), and a lock that could not be released would block the next command."""
 
 EMULATOR_NO_EGRESS = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
                       "no_proxy": "127.0.0.1,localhost,::1"}
@@ -38,7 +43,8 @@ def emulator_backend_settings(config: MigrationConfig) -> dict[str, Any]:
     """S3 backend settings that point an ``emulator`` environment at the emulated AWS; ``{}`` for any other.
 
     S3, DynamoDB, IAM and STS at ``$PAYMIG_AWS_ENDPOINT_URL``, path-style S3 addressing, placeholder
-    credentials, no credential, region or instance-metadata checks, few retries, no traffic off loopback.
+    credentials, no credential, region or instance-metadata checks, ``EMULATOR_BACKEND_MAX_RETRIES`` attempts, no
+    traffic off loopback.
 
     Raises:
         config.ConfigError: an emulator environment without a valid ``$PAYMIG_AWS_ENDPOINT_URL``.
@@ -49,7 +55,8 @@ def emulator_backend_settings(config: MigrationConfig) -> dict[str, Any]:
     return {
         "endpoints": S3BackendEndpointConfig(s3=endpoint, dynamodb=endpoint, iam=endpoint, sts=endpoint),
         "use_path_style": True, "skip_credentials_validation": True, "skip_region_validation": True,
-        "skip_metadata_api_check": True, "skip_requesting_account_id": True, "max_retries": EMULATOR_MAX_RETRIES,
+        "skip_metadata_api_check": True, "skip_requesting_account_id": True,
+        "max_retries": EMULATOR_BACKEND_MAX_RETRIES,
         **EMULATOR_CREDENTIALS, **EMULATOR_NO_EGRESS,
     }
 
