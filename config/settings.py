@@ -115,6 +115,18 @@ class Network(_Model):
         return self
 
 
+def _optional_arn(value: str | None, service: str, resource: str, rule: str) -> str | None:
+    """``value`` if it is unset or an ARN of ``service`` in some region and account whose resource part matches
+    the regular expression ``resource``.
+
+    Raises:
+        ValueError: ``rule``, when ``value`` is set and is not such an ARN.
+    """
+    if value is not None and not re.fullmatch(rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}", value):
+        raise ValueError(rule)
+    return value
+
+
 def _private_network(value: str) -> ipaddress.IPv4Network:
     """Parse a private IPv4 CIDR block; raises ValueError naming the rule."""
     try:
@@ -200,9 +212,8 @@ class SourceDatabase(PostgresInstance):
     @field_validator("existing_kms_key_arn")
     @classmethod
     def _kms_key(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", value):
-            raise ValueError("must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias")
-        return value
+        return _optional_arn(value, "kms", r"key/[A-Za-z0-9-]+",
+                             "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias")
 
     @model_validator(mode="after")
     def _import_keeps_key(self) -> SourceDatabase:
@@ -284,9 +295,7 @@ class Service(_Model):
     @field_validator("certificate_arn")
     @classmethod
     def _certificate(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+", value):
-            raise ValueError("must be an ACM certificate ARN")
-        return value
+        return _optional_arn(value, "acm", r"certificate/[0-9a-f-]+", "must be an ACM certificate ARN")
 
     @model_validator(mode="after")
     def _counts(self) -> Service:

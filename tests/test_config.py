@@ -173,3 +173,12 @@ def test_an_applied_import_is_no_longer_declared_but_keeps_the_instance_name():
     problems = _problems(lambda d: d["source_database"].update(existing_instance_imported=True))
     assert problems == ["source_database.existing_instance_imported = True: needs existing_instance_identifier "
                         "(the instance that was imported)"]
+
+
+def test_a_certificate_must_be_an_acm_certificate_arn():
+    wrong = "arn:aws:iam::111122223333:server-certificate/payments"
+    assert _problems(lambda d: d["service"].update(certificate_arn=wrong)) == [
+        f"service.certificate_arn = {wrong!r}: must be an ACM certificate ARN"]
+    data = config_data()
+    data["service"]["certificate_arn"] = "arn:aws:acm:us-east-1:111122223333:certificate/12345678-90ab-cdef-1234"
+    assert parse_config(data).service.certificate_arn == data["service"]["certificate_arn"]
