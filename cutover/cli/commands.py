@@ -1,0 +1,5 @@
+"""Imports every command module so that each registers its commands on the app (one line per group)."""
+
+from __future__ import annotations
+
+# from cutover.cli import validate  # noqa: F401   <- each command group adds one line here
