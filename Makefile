@@ -18,7 +18,7 @@ ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test bench clean \
+.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test golden bench clean \
 	deploy-local destroy-local state emulator-stop
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -90,6 +90,9 @@ emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
+
+golden: install ## Re-record tests/fixtures/synth (synthesized JSON of dev and prod) after an intended change
+	$(WITH_ENV) $(PYTHON) -m tests.golden_synth
 
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
