@@ -50,13 +50,13 @@ graphviz:
 
 synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
 	$(CDKTF) synth --output cdktf.out
-	$(PYTHON) -m ops summary
+	$(PYTHON) -m ops synth summary
 
 validate: synth ## terraform init -backend=false + validate for every synthesized stack (aws 5.100.0)
-	$(PYTHON) -m ops validate
+	$(PYTHON) -m ops synth validate
 
 security-scan: synth ## checkov over every synthesized stack (reviewed skips: security/checkov_skips.toml)
-	$(PYTHON) -m ops security-scan --environment $(ENVIRONMENT)
+	$(PYTHON) -m ops synth security-scan --environment $(ENVIRONMENT)
 
 # make diff: against the local deployment on the emulated AWS unless ENVIRONMENT is given.
 DIFF_ENVIRONMENT := $(if $(filter command line environment override,$(origin ENVIRONMENT)),$(ENVIRONMENT),local)
@@ -66,27 +66,26 @@ diff: install ## cdktf diff of every stack + one summary (local emulator by defa
 	$(WITH_ENV) $(PYTHON) -m ops diff $(DIFF_ARGS)
 
 hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the way out of cdktf
-	rm -rf hcl.out
-	$(CDKTF) synth --hcl --output hcl.out
+	$(WITH_ENV) $(PYTHON) -m ops synth hcl --output hcl.out
 
 diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
-	$(PYTHON) -m ops diagram --output docs
+	$(PYTHON) -m ops synth diagram --output docs
 
 dms-credentials: install ## Write the DMS endpoint secrets from the RDS-managed master secrets (runbook step)
 	$(PYTHON) -m ops dms-credentials --environment $(ENVIRONMENT)
 
 deploy-local: install ## Deploy every stack (environment local) onto the emulated AWS on 127.0.0.1, print outputs
-	$(WITH_ENV) $(PYTHON) -m ops deploy-local
+	$(WITH_ENV) $(PYTHON) -m ops local deploy
 
 destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
-	$(WITH_ENV) $(PYTHON) -m ops destroy-local
+	$(WITH_ENV) $(PYTHON) -m ops local destroy
 
 state: install ## STACK=<stack> [ADDRESS=<addr>]: terraform state list/show through the backend (local by default)
 	@test -n "$(STACK)" || { echo "usage: make state STACK=<stack> [ADDRESS=<address>] [STATE_OUTDIR=cdktf.out]" >&2; exit 2; }
-	@$(WITH_ENV) $(PYTHON) -m ops state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
+	@$(WITH_ENV) $(PYTHON) -m ops local state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
 
 emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
-	$(PYTHON) -m ops emulator-stop
+	$(PYTHON) -m ops local emulator-stop
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
