@@ -61,7 +61,7 @@ security-scan: synth ## checkov over every synthesized stack (reviewed skips: se
 # make diff: against the local deployment on the emulated AWS unless ENVIRONMENT is given.
 DIFF_ENVIRONMENT := $(if $(filter command line environment override,$(origin ENVIRONMENT)),$(ENVIRONMENT),local)
 diff: export PAYMIG_ENVIRONMENT := $(DIFF_ENVIRONMENT)
-diff: install ## cdktf diff of every stack + one summary (local emulator by default, or ENVIRONMENT=<env>)
+diff: install ## Plan every stack (as cdktf diff) + one summary (local emulator by default, or ENVIRONMENT=<env>)
 	@if [ "$$PAYMIG_ENVIRONMENT" != local ]; then $(CDKTF) synth --output cdktf.out; fi
 	$(WITH_ENV) $(PYTHON) -m ops diff $(DIFF_ARGS)
 

@@ -139,7 +139,7 @@ def test_only_the_local_environment_may_use_the_emulator():
     ("http://localhost", "loopback"),
 ])
 def test_emulator_endpoint_comes_from_its_variable_and_stays_on_loopback(monkeypatch, value, rule):
-    from config.settings import EMULATOR_ENDPOINT_VARIABLE, emulator_endpoint
+    from config import EMULATOR_ENDPOINT_VARIABLE, emulator_endpoint
 
     if value is None:
         monkeypatch.delenv(EMULATOR_ENDPOINT_VARIABLE, raising=False)
