@@ -241,6 +241,7 @@ def copy_schema(source_dsn: str, target_dsn: str, schema: str, section: str) -> 
             connect(target_dsn, side="target", autocommit=True) as tgt:
         source_tables = read_catalog(src, schema)
         target_tables = read_catalog(tgt, schema)
+        schema_exists = tgt.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()[0]
         primary_keys = {name for (name,) in src.execute(
             "SELECT c.conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
             "WHERE n.nspname = %s AND c.contype = 'p'", (schema,))}
@@ -257,7 +258,7 @@ def copy_schema(source_dsn: str, target_dsn: str, schema: str, section: str) -> 
         dump = Path(folder, "schema.dump")
         _run([_tool("pg_dump"), "--schema-only", "--format=custom", "--no-owner", "--no-privileges",
               f"--schema={schema}", f"--file={dump}", f"--dbname={source_dsn}"], "pg_dump")
-        pre = _toc(dump, "pre-data")
+        pre = [line for line in _toc(dump, "pre-data") if not (schema_exists and _is_schema(line, schema))]
         post = _toc(dump, "post-data")
         is_pk = [_is_constraint(line, primary_keys) for line in post]
         entries = pre + [line for line, pk in zip(post, is_pk) if pk] if section == "pre-data" else \
@@ -274,6 +275,13 @@ def _toc(dump: Path, section: str) -> list[str]:
     """The TOC entry lines of ``section`` in ``dump`` (``pg_restore --list``), comments left out."""
     listing = _run([_tool("pg_restore"), "--list", f"--section={section}", str(dump)], "pg_restore --list")
     return [line for line in listing.splitlines() if line.strip() and not line.startswith(";")]
+
+
+def _is_schema(line: str, schema: str) -> bool:
+    """Whether a TOC line creates or comments ``schema`` itself (skipped when the target has it)."""
+    parts = line.split()
+    return len(parts) >= 6 and (parts[3:6] == ["SCHEMA", "-", schema] or parts[3:7] == ["COMMENT", "-", "SCHEMA",
+                                                                                        schema])
 
 
 def _is_constraint(line: str, names: set[str]) -> bool:
