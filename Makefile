@@ -18,7 +18,7 @@ ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install graphviz postgresql synth validate security-scan dms-credentials diff hcl diagram test bench clean \
+.PHONY: all help install graphviz postgresql synth validate security-scan dms-credentials diff hcl diagram test bench bench-validate clean \
 	deploy-local destroy-local state emulator-stop
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -95,6 +95,9 @@ emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
+
+bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
+	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
 
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
