@@ -404,18 +404,16 @@ class Service(_Model):
             raise ValueError("must be a container image reference with a fixed tag or digest (not :latest)")
         return value
 
-    @field_validator("health_check_path")
+    @field_validator("health_check_path", "container_user")
     @classmethod
-    def _path(cls, value: str) -> str:
-        if not re.fullmatch(r"/[A-Za-z0-9/._-]*", value):
-            raise ValueError("must be an absolute URL path such as /health")
-        return value
-
-    @field_validator("container_user")
-    @classmethod
-    def _user(cls, value: str) -> str:
-        if not re.fullmatch(r"[1-9]\d{0,9}(:\d{1,10})?", value):
-            raise ValueError("must be a numeric non-root uid or uid:gid (not 0/root): the container runs unprivileged")
+    def _pattern(cls, value: str, info: Any) -> str:
+        pattern, rule = {
+            "health_check_path": (r"/[A-Za-z0-9/._-]*", "must be an absolute URL path such as /health"),
+            "container_user": (r"[1-9]\d{0,9}(:\d{1,10})?",
+                               "must be a numeric non-root uid or uid:gid (not 0/root): the container runs unprivileged"),
+        }[info.field_name]
+        if not re.fullmatch(pattern, value):
+            raise ValueError(rule)
         return value
 
     @field_validator("certificate_arn")

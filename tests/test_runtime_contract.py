@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from cdktf import Testing, TerraformStack
 
-from config import ConfigError, load_config, parse_config
+from config import load_config, parse_config
 from config.settings import windows_overlap
 from modules.dms_events import ALERTING_EVENT_TYPES, TASK_STATE_CHANGE
 from modules.fargate_service import CONTAINER_NAME, SCRATCH_INIT_CONTAINER
 from ops.synthesized import SynthesizedStack
 from tests.conftest import LEGACY_SOURCE, config_data, stack_json, synth_app
+from tests.test_config import _problems
 
 ENVIRONMENTS = ["dev", "prod"]
 IMAGE_ANSWERS = {"public.ecr.aws/nginx/nginx-unprivileged": ("/", "/index.html")}
@@ -45,14 +46,6 @@ def only(resources: dict[str, Any]) -> dict[str, Any]:
 def by_path(stack: SynthesizedStack, resource_type: str) -> dict[str, dict[str, Any]]:
     """Resources of a type keyed by construct path (``network/network/service-from-alb``)."""
     return {r["//"]["metadata"]["path"]: r for r in stack.of_type(resource_type).values()}
-
-
-def _problems(mutate) -> list[str]:
-    data = config_data()
-    mutate(data)
-    with pytest.raises(ConfigError) as caught:
-        parse_config(data)
-    return caught.value.problems
 
 
 # --- a container that runs ----------------------------------------------------------------------------------
