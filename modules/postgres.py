@@ -14,8 +14,10 @@ one is destroyed, so the instance moves to the new family's group in the same ap
 windows are per instance (UTC).
 
 An imported instance (``PostgresProps.imported``) keeps its network placement, port and endpoint (the props carry
-its own subnet group, security groups and port) and never has a change applied outside its maintenance window
-(``apply_immediately`` off), so the import does not interrupt the legacy application.
+its own subnet group, security groups and port), never has a change applied outside its maintenance window
+(``apply_immediately`` off) and never gets its engine version changed by Terraform (``ignore_changes``: the
+import reads the exact minor version, which a major-only ``engine_version`` would otherwise "change"), so the
+import does not interrupt the legacy application.
 
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/db_instance,
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html,
@@ -193,6 +195,9 @@ class PostgresDatabase(Construct):
             skip_final_snapshot=not props.protected,
             final_snapshot_identifier=f"{props.identifier}-final" if props.protected else None,
             apply_immediately=not (props.protected or props.imported),
+            # import reads the exact version (15.7) into state; a major-only engine_version would then modify the
+            # legacy engine. The legacy source's version stays its owner's: Terraform never changes it.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]) if props.imported else None,
         )
         self.secret_arn = self.instance.master_user_secret.get(0).secret_arn
         self.address = self.instance.address

@@ -66,7 +66,7 @@ def test_import_plan_adopts_the_legacy_source_without_replacing_anything(deploym
     kept = ("identifier", "address", "endpoint", "port", "db_subnet_group_name", "vpc_security_group_ids",
             "availability_zone", "instance_class", "engine", "engine_version", "storage_type", "kms_key_id",
             "storage_encrypted", "multi_az", "ca_cert_identifier", "db_name", "username")
-    changed = sorted(name for name in kept if before.get(name) != after.get(name) or unknown.get(name))
+    changed = sorted(name for name in kept if before.get(name) != after.get(name) or unknown.get(name) is True)
     assert changed == [], {name: (before.get(name), after.get(name)) for name in changed}
     assert (after["db_subnet_group_name"], after["port"]) == (LEGACY_SUBNET_GROUP, LEGACY_PORT)
     assert after["vpc_security_group_ids"] == deployment.legacy["existing_security_group_ids"]

@@ -175,6 +175,8 @@ def test_imported_source_keeps_its_network_placement_and_dms_reaches_it(import_s
     assert legacy["vpc_security_group_ids"] == LEGACY_SOURCE["existing_security_group_ids"]
     assert legacy["port"] == LEGACY_SOURCE["existing_port"]
     assert legacy["apply_immediately"] is False  # any change waits for its maintenance window
+    assert legacy["lifecycle"] == {"ignore_changes": ["engine_version"]}  # the legacy engine stays its owner's
+    assert "lifecycle" not in target
     assert target["db_subnet_group_name"].startswith("${aws_db_subnet_group.") and target["port"] == 5432
     egress = by_path(network, "aws_vpc_security_group_egress_rule")["network/network/dms-to-legacy-database-0"]
     assert (egress["cidr_ipv4"], egress["from_port"], egress["to_port"]) == (
