@@ -45,6 +45,9 @@ class NetworkProps:
         az_count: number of availability zones (2 or 3).
         container_port: TCP port of the application containers (ALB -> service rule).
         legacy_cidrs: legacy application networks allowed to reach PostgreSQL (until cutover).
+        legacy_database_cidrs / legacy_database_port: the network and port of an imported legacy source instance
+            that lives outside this VPC; the DMS security group may reach them (its own security group must
+            admit the private subnets, where DMS runs: see README "Importing the legacy source database").
         flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
             turns flow logs off (tests of other modules only).
         flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.
@@ -56,6 +59,8 @@ class NetworkProps:
     az_count: int
     container_port: int
     legacy_cidrs: tuple[str, ...] = ()
+    legacy_database_cidrs: tuple[str, ...] = ()
+    legacy_database_port: int = POSTGRES_PORT
     flow_log_group_name: str | None = None
     flow_logs_role_name: str | None = None
     flow_log_kms_key_arn: str | None = None
@@ -182,4 +187,7 @@ class Network(Construct):
             self._ingress(f"database-from-legacy-{index}", database, POSTGRES_PORT,
                           f"PostgreSQL from the legacy application network {cidr} (until cutover)", cidr=cidr)
         self._egress("dms-to-database", dms, POSTGRES_PORT, "DMS to PostgreSQL", destination=database)
+        for index, cidr in enumerate(self.props.legacy_database_cidrs):
+            self._egress(f"dms-to-legacy-database-{index}", dms, self.props.legacy_database_port,
+                         f"DMS to the legacy source database in {cidr}", cidr=cidr)
         self._egress("dms-https-out", dms, 443, "DMS to Secrets Manager and CloudWatch", cidr="0.0.0.0/0")

@@ -28,7 +28,7 @@ def build_stacks(app: App, config: MigrationConfig) -> dict[str, TerraformStack]
     storage = StorageStack(app, config)
     service = ServiceStack(app, config, network.network, data.target, storage)
     traffic = TrafficStack(app, config, service.service)
-    observability = ObservabilityStack(app, config, service.service)
+    observability = ObservabilityStack(app, config, service.service, data.dms)
     stacks = [BootstrapStack(app, config), network, data, storage, service, traffic, observability]
     return {stack.node.id: stack for stack in stacks}
 

@@ -34,16 +34,20 @@ class DataStack(MigrationStack):
             description="RDS storage, Performance Insights, master user secrets and DMS storage"))
         self.monitoring_role = enhanced_monitoring_role(self, "rds-monitoring-role", names.rds_monitoring_role)
         src = config.source_database
+        # an imported source keeps its storage key (RDS cannot re-key an instance), network placement and port
+        legacy = src.existing_instance_identifier is not None
         self.source = self._database("source", src, names.source_db, names.source_parameter_group,
-                                     subnet_group.name, network, LogicalReplication(
+                                     src.existing_db_subnet_group_name or subnet_group.name,
+                                     src.existing_security_group_ids or (network.database_security_group.id,),
+                                     LogicalReplication(
                                          src.max_replication_slots, src.max_wal_senders, src.wal_sender_timeout_ms)
                                      if src.logical_replication else None,
-                                     # an imported source keeps its own storage key (RDS cannot re-key an instance)
-                                     storage_key_arn=src.existing_kms_key_arn)
+                                     storage_key_arn=src.existing_kms_key_arn,
+                                     port=src.existing_port if legacy else 5432, imported=legacy)
         if config.importing_source:
             self.source.instance.import_from(names.source_db)
         self.target = self._database("target", config.target_database, names.target_db, names.target_parameter_group,
-                                     subnet_group.name, network, None)
+                                     subnet_group.name, (network.database_security_group.id,), None)
         self.dms = DmsMigration(self, "dms", DmsMigrationProps(
             instance_id=names.dms_instance, subnet_group_id=names.dms_subnet_group, task_id=names.dms_task,
             task_resource_identifier=names.dms_task, source_endpoint_id=names.dms_source_endpoint,
@@ -60,10 +64,16 @@ class DataStack(MigrationStack):
             create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
         ))
         self._outputs()
+        if legacy:
+            self.output("runbook_legacy_source_ingress", [
+                f"aws ec2 authorize-security-group-ingress --region {config.regions.primary} --group-id {group} "
+                f"--protocol tcp --port {src.existing_port} --cidr {cidr}"
+                for group in src.existing_security_group_ids[:1] for cidr in network.props.subnet_cidrs("private")],
+                "Runbook: let DMS (private subnets) reach the legacy source, unless its security group admits them")
 
     def _database(self, role: str, settings: PostgresInstance, identifier: str, parameter_group: str,
-                  subnet_group: str, network: Network, replication: LogicalReplication | None,
-                  storage_key_arn: str | None = None) -> PostgresDatabase:
+                  subnet_group: str, security_group_ids: tuple[str, ...], replication: LogicalReplication | None,
+                  storage_key_arn: str | None = None, port: int = 5432, imported: bool = False) -> PostgresDatabase:
         """One PostgreSQL instance; its storage is encrypted with ``storage_key_arn``, else the stack's key."""
         return PostgresDatabase(self, role, PostgresProps(
             identifier=identifier, parameter_group_name=parameter_group, engine_version=settings.engine_version,
@@ -71,9 +81,13 @@ class DataStack(MigrationStack):
             max_allocated_storage_gib=settings.max_allocated_storage_gib, multi_az=settings.multi_az,
             backup_retention_days=settings.backup_retention_days, database_name=settings.database_name,
             master_username=settings.master_username, subnet_group_name=subnet_group,
-            security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
+            security_group_ids=security_group_ids, protected=self.config.protected,
             logical_replication=replication, monitoring_role_arn=self.monitoring_role.arn,
             kms_key_arn=storage_key_arn or self.key.arn,
+            auto_minor_version_upgrade=settings.auto_minor_version_upgrade,
+            allow_major_version_upgrade=settings.allow_major_version_upgrade,
+            maintenance_window=settings.maintenance_window, backup_window=settings.backup_window, port=port,
+            imported=imported,
         ))
 
     def _outputs(self) -> None:

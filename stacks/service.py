@@ -43,6 +43,7 @@ class ServiceStack(MigrationStack):
             memory_mib=svc.memory_mib, desired_count=svc.desired_count, min_count=svc.min_count,
             max_count=svc.max_count, cpu_target_percent=svc.cpu_target_percent,
             memory_target_percent=svc.memory_target_percent, health_check_path=svc.health_check_path,
+            container_user=svc.container_user, wait_for_steady_state=not config.emulator,  # moto runs no container
             log_retention_days=svc.log_retention_days, certificate_arn=svc.certificate_arn,
             environment={"DB_HOST": database.address, "DB_NAME": config.target_database.database_name,
                          "DB_SSLMODE": "require", "TRANSACTION_LOG_BUCKET": buckets.source.bucket.bucket},
