@@ -197,9 +197,10 @@ class TableComparison:
             self.result.missing.add(dict(zip(names, key)))
         for key in sorted(target.keys() - source.keys()):
             self.result.extra.add(dict(zip(names, key)))
-        for key in sorted(source.keys() & target.keys()):
-            if source[key] != target[key] or source[key] is None:
-                self.result.different.add(dict(zip(names, key)))
+        # None: a key seen twice on a side (see _by_key), always different
+        for key in sorted(key for key, value in source.items()
+                          if key in target and (value is None or value != target[key])):
+            self.result.different.add(dict(zip(names, key)))
 
     def rows_of_keys(self, keys: list[tuple[str, ...]]) -> tuple[dict, dict]:
         """``key -> hashes`` on both sides for exactly ``keys`` (the re-check of mismatched keys)."""
