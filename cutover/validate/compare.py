@@ -63,11 +63,22 @@ class TableComparison:
         self.progress = progress or (lambda table, fraction: None)
 
     # -- shared SQL ------------------------------------------------------------------------------------------
-    def _checksums(self, where: str = "TRUE", group: str | None = None) -> str:
-        """``SELECT [group,] count(*), sum(h) FROM table WHERE ... [GROUP BY 1]``."""
-        if group is None:
-            return f"SELECT count(*), sum({self.row_hash}) FROM {self.relation} WHERE {where}"
-        return f"SELECT {group}, count(*), sum({self.row_hash}) FROM {self.relation} WHERE {where} GROUP BY 1"
+    def _checksums(self, where: str = "TRUE") -> str:
+        """``SELECT count(*), sum(h) FROM table WHERE ...``."""
+        return f"SELECT count(*), sum({self.row_hash}) FROM {self.relation} WHERE {where}"
+
+    def _rows(self, columns: str) -> str:
+        """``(SELECT <columns>, clock_timestamp() FROM table) s``: a subquery that PostgreSQL keeps as it is.
+
+        A subquery whose select list holds a volatile function is not flattened into the outer query (PostgreSQL's
+        ``is_simple_subquery``), and ``clock_timestamp()`` is volatile, parallel-safe and cheap. Kept, the
+        subquery's computed columns are evaluated once per row, and the planner, seeing no statistics for them,
+        estimates a ``GROUP BY`` over them at its default of 200 groups instead of one group per row: a flattened
+        ``GROUP BY <bucket of the key>`` is estimated at as many groups as the key has values, which at a few
+        million rows makes PostgreSQL sort every row, or give up the parallel scan, to build a few thousand
+        groups. Neither the volatile column nor the subquery keeps the scan from running in parallel.
+        """
+        return f"(SELECT {columns}, clock_timestamp() AS unflattened FROM {self.relation}) s"
 
     def _estimated_rows(self) -> float:
         (rows,), _ = self.sides.both("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
@@ -110,7 +121,8 @@ class TableComparison:
         return threshold_buckets(lead, sample[every::every][:wanted])
 
     def _checksum_by_bucket(self, buckets: Buckets) -> tuple[dict[int, Checksum], dict[int, Checksum]]:
-        src, tgt = self.sides.both(self._checksums(group=buckets.expression), buckets.params)
+        rows = self._rows(f"{buckets.expression} AS b, {self.row_hash} AS h")
+        src, tgt = self.sides.both(f"SELECT b, count(*), sum(h) FROM {rows} GROUP BY b", buckets.params)
         return ({b: (n, s) for b, n, s in src}, {b: (n, s) for b, n, s in tgt})
 
     def _keyed(self) -> None:
@@ -220,13 +232,12 @@ class TableComparison:
         self.result.rows_source, self.result.rows_target = src[0], tgt[0]
         if tuple(src) == tuple(tgt):
             return
-        # the row hash once per row (the fence keeps PostgreSQL from computing it for the bucket and the sum)
-        hashes = f"SELECT {self.row_hash} AS h FROM {self.relation} OFFSET 0"
-        src, tgt = self.sides.both(f"SELECT h & {mask}, count(*), sum(h) FROM ({hashes}) s GROUP BY 1")
+        hashes = self._rows(f"{self.row_hash} AS h")  # the row hash once per row, for the bucket and the sum
+        src, tgt = self.sides.both(f"SELECT h & {mask}, count(*), sum(h) FROM {hashes} GROUP BY 1")
         source = {b: (n, s) for b, n, s in src}
         target = {b: (n, s) for b, n, s in tgt}
         mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
-        src, tgt = self.sides.both(f"SELECT h, count(*) FROM ({hashes}) s WHERE h & {mask} = ANY(%s) GROUP BY 1",
+        src, tgt = self.sides.both(f"SELECT h, count(*) FROM {hashes} WHERE h & {mask} = ANY(%s) GROUP BY 1",
                                    (mismatched,))
         self.record_multisets({h: n for h, n in src}, {h: n for h, n in tgt})
 
