@@ -1,20 +1,22 @@
 """How a row becomes a 64-bit hash inside PostgreSQL: each column normalised by its type and hashed on its own.
 
-A row's hash is ``c1 # c2 # ... # cn`` (``#`` is ``bigint`` xor), one term per compared column in the source's
-column order, each term ``coalesce(<64-bit hash of the column's normalised value, seeded with its position>,
-<a constant of that position>)``. Seeding by position makes every column its own hash function, so a value
+A row's hash is ``hashtextextended((c1 # c2 # ... # cn)::text, 0)`` (``#`` is ``bigint`` xor), one term per
+compared column in the source's column order, each term ``coalesce(<64-bit hash of the column's normalised value,
+seeded with its position>, <a constant of that position>)``. Seeding by position makes every column its own hash function, so a value
 moving to another column changes the row's hash; the constant stands for NULL, so NULL, ``''`` and the string
 ``'NULL'`` hash differently; no column's value can spill into the next (each is hashed alone). The hash functions
 are PostgreSQL's extended hash support functions (``hashtextextended`` and the type-specific ones below), which
 hash partitioning relies on and which are therefore stable across versions; :data:`HASH_PROBE` checks that both
-servers agree (byte order).
+servers agree (byte order). The final hash of the xor mixes it once more: xor is linear, so without it two rows
+that swap the values of one column would change a sum of xors by amounts that cancel with probability 2^-(bits
+in which the two values' hashes differ), about 2^-32, instead of 2^-64.
 
 A range's checksum is ``count(*)`` and ``sum(row hash)``: ``sum`` of ``bigint`` is an exact ``numeric`` (no
 overflow, no wrap), order-independent and, unlike ``xor``, does not cancel a duplicated row. Two ranges holding
 different rows have the same checksum with probability about 2^-64.
 
-Everything is an ordinary, parallel-safe function in the query's select list: no whole-row ``::text`` cast, no
-subquery fence, so PostgreSQL can run a checksum pass as a parallel sequential scan, like any aggregate.
+Every function used is parallel-safe and no whole-row ``::text`` cast is made, so PostgreSQL can run a checksum pass
+as a parallel sequential scan, like any aggregate (see :meth:`cutover.validate.compare.TableComparison._rows`).
 
 Per-type choices (both sides run with :data:`cutover.postgres.SESSION_SETTINGS`); where a type's own text output
 is already the wanted normal form, the column is hashed as that text (``hashtextextended(col::text)``), because
@@ -103,9 +105,9 @@ def null_marker(seed: int) -> int:
 
 
 def row_hash(columns: tuple[Column, ...]) -> str:
-    """SQL for the row's 64-bit hash (``bigint``, never NULL): the xor of each column's seeded hash."""
+    """SQL for the row's 64-bit hash (``bigint``, never NULL): the xor of each column's seeded hash, hashed."""
     terms = [f"coalesce({column_hash(c, seed)}, {null_marker(seed)})" for seed, c in enumerate(columns, 1)]
-    return "(" + " # ".join(terms or ["0"]) + ")"
+    return f"hashtextextended(({' # '.join(terms or ['0'])})::text, 0)"
 
 
 HASH_PROBE = ("SELECT hashtextextended('cutover probe: 0123456789', 1)::text, "
