@@ -135,18 +135,6 @@ def diagram_command(
                   f"({len(architecture.cross_stack_edges())} cross-stack), regions: {', '.join(architecture.regions)}")
 
 
-@app.command("dms-credentials")
-def dms_credentials(environment: str = typer.Option(None, help="environment (default: $PAYMIG_ENVIRONMENT or dev)")) -> None:
-    """Write the DMS endpoint secrets from the RDS-managed master secrets (values are never printed)."""
-    from config import load_config
-    from ops.dms_credentials import clients, endpoints_of, write_dms_credentials
-
-    config = load_config(environment)
-    rds, secretsmanager = clients(config)
-    for name in write_dms_credentials(rds, secretsmanager, endpoints_of(config)):
-        console.print(f"wrote {name} (engine, host, port, dbname, username, password)")
-
-
 @app.command("deploy-local")
 def deploy_local_command(workers: int = typer.Option(3, help="stacks applied side by side when independent")) -> None:
     """Deploy every stack of the ``local`` environment onto the embedded emulated AWS, then print the outputs."""

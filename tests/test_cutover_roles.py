@@ -188,3 +188,42 @@ def test_rds_replication_is_granted_where_rds_has_it():
     statements = [s.as_string(None) for s in role_statements(role, "payments", "public", "x", rds_replication=True)]
     assert 'GRANT rds_replication TO "paymig_dms_source"' in statements
     assert not any("REPLICATION" in s and "ALTER ROLE" in s for s in statements)
+
+
+def test_cli_with_admin_dsns_writes_every_secret_and_prints_no_value(servers, aws, capsys):
+    from cutover.cli import main
+
+    source, target = servers
+    with pytest.raises(SystemExit) as exit_:
+        main(["roles", "--environment", "dev", "--source-dsn", source.dsn("payments"),
+              "--target-dsn", target.dsn("payments", "paymig_admin", "master-before-rotation")])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert out.count("wrote paymig-dev/") == 5
+    values = [secret(aws[0], name)["password"] for targets in aws[1].values() for name, _ in targets]
+    leaked = any(value in out for value in values)
+    assert not leaked
+
+
+def test_master_connection_reads_the_rds_managed_secret_and_refuses_an_unmanaged_instance(aws):
+    from cutover.credentials import master_connection
+
+    rds = boto3.client("rds", region_name="us-east-1")
+    rds.create_db_instance(DBInstanceIdentifier="managed", Engine="postgres", DBInstanceClass="db.t4g.medium",
+                           MasterUsername="paymig_admin", ManageMasterUserPassword=True, AllocatedStorage=50)
+    conninfo, endpoint = master_connection(rds, aws[0], "managed", "payments")
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(conninfo)
+    master = json.loads(aws[0].get_secret_value(SecretId=rds.describe_db_instances(
+        DBInstanceIdentifier="managed")["DBInstances"][0]["MasterUserSecret"]["SecretArn"])["SecretString"])
+    same = hmac.compare_digest(parts.pop("password"), master["password"])  # no value in a failure message
+    assert same
+    assert parts == {"host": endpoint.host, "port": "5432", "dbname": "payments", "user": master["username"],
+                     "sslmode": "require", "connect_timeout": "10"}
+    assert endpoint.port == 5432 and endpoint.dbname == "payments"
+    rds.create_db_instance(DBInstanceIdentifier="unmanaged", Engine="postgres", DBInstanceClass="db.t4g.medium",
+                           MasterUsername="paymig_admin", MasterUserPassword="not-managed-here-123",
+                           AllocatedStorage=50)
+    with pytest.raises(LookupError, match="unmanaged: no RDS-managed master user secret"):
+        master_connection(rds, aws[0], "unmanaged", "payments")

@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 # from cutover.cli import validate  # noqa: F401   <- each command group adds one line here
+from cutover.cli import roles  # noqa: F401
