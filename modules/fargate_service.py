@@ -40,6 +40,7 @@ from cdktf_cdktf_provider_aws.appautoscaling_policy import (
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
@@ -57,7 +58,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from constructs import Construct
 
 from modules.access_logs import ALB_LOG_PREFIX
-from modules.iam import assume_role_policy, policy_document, statement
+from modules.iam import assume_role_policy, policy_document, statement, via_service
 
 CONTAINER_NAME = "app"
 ELB_NAME_LIMIT = 32  # load balancer and target group names (Elastic Load Balancing API reference)
@@ -93,6 +94,8 @@ class FargateServiceProps:
         environment: plain environment variables (no credentials).
         secrets: environment variable -> Secrets Manager ``valueFrom`` (ARN, optionally ``:json-key::``).
         secret_arns: ARNs of the secrets behind ``secrets`` (what the execution role may read).
+        secret_kms_key_arns: customer-managed keys of those secrets; the execution role may decrypt with them
+            only through Secrets Manager of ``region`` (``kms:ViaService``). Empty: the AWS-managed key.
         task_policy_statements: IAM statements of the task role.
         certificate_arn: ACM certificate; when set the ALB serves HTTPS and redirects HTTP to it.
         log_kms_key_arn: key of the container log group; None uses CloudWatch Logs' own encryption.
@@ -135,6 +138,7 @@ class FargateServiceProps:
     environment: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     secret_arns: tuple[str, ...] = ()
+    secret_kms_key_arns: tuple[str, ...] = ()
     task_policy_statements: tuple[dict[str, Any], ...] = ()
     certificate_arn: str | None = None
     log_kms_key_arn: str | None = None
@@ -237,11 +241,19 @@ class FargateService(Construct):
         IamRolePolicyAttachment(self, "execution-role-managed", role=self.execution_role.name,
                                 policy_arn=EXECUTION_POLICY)
         if props.secret_arns:
+            statements = [statement(["secretsmanager:GetSecretValue"], list(props.secret_arns), "InjectedSecretsOnly")]
+            if props.secret_kms_key_arns:
+                # ECS reads the secret through Secrets Manager, which decrypts with the caller's permission
+                statements.append(statement(["kms:Decrypt"], list(props.secret_kms_key_arns), "DecryptInjectedSecrets",
+                                            via_service("secretsmanager", props.region)))
             IamRolePolicy(self, "execution-role-secrets", role=self.execution_role.id, name="read-injected-secrets",
-                          policy=policy_document([statement(["secretsmanager:GetSecretValue"],
-                                                            list(props.secret_arns), "InjectedSecretsOnly")]))
+                          policy=policy_document(statements))
+        # confused deputy: only ECS tasks of this account and region (ECS developer guide, "Task IAM role")
+        account = DataAwsCallerIdentity(self, "account").account_id
         self.task_role = IamRole(self, "task-role", name=props.task_role_name,
-                                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"))
+                                 assume_role_policy=assume_role_policy(
+                                     "ecs-tasks.amazonaws.com", source_account=account,
+                                     source_arn=f"arn:aws:ecs:{props.region}:{account}:*"))
         if props.task_policy_statements:
             IamRolePolicy(self, "task-role-policy", role=self.task_role.id, name="payments-api",
                           policy=policy_document(props.task_policy_statements))

@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -119,11 +120,17 @@ class Network(Construct):
             self._flow_logs(props.flow_log_group_name, props.flow_logs_role_name)
 
     def _flow_logs(self, group_name: str, role_name: str) -> None:
-        """Every accepted and rejected flow of the VPC to an encrypted CloudWatch Logs group."""
+        """Every accepted and rejected flow of the VPC to an encrypted CloudWatch Logs group.
+
+        The role trusts VPC Flow Logs only for flow logs of this account and region (``aws:SourceAccount``,
+        ``aws:SourceArn``; VPC user guide, "IAM role for publishing flow logs to CloudWatch Logs").
+        """
         group = CloudwatchLogGroup(self, "flow-log-group", name=group_name, kms_key_id=self.props.flow_log_kms_key_arn,
                                    retention_in_days=self.props.flow_log_retention_days)
-        role = IamRole(self, "flow-logs-role", name=role_name,
-                       assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"))
+        account = DataAwsCallerIdentity(self, "account").account_id
+        role = IamRole(self, "flow-logs-role", name=role_name, assume_role_policy=assume_role_policy(
+            "vpc-flow-logs.amazonaws.com", source_account=account,
+            source_arn=f"arn:aws:ec2:{self.props.region}:{account}:vpc-flow-log/*"))
         IamRolePolicy(self, "flow-logs-policy", role=role.id, name="write-flow-logs", policy=policy_document([
             statement(["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                       [group.arn, f"{group.arn}:*"], "WriteFlowLogs")]))

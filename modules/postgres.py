@@ -27,6 +27,7 @@ https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
@@ -128,12 +129,23 @@ class PostgresProps:
         return sorted(values)
 
 
-def enhanced_monitoring_role(scope: Construct, id_: str, role_name: str) -> IamRole:
+def enhanced_monitoring_role(scope: Construct, id_: str, role_name: str, *, region: str, account_id: str,
+                             db_instance_identifiers: tuple[str, ...]) -> IamRole:
     """The IAM role RDS Enhanced Monitoring assumes to publish OS metrics (AmazonRDSEnhancedMonitoringRole).
 
-    Follows: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html.
+    Args:
+        region: region of the DB instances.
+        account_id: account ID (token, from ``aws_caller_identity``) the instances belong to.
+        db_instance_identifiers: the only instances whose monitoring may assume the role (``aws:SourceArn``
+            ``arn:aws:rds:<region>:<account>:db:<identifier>``; identifiers, not ARNs, so no dependency cycle).
+
+    Follows: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+    ("Protecting against the confused deputy problem": ``aws:SourceAccount`` and ``aws:SourceArn``).
     """
-    role = IamRole(scope, id_, name=role_name, assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"))
+    trust = json.loads(assume_role_policy("monitoring.rds.amazonaws.com", source_account=account_id))
+    trust["Statement"][0]["Condition"]["ArnLike"] = {"aws:SourceArn": [
+        f"arn:aws:rds:{region}:{account_id}:db:{identifier}" for identifier in db_instance_identifiers]}
+    role = IamRole(scope, id_, name=role_name, assume_role_policy=json.dumps(trust, sort_keys=True))
     IamRolePolicyAttachment(scope, f"{id_}-policy", role=role.name, policy_arn=ENHANCED_MONITORING_POLICY)
     return role
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
 from config import MigrationConfig
 from config.settings import PostgresInstance
+from modules.database_roles import DatabaseRoleSecrets, DatabaseRoleSecretsProps
 from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
@@ -20,7 +22,9 @@ class DataStack(MigrationStack):
     When ``source_database.existing_instance_identifier`` is set, the source instance is imported into state
     (a Terraform ``import`` block) instead of created; see README, "Importing the legacy source database".
 
-    Attributes: ``key`` (EncryptionKey), ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration).
+    Attributes: ``key`` (EncryptionKey), ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration),
+    ``role_secrets`` (DatabaseRoleSecrets: ``app``, ``validation-source``, ``validation-target``; the DMS roles'
+    secrets are ``dms.secrets``).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network):
@@ -32,7 +36,10 @@ class DataStack(MigrationStack):
         self.key = EncryptionKey(self, "database-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-database", region=config.regions.primary,
             description="RDS storage, Performance Insights, master user secrets and DMS storage"))
-        self.monitoring_role = enhanced_monitoring_role(self, "rds-monitoring-role", names.rds_monitoring_role)
+        self.monitoring_role = enhanced_monitoring_role(
+            self, "rds-monitoring-role", names.rds_monitoring_role, region=config.regions.primary,
+            account_id=DataAwsCallerIdentity(self, "account").account_id,
+            db_instance_identifiers=(names.source_db, names.target_db))
         src = config.source_database
         # an imported source keeps its storage key (RDS cannot re-key an instance), network placement and port
         legacy = src.existing_instance_identifier is not None
@@ -63,6 +70,10 @@ class DataStack(MigrationStack):
             table_mappings=schema_table_mappings(config.dms.schema_name),
             create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
         ))
+        self.role_secrets = DatabaseRoleSecrets(self, "db-role-secrets", DatabaseRoleSecretsProps(
+            secrets={"app": names.app_db_secret, "validation-source": names.validation_source_secret,
+                     "validation-target": names.validation_target_secret},
+            kms_key_arn=self.key.arn, recovery_window_days=7 if config.protected else 0))
         self._outputs()
         if legacy:
             self.output("runbook_legacy_source_ingress", [
@@ -103,9 +114,12 @@ class DataStack(MigrationStack):
         self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
         for kind, secret in self.dms.secrets.items():
             self.output(f"dms_{kind}_secret_arn", secret.arn, f"Secrets Manager ARN of the DMS {kind} connection")
-        self.output("runbook_dms_credentials",
-                    f"make dms-credentials ENVIRONMENT={self.config.environment}",
-                    "Runbook: write the DMS connection secrets from the RDS-managed master secrets (before starting)")
+        for key, secret in self.role_secrets.secrets.items():
+            self.output(f"db_{key.replace('-', '_')}_secret_arn", secret.arn,
+                        f"Secrets Manager ARN of the {key} database role's credentials")
+        self.output("runbook_roles", f"make roles ENVIRONMENT={self.config.environment}",
+                    "Runbook: create the database roles (app, DMS source/target, validation) and write their "
+                    "secrets, as the RDS master user (before starting DMS or the service)")
         self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
         self.output("dms_replication_task_arn", task_arn, "DMS replication task ARN")
         self.output("runbook_start_replication",

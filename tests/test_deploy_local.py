@@ -20,7 +20,8 @@ import pytest
 from cdktf_runtime.environment import PROJECT_ROOT
 from config import load_config
 from ops import deploy
-from ops.dms_credentials import EndpointCredentials, write_dms_credentials
+from cutover.credentials import Endpoint, promote, role_secrets, stage_secrets
+from cutover.roles import ROLES, generate_password
 from ops.local import empty_state_bucket, synthesize
 from terraform_driver import SynthesizedStack, TerraformError, state_stack
 from tests.local_deployment import (LEGACY_DB, LEGACY_NETWORK, LEGACY_PORT, LEGACY_SUBNET_GROUP, Deployment,
@@ -282,25 +283,33 @@ def test_make_state_lists_and_shows_resources_through_the_backend(deployment):
 
 
 def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
-    """Every secret value the emulator holds (RDS-managed master passwords, DMS connection secrets written by
-    ``ops dms-credentials``) is absent from every stack's raw state as its backend stores it (``terraform state
+    """Every secret value the emulator holds (RDS-managed master passwords, the role secrets written by
+    ``cutover roles``) is absent from every stack's raw state as its backend stores it (``terraform state
     pull``: every attribute, sensitive or not) and from its outputs."""
     data = deployment.stacks["data"]
     database = {e["endpoint_type"]: e["database_name"] for e in data.of_type("aws_dms_endpoint").values()}
     names = deployment.names
-    endpoints = [EndpointCredentials("source", names.source_db, database["source"], names.dms_source_secret),
-                 EndpointCredentials("target", names.target_db, database["target"], names.dms_target_secret)]
-    secretsmanager = deployment.client("secretsmanager")
-    assert write_dms_credentials(deployment.client("rds"), secretsmanager, endpoints) == [
-        names.dms_source_secret, names.dms_target_secret]
+    secretsmanager, rds = deployment.client("secretsmanager"), deployment.client("rds")
+    endpoints = {}
+    for kind, identifier in (("source", names.source_db), ("target", names.target_db)):
+        address = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
+        endpoints[kind] = Endpoint(address["Address"], address["Port"], database[kind])
+    # the Secrets Manager side of `cutover roles` (the emulator runs no PostgreSQL): the value-less secrets the data
+    # stack created take the roles' credentials
+    staged = stage_secrets(secretsmanager, role_secrets(names), {r.key: generate_password() for r in ROLES},
+                           endpoints)
+    promote(secretsmanager, staged)
+    assert sorted(name for name, _ in staged) == sorted([
+        names.app_db_secret, names.dms_source_secret, names.dms_target_secret, names.validation_source_secret,
+        names.validation_target_secret])
     values = set()
     secret_list = secretsmanager.list_secrets()["SecretList"]
     for secret in secret_list:
         value = json.loads(secretsmanager.get_secret_value(SecretId=secret["ARN"])["SecretString"])
         values.add(value["password"])
-    # legacy source, target and the two DMS copies (moto gives every RDS-managed secret the same password)
+    # legacy source, target and the five role secrets
     secret_count, value_count = len(secret_list), len(values)  # counts only: no value in an assertion message
-    assert secret_count >= 4 and value_count >= 1
+    assert secret_count >= 7 and value_count >= 5
     password_value = re.compile(r'"(password|master_password|master_user_password|secret_string)"\s*:\s*"[^"]')
 
     def stored(stack: SynthesizedStack) -> tuple[str, str]:
