@@ -1,6 +1,6 @@
 """Every AWS name this project derives from a configuration, with the limit AWS puts on it.
 
-Names are ``<project>-<environment>-<purpose>``; ``config.settings.parse_config`` rejects a configuration whose
+Names are ``<project>-<environment>[-<suffix>]-<purpose>`` (``MigrationConfig.name_prefix``); ``config.settings.parse_config`` rejects a configuration whose
 derived names break a rule, so no stack has to check a name again.
 
 Limits follow the AWS API references: Elastic Load Balancing (load balancer and target group names: 32
@@ -94,7 +94,7 @@ class Names:
     @classmethod
     def of(cls, config: MigrationConfig) -> Names:
         """Derive every name from ``config`` (no validation; see ``naming_problems``)."""
-        base = f"{config.project}-{config.environment}"
+        base = config.name_prefix
         return cls(
             alb=f"{base}-alb",
             target_group=f"{base}-tg",
@@ -191,6 +191,6 @@ def naming_problems(config: MigrationConfig) -> list[str]:
     for attribute, name in asdict(Names.of(config)).items():
         problem = RULES[attribute].problem(name)
         if problem:
-            field = _CONFIG_FIELD.get(attribute, f"derived name {attribute} (from project/environment)")
+            field = _CONFIG_FIELD.get(attribute, f"derived name {attribute} (from project/environment/suffix)")
             problems.append(f"{field} = {name!r}: {problem}")
     return problems

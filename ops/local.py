@@ -22,7 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from cdktf_runtime.environment import PROJECT_ROOT
-from config.settings import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT
+from config.settings import (
+    EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT, apply_suffix_variable, bootstrap_state_name, suffix_variable,
+)
 from ops import deploy
 from ops.synthesized import SynthesizedStack, read_stacks
 
@@ -43,6 +45,7 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
         endpoint: the emulator's URL (``http://127.0.0.1:<port>``), written into providers and backends.
         outdir: cdktf output directory.
         configure: changes the parsed ``config/local.toml`` before validation (tests: the legacy source import).
+            ``$PAYMIG_SUFFIX`` (a per-change environment) is applied before it.
 
     Raises:
         config.ConfigError: the configuration (or the endpoint) breaks a rule.
@@ -56,6 +59,7 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
     import tomllib
 
     data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
+    apply_suffix_variable(data)
     if configure:
         configure(data)
     config = parse_config(data, f"config/{EMULATOR_ENVIRONMENT}.toml")
@@ -168,6 +172,9 @@ def destroy_local(console: Console, workers: int = 3) -> None:
         console.print("no emulator is running: nothing is deployed locally")
         return
     if not _bootstrapped():
+        if suffix_variable():
+            console.print(f"nothing was deployed with suffix {suffix_variable()!r} (no bootstrap state)")
+            return
         session.stop()
         console.print("nothing was deployed on the running emulator (no bootstrap state); emulator stopped")
         return
@@ -181,20 +188,26 @@ def destroy_local(console: Console, workers: int = 3) -> None:
     # Nothing but these states changes the emulated objects: destroy what they record without reading it back.
     deploy.destroy_all(stacks.values(), before=before, workers=workers, report=print_result(console),
                        refresh=False)
+    if suffix_variable():  # other environments may live on the emulator: it keeps running
+        console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; the emulator keeps running "
+                      "(`make emulator-stop` stops it)")
+        return
     session.stop()
     console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; emulator stopped")
 
 
 def _forget_bootstrap_state() -> None:
-    """Remove the local bootstrap state (and backups): it described an emulator that no longer runs."""
-    for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
+    """Remove every local bootstrap state (and backups, per-change ones too): it described an emulator that no
+    longer runs."""
+    for stale in LOCAL_STATE_DIR.glob("bootstrap*.tfstate*"):
         stale.unlink()
 
 
 def _bootstrapped() -> bool:
-    """Whether the local bootstrap state holds resources (the state bucket and lock table exist)."""
+    """Whether the local bootstrap state (of ``$PAYMIG_SUFFIX``'s environment) holds resources (the state bucket
+    and lock table exist)."""
     try:
-        state = json.loads((LOCAL_STATE_DIR / "bootstrap.tfstate").read_text(encoding="utf-8"))
+        state = json.loads((LOCAL_STATE_DIR / bootstrap_state_name(suffix_variable())).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return bool(state.get("resources"))

@@ -7,7 +7,9 @@ from constructs import Construct
 
 from config import MigrationConfig
 from config.settings import PostgresInstance
-from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
+from modules.dms import (
+    DmsMigration, DmsMigrationProps, PostgresEndpoint, default_task_settings, schema_table_mappings,
+)
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps, enhanced_monitoring_role
@@ -56,7 +58,8 @@ class DataStack(MigrationStack):
             target=PostgresEndpoint(config.target_database.database_name, names.dms_target_secret),
             secret_recovery_window_days=7 if config.protected else 0,
             region=config.regions.primary, migration_type=config.dms.migration_type,
-            table_mappings=schema_table_mappings(config.dms.schema_name),
+            table_mappings=schema_table_mappings(config.dms.schema_name, config.dms.migration_timestamp_column),
+            task_settings=default_task_settings(config.dms.log_severity),
             create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
         ))
         self._outputs()
@@ -85,8 +88,11 @@ class DataStack(MigrationStack):
         self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
         for kind, secret in self.dms.secrets.items():
             self.output(f"dms_{kind}_secret_arn", secret.arn, f"Secrets Manager ARN of the DMS {kind} connection")
-        self.output("runbook_dms_credentials",
-                    f"make dms-credentials ENVIRONMENT={self.config.environment}",
+        self.output("source_instance_identifier", self.source.instance.identifier, "Source RDS instance identifier")
+        self.output("target_instance_identifier", self.target.instance.identifier, "Target RDS instance identifier")
+        self.output("dms_source_endpoint_arn", self.dms.source_endpoint.endpoint_arn, "DMS source endpoint ARN")
+        self.output("dms_target_endpoint_arn", self.dms.target_endpoint.endpoint_arn, "DMS target endpoint ARN")
+        self.output("runbook_dms_credentials", f"make dms-credentials {self.make_arguments}",
                     "Runbook: write the DMS connection secrets from the RDS-managed master secrets (before starting)")
         self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
         self.output("dms_replication_task_arn", task_arn, "DMS replication task ARN")
@@ -98,3 +104,12 @@ class DataStack(MigrationStack):
                     f"aws dms describe-table-statistics --region {region} --replication-task-arn {task_arn} "
                     "--query 'TableStatistics[].[TableName,ValidationState,ValidationFailedRecords]'",
                     "Runbook: per-table validation state before cutover")
+        self.output("runbook_replication_status",
+                    f"aws dms describe-replication-tasks --region {region} "
+                    f"--filters Name=replication-task-arn,Values={task_arn} --query "
+                    "'ReplicationTasks[0].{status:Status,stopReason:StopReason,"
+                    "fullLoadPercent:ReplicationTaskStats.FullLoadProgressPercent}'",
+                    "Runbook: DMS task status, why it stopped, full-load progress")
+        self.output("runbook_stop_replication",
+                    f"aws dms stop-replication-task --region {region} --replication-task-arn {task_arn}",
+                    "Runbook: stop the DMS task (CDC resumes from its checkpoint on resume-processing)")

@@ -21,7 +21,7 @@ class ObservabilityStack(MigrationStack):
             alias=f"{names.kms_alias_prefix}-alarms", description="SNS topic of the migration alarms",
             region=config.regions.primary, cloudwatch_alarms=True))
         self.observability = MigrationObservability(self, "migration", ObservabilityProps(
-            name_prefix=f"{config.project}-{config.environment}", topic_name=names.alarm_topic,
+            name_prefix=config.name_prefix, topic_name=names.alarm_topic,
             dashboard_name=names.dashboard, email=alarms.email, region=config.regions.primary,
             dms_instance_id=names.dms_instance, dms_task_resource_id=names.dms_task,
             db_instance_ids=(names.source_db, names.target_db),
