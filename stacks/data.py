@@ -60,7 +60,8 @@ class DataStack(MigrationStack):
             region=config.regions.primary, migration_type=config.dms.migration_type,
             table_mappings=schema_table_mappings(config.dms.schema_name, config.dms.migration_timestamp_column),
             task_settings=default_task_settings(config.dms.log_severity),
-            create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
+            # the account-wide DMS roles have fixed names: a per-change environment uses its environment's
+            create_account_roles=config.dms.create_account_roles and config.suffix is None, kms_key_arn=self.key.arn,
         ))
         self._outputs()
 
