@@ -26,7 +26,7 @@ def build_stacks(app: App, config: MigrationConfig) -> dict[str, TerraformStack]
     network = NetworkStack(app, config)
     data = DataStack(app, config, network.network)
     storage = StorageStack(app, config)
-    service = ServiceStack(app, config, network.network, data.target, storage)
+    service = ServiceStack(app, config, network.network, data.target, storage, db_host=data.writer.record.fqdn)
     traffic = TrafficStack(app, config, service.service)
     observability = ObservabilityStack(app, config, service.service)
     stacks = [BootstrapStack(app, config), network, data, storage, service, traffic, observability]

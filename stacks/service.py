@@ -18,11 +18,14 @@ class ServiceStack(MigrationStack):
     """ECS cluster, service, ALB and autoscaling. The task reads the target database credentials from Secrets
     Manager (``DB_USERNAME``/``DB_PASSWORD`` injected by ECS) and may write to the transaction-log bucket.
 
+    ``DB_HOST`` is ``db_host``, the private writer name (``db.<private zone>``, data stack), never an instance
+    address: ``cutover switchover`` moves the service between the databases by changing that name alone.
+
     Attribute: ``service`` (FargateService).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network, database: PostgresDatabase,
-                 storage: StorageStack):
+                 storage: StorageStack, *, db_host: str):
         super().__init__(scope, "service", config)
         names, svc = self.names, config.service
         secret = database.secret_arn
@@ -44,7 +47,7 @@ class ServiceStack(MigrationStack):
             max_count=svc.max_count, cpu_target_percent=svc.cpu_target_percent,
             memory_target_percent=svc.memory_target_percent, health_check_path=svc.health_check_path,
             log_retention_days=svc.log_retention_days, certificate_arn=svc.certificate_arn,
-            environment={"DB_HOST": database.address, "DB_NAME": config.target_database.database_name,
+            environment={"DB_HOST": db_host, "DB_NAME": config.target_database.database_name,
                          "DB_SSLMODE": "require", "TRANSACTION_LOG_BUCKET": buckets.source.bucket.bucket},
             secrets={"DB_USERNAME": f"{secret}:username::", "DB_PASSWORD": f"{secret}:password::"},
             secret_arns=(secret,),

@@ -26,9 +26,9 @@ class TrafficStack(MigrationStack):
         self.output("zone_id", self.dns.zone.zone_id, "Route 53 hosted zone ID")
         self.output("name_servers", self.dns.zone.name_servers, "Delegate the zone to these name servers")
         self.output("record_fqdn", dns.fqdn, "Weighted record that clients use")
-        deploy_command = ("make deploy-local" if config.emulator else
-                          f'eval "$(.venv/bin/python -m ops env)" && PAYMIG_ENVIRONMENT={config.environment} '
-                          "npx cdktf deploy traffic")
-        self.output("runbook_shift_traffic",
-                    f"edit [dns] legacy_weight/new_weight in config/{config.environment}.toml, then {deploy_command}",
-                    "Runbook: move traffic between legacy and new")
+        # [dns] legacy_weight/new_weight are the weights the records are created with; after that the weights
+        # belong to `cutover shift` / `cutover rollback` (Terraform ignores them, see modules/weighted_dns.py)
+        self.output("runbook_shift_traffic", f"python -m cutover shift --environment {config.environment}",
+                    "Runbook: move traffic between legacy and new (weights owned by cutover, journalled)")
+        self.output("legacy_health_check_id", self.dns.health_checks["legacy"].id, "Health check of the legacy side")
+        self.output("new_health_check_id", self.dns.health_checks["new"].id, "Health check of the new ALB")
