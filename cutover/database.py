@@ -2,9 +2,10 @@
 
 The write freeze: the application role is made read-only and its sessions are ended.
 
-- ``ALTER ROLE <app> SET default_transaction_read_only = on`` makes every new session of the role read-only, and
+- ``ALTER ROLE <app> IN DATABASE <db> SET default_transaction_read_only = on`` makes every new session of the role
+  in the payment database read-only (other databases of the server are untouched), and
   ``pg_terminate_backend`` ends the sessions it already has (their open transactions roll back: nothing they did
-  was acknowledged). ``ALTER ROLE <app> RESET default_transaction_read_only`` lifts it.
+  was acknowledged). ``ALTER ROLE <app> IN DATABASE <db> RESET default_transaction_read_only`` lifts it.
 - Chosen over ``REVOKE INSERT, UPDATE, DELETE``: it covers every way the role may write (ownership, group roles,
   grants to PUBLIC, functions), it is lifted exactly (a RESET restores what was there; a GRANT would have to
   restore each privilege the role had, per table), it leaves the grants that ``cutover roles`` own untouched, and
@@ -65,6 +66,10 @@ class Database:
             row = conn.execute(sql, params).fetchone()
         return row[0] if row else None
 
+    @staticmethod
+    def _dbname(conn: Any) -> str:
+        return str(conn.execute("SELECT current_database()").fetchone()[0])
+
     def current_lsn(self) -> str:
         """``pg_current_wal_lsn()`` as text, e.g. ``0/3000060``."""
         return str(self.scalar("SELECT pg_current_wal_lsn()::text"))
@@ -74,7 +79,8 @@ class Database:
         with self.connect() as conn:
             row = conn.execute(
                 "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
-                "WHERE r.rolname = %s AND s.setdatabase = 0", (self.app_role,)).fetchone()
+                "JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = %s AND d.datname = current_database()",
+                (self.app_role,)).fetchone()
         return bool(row) and "default_transaction_read_only=on" in (row[0] or [])
 
     def freeze(self) -> tuple[str, int]:
@@ -86,11 +92,12 @@ class Database:
         from psycopg import sql
 
         with self.connect() as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(
-                sql.Identifier(self.app_role)))
+            conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} SET default_transaction_read_only = on").format(
+                sql.Identifier(self.app_role), sql.Identifier(self._dbname(conn))))
             ended = conn.execute(
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
-                "WHERE usename = %s AND pid <> pg_backend_pid()", (self.app_role,)).fetchone()[0]
+                "WHERE usename = %s AND datname = current_database() AND pid <> pg_backend_pid()",
+                (self.app_role,)).fetchone()[0]
             lsn = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
         return str(lsn), int(ended)
 
@@ -99,8 +106,8 @@ class Database:
         from psycopg import sql
 
         with self.connect() as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} RESET default_transaction_read_only").format(
-                sql.Identifier(self.app_role)))
+            conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET default_transaction_read_only").format(
+                sql.Identifier(self.app_role), sql.Identifier(self._dbname(conn))))
 
 
 def lsn_to_int(lsn: str) -> int:

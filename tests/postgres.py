@@ -13,6 +13,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,10 @@ class PostgresServer:
     """
 
     def __init__(self, tmpdir: Path, *, wal_level: str = "logical", extra_conf: dict[str, Any] | None = None):
-        self.directory = Path(tmpdir)
+        self._user = "postgres" if os.geteuid() == 0 else None
+        # as root, pytest's folders (/tmp/pytest-of-root, mode 0700) are closed to `postgres`: use a folder of
+        # its own directly under the system temporary directory instead
+        self.directory = Path(tempfile.mkdtemp(prefix=f"paymig-{Path(tmpdir).name}-")) if self._user else Path(tmpdir)
         self.data = self.directory / "data"
         self.port = free_port()
         self.settings = {"listen_addresses": "'127.0.0.1'", "port": self.port, "wal_level": wal_level,
@@ -44,8 +48,9 @@ class PostgresServer:
                          "max_wal_senders": 20, "max_logical_replication_workers": 20, "fsync": "off",
                          "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "32MB",
                          "wal_sender_timeout": "5s", "wal_receiver_status_interval": "1s",
+                         # logical replication workers start (and restart) within 100 ms, not 5 s
+                         "wal_retrieve_retry_interval": "100ms",
                          **(extra_conf or {})}
-        self._user = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(BIN / args[0]), *args[1:]]
