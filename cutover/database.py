@@ -13,8 +13,10 @@ The write freeze: the application role is made read-only and its sessions are en
   runs ``SET default_transaction_read_only = off`` or ``BEGIN READ WRITE`` itself escapes it; the payments service
   does neither, and the ``preflight`` role check is the place to refuse a role that may ``SET`` it through a
   function. Replication (the subscription's or DMS's apply role) is another role and keeps writing.
-- The freeze LSN (``pg_current_wal_lsn()`` taken after the sessions ended) is the point every change the
-  application made is at or before: the drain waits until replication has applied that far.
+- The freeze LSN (``pg_current_wal_insert_lsn()`` taken after the sessions ended) is the point every change the
+  application made is at or before: the drain waits until replication has applied that far. The *insert*
+  position, not ``pg_current_wal_lsn()`` (the write position): with ``synchronous_commit = off`` a commit can be
+  acknowledged before its WAL is written, and the write position would then stop short of it.
 
 Follows: https://www.postgresql.org/docs/15/sql-alterrole.html,
 https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-DEFAULT-TRANSACTION-READ-ONLY and
@@ -71,8 +73,8 @@ class Database:
         return str(conn.execute("SELECT current_database()").fetchone()[0])
 
     def current_lsn(self) -> str:
-        """``pg_current_wal_lsn()`` as text, e.g. ``0/3000060``."""
-        return str(self.scalar("SELECT pg_current_wal_lsn()::text"))
+        """``pg_current_wal_insert_lsn()`` as text, e.g. ``0/3000060`` (see the module docstring)."""
+        return str(self.scalar("SELECT pg_current_wal_insert_lsn()::text"))
 
     def frozen(self) -> bool:
         """Whether the application role is read-only here (the role's ``default_transaction_read_only``)."""
@@ -98,7 +100,7 @@ class Database:
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE usename = %s AND datname = current_database() AND pid <> pg_backend_pid()",
                 (self.app_role,)).fetchone()[0]
-            lsn = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+            lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
         return str(lsn), int(ended)
 
     def unfreeze(self) -> None:

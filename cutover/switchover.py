@@ -218,7 +218,8 @@ class _Switch:
             if status.applied_lsn and lsn_to_int(status.applied_lsn) >= target:
                 return {"applied_lsn": status.applied_lsn}
             if time.time() > limit:
-                raise _FreezeLimit(f"replication {status.name} had applied {status.applied_lsn} of "
+                raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s while "
+                                   f"replication {status.name} had applied {status.applied_lsn} of "
                                    f"{self.done['freeze'].details['freeze_lsn']} ({status.state})")
             time.sleep(self.m.policy.poll_seconds)
 

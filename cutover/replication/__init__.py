@@ -32,8 +32,8 @@ class ReplicationStatus:
     Attributes:
         name: ``forward`` or ``reverse``.
         state: ``absent`` (not set up), ``stopped``, ``starting``, ``full-load``, ``running``, ``failed``.
-        lag_bytes: WAL the subscriber has not confirmed (``pg_current_wal_lsn() - confirmed_flush_lsn``), or None.
-        retained_bytes: WAL the publisher keeps for the slot (``pg_current_wal_lsn() - restart_lsn``), or None.
+        lag_bytes: WAL the subscriber has not confirmed (``pg_current_wal_insert_lsn() - confirmed_flush_lsn``), or None.
+        retained_bytes: WAL the publisher keeps for the slot (``pg_current_wal_insert_lsn() - restart_lsn``), or None.
         latency_source_seconds / latency_target_seconds: DMS CDCLatencySource / CDCLatencyTarget, or None.
         applied_lsn: the slot's ``confirmed_flush_lsn``: everything up to it is applied on the subscriber.
         tables: per-table progress.

@@ -9,7 +9,7 @@ subscription ``cutover_<name>`` on the other one, whose replication slot (same n
   calls it). An existing subscription is dropped first, with its slot: PostgreSQL 15 has no ``origin = none``, so
   re-enabling an old slot would send back the changes the other direction applied (a loop).
 - ``stop()`` / ``resume()``: ``ALTER SUBSCRIPTION ... DISABLE`` / ``ENABLE``; the slot keeps the position.
-- Lag: ``pg_current_wal_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
+- Lag: ``pg_current_wal_insert_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
 
 Follows: https://www.postgresql.org/docs/15/logical-replication.html,
 https://www.postgresql.org/docs/15/sql-createsubscription.html and
@@ -131,8 +131,8 @@ class NativeReplication:
         tables = tuple(TableProgress(table, _SYNC_STATES.get(state, state)) for table, state in rows)
         with self.publisher.connect() as conn:
             slot = conn.execute(
-                "SELECT confirmed_flush_lsn::text, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
-                "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
+                "SELECT confirmed_flush_lsn::text, pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint, "
+                "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
                 "WHERE slot_name = %s", (self.object,)).fetchone()
         if not sub[0]:
             state = "stopped"
