@@ -135,6 +135,7 @@ def test_a_switchover_past_its_freeze_limit_is_abandoned_with_nothing_lost(migra
     m.fault = None
     assert_only_writer(setup, "source")
     assert len(acknowledged) == 6 and acknowledged <= payment_keys(m.source.admin_dsn)
+    m.forward.resume()  # the operator repairs the stalled replication (`cutover replication resume`)
     wait_for(lambda: acknowledged <= payment_keys(m.target.admin_dsn), what="forward replication resumed")
     end = m.journal.entries()[-1]
     assert (end.step, end.details["outcome"]) == ("end", "abandoned")
