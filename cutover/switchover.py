@@ -62,6 +62,10 @@ class Abandoned(CutoverError):
         super().__init__(f"switch abandoned, old writer unfrozen: {message}", exit_code=ExitCode.DIFFERENT)
 
 
+class PastPointOfNoReturn(CutoverError):
+    """An interrupted switch already moved the writer name: it can only be finished (``cutover resume``)."""
+
+
 class _FreezeLimit(Exception):
     """The freeze passed its limit before the point of no return."""
 
@@ -289,8 +293,8 @@ class _Switch:
         step with an effect is undone; each undo is idempotent.
         """
         if self._past_return():
-            raise CutoverError(f"{self.operation} {self.run} is past {POINT_OF_NO_RETURN}: it can only go forward "
-                               "(`cutover resume`)")
+            raise PastPointOfNoReturn(f"{self.operation} {self.run} is past {POINT_OF_NO_RETURN}: it can only go "
+                                      "forward (`cutover resume`)")
         undo = {"stop-replication": self.old_repl.resume, "freeze": self.old.unfreeze}
         for step in reversed(STEPS):
             if step in self.begun:
