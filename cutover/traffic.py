@@ -145,7 +145,9 @@ class Gates:
                                 f"{len(failing)} of {len(observations)} checkers")
         if self.cloudwatch is not None:
             alarms = self.cloudwatch.describe_alarms(AlarmNamePrefix=self.alarm_prefix, StateValue="ALARM")
-            problems += [f"alarm {a['AlarmName']} is in ALARM" for a in alarms["MetricAlarms"]]
+            # the state is checked here too: moto's DescribeAlarms drops StateValue when a prefix is given
+            problems += [f"alarm {a['AlarmName']} is in ALARM" for a in alarms["MetricAlarms"]
+                         if a["StateValue"] == "ALARM"]
         if self.replication is not None:
             status = self.replication.status()
             if status.state != "running":
