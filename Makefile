@@ -19,7 +19,7 @@ RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
 .PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test bench clean \
-	deploy-local destroy-local state emulator-stop
+	deploy-local destroy-local state emulator-stop rehearsal bench-freeze
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
 
@@ -93,6 +93,12 @@ test: install ## Run the test suite (pytest)
 
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
+
+rehearsal: deploy-local ## The whole migration on the local deployment with a live payment workload; report in .state/rehearsal/report.json
+	$(WITH_ENV) $(PYTHON) -m rehearsal $(REHEARSAL_ARGS)
+
+bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)
+	bench/freeze --rates $(or $(RATES),50,100,200)
 
 clean: ## Remove generated output (keeps .state with local bootstrap state)
 	rm -rf cdktf.out hcl.out .pytest_cache

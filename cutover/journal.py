@@ -107,15 +107,17 @@ class Journal:
         dynamodb: a boto3 DynamoDB client, or None for the local copy and a local lock only.
         table: the journal table's name (with ``dynamodb``).
         lease_seconds: lifetime of the operator lock between renewals, seconds; default 900.
+        partition: the journal's partition key in the table; default ``journal`` (a rehearsal uses its own).
     """
 
     def __init__(self, directory: Path, *, dynamodb: Any = None, table: str | None = None,
-                 lease_seconds: float = 900.0) -> None:
+                 lease_seconds: float = 900.0, partition: str = "journal") -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "journal.jsonl"
         self.dynamodb, self.table, self.lease_seconds = dynamodb, table, lease_seconds
         self.owner, self.pid = operator_identity()
+        self.partition = partition
         self._locked = False
 
     # --- entries -----------------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class Journal:
         if self.dynamodb is not None:
             try:
                 self.dynamodb.put_item(TableName=self.table, Item={
-                    "pk": {"S": "journal"}, "sk": {"S": f"{entry.seq:010d}"}, "entry": {"S": line}})
+                    "pk": {"S": self.partition}, "sk": {"S": f"{entry.seq:010d}"}, "entry": {"S": line}})
             except Exception as error:  # noqa: BLE001 - any AWS failure stops the step before it acts
                 raise CutoverError(f"journal table {self.table}: entry {entry.seq} not written ({error})") from error
         if self._locked:
@@ -157,7 +159,7 @@ class Journal:
         if self.dynamodb is None:
             return []
         pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "journal"}})
+            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": self.partition}})
         return [Entry.from_json(json.loads(item["entry"]["S"])) for page in pages for item in page["Items"]]
 
     # --- lock --------------------------------------------------------------------------------------------
