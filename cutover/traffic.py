@@ -144,7 +144,8 @@ class Gates:
                 problems.append(f"health check {self.new_health_check_id} of the new side: failing at "
                                 f"{len(failing)} of {len(observations)} checkers")
         if self.cloudwatch is not None:
-            alarms = self.cloudwatch.describe_alarms(AlarmNamePrefix=self.alarm_prefix, StateValue="ALARM")
+            prefix = {"AlarmNamePrefix": self.alarm_prefix} if self.alarm_prefix else {}
+            alarms = self.cloudwatch.describe_alarms(StateValue="ALARM", **prefix)
             # the state is checked here too: moto's DescribeAlarms drops StateValue when a prefix is given
             problems += [f"alarm {a['AlarmName']} is in ALARM" for a in alarms["MetricAlarms"]
                          if a["StateValue"] == "ALARM"]

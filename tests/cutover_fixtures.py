@@ -131,12 +131,19 @@ def aws():
         yield
 
 
-@pytest.fixture
-def migration_setup(pg_pair, aws, tmp_path: Path) -> Iterator[MigrationSetup]:
-    """Fresh databases with the payment schema and 20 payments on the source; the target frozen; forward
-    replication running (full load done); the writer name pointing at the source."""
-    import boto3
+@dataclass(frozen=True)
+class FreshDatabases:
+    """One fresh database with the payment schema on each server (20 payments on the source)."""
 
+    name: str
+    source_admin: str
+    target_admin: str
+    source_app: str
+    target_app: str
+
+
+@pytest.fixture
+def fresh_databases(pg_pair) -> Iterator[FreshDatabases]:
     source_server, target_server = pg_pair
     dbname = f"pay_{next(_COUNTER)}_{int(time.time() * 1000) % 100000}"
     for server in pg_pair:
@@ -144,31 +151,51 @@ def migration_setup(pg_pair, aws, tmp_path: Path) -> Iterator[MigrationSetup]:
             conn.execute(f'CREATE DATABASE "{dbname}"')
         with psycopg.connect(server.dsn(dbname), autocommit=True) as conn:
             conn.execute(SCHEMA)
-    source = Database("source", source_server.dsn(dbname), "source.db.test", APP_ROLE)
-    target = Database("target", target_server.dsn(dbname), "target.db.test", APP_ROLE)
     for i in range(20):
         assert app_insert(source_server.dsn(dbname, APP_ROLE), f"initial-{i}")
-    route53 = boto3.client("route53", region_name="us-east-1")
+    try:
+        yield FreshDatabases(dbname, source_server.dsn(dbname), target_server.dsn(dbname),
+                             source_server.dsn(dbname, APP_ROLE), target_server.dsn(dbname, APP_ROLE))
+    finally:
+        _cleanup(source_server, target_server, dbname)
+
+
+def writer_zone(route53, reference: str, address: str) -> str:
+    """A private hosted zone with the writer CNAME pointing at ``address`` (moto); returns the zone ID."""
+    import boto3
+
     vpc = boto3.client("ec2", region_name="us-east-1").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     zone_id = route53.create_hosted_zone(
-        Name="payment-migration-test.internal", CallerReference=dbname,
+        Name="payment-migration-test.internal", CallerReference=reference,
         VPC={"VPCRegion": "us-east-1", "VPCId": vpc}, HostedZoneConfig={"PrivateZone": True})["HostedZone"]["Id"]
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "CREATE",
         "ResourceRecordSet": {"Name": WRITER_NAME, "Type": "CNAME", "TTL": 5,
-                              "ResourceRecords": [{"Value": source.address}]}}]})
-    forward = NativeReplication("forward", source, target, object_name=f"cf_{dbname}")
-    reverse = NativeReplication("reverse", target, source, object_name=f"cr_{dbname}")
+                              "ResourceRecords": [{"Value": address}]}}]})
+    return zone_id
+
+
+@pytest.fixture
+def migration_setup(fresh_databases, aws, tmp_path: Path) -> Iterator[MigrationSetup]:
+    """The fresh databases with the target frozen, forward replication running (full load done) and the writer
+    name pointing at the source."""
+    import boto3
+
+    dbs = fresh_databases
+    source = Database("source", dbs.source_admin, "source.db.test", APP_ROLE)
+    target = Database("target", dbs.target_admin, "target.db.test", APP_ROLE)
+    route53 = boto3.client("route53", region_name="us-east-1")
+    zone_id = writer_zone(route53, dbs.name, source.address)
+    forward = NativeReplication("forward", source, target, object_name=f"cf_{dbs.name}")
+    reverse = NativeReplication("reverse", target, source, object_name=f"cr_{dbs.name}")
     journal = Journal(tmp_path / "journal")
     migration = Migration(source, target, forward, reverse, Route53WriterRecord(route53, zone_id, WRITER_NAME),
                           journal, Policy(freeze_limit_seconds=20))
     target.freeze()
     forward.start(initial_copy=True)
     wait_for(lambda: forward.status().state == "running", what="forward full load")
-    setup = MigrationSetup(migration, source_server.dsn(dbname, APP_ROLE), target_server.dsn(dbname, APP_ROLE),
-                           route53, zone_id)
+    setup = MigrationSetup(migration, dbs.source_app, dbs.target_app, route53, zone_id)
     try:
         journal.acquire()
         yield setup
     finally:
         journal.release()
-        _cleanup(source_server, target_server, dbname)

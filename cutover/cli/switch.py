@@ -14,7 +14,7 @@ from cutover.cli.app import app
 from cutover.cli.options import (
     AppRole, Environment, FreezeLimit, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
-from cutover.cli.terminal import terminal
+from cutover.cli.terminal import UsageError, terminal
 
 Steps = Annotated[str, typer.Option("--steps", help="Percentages of traffic to the new side, increasing, ending at 100")]
 Bake = Annotated[float, typer.Option("--bake", help="Seconds each step is held while the gates are checked "
@@ -38,6 +38,11 @@ def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bak
           source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = "native",
           app_role: AppRole = "payments_app", state_dir: StateDir = None) -> None:
     """Phase 1: move the public traffic to the new ALB step by step; any gate failing moves it all back."""
+    from cutover.traffic import ALIAS_TTL_SECONDS, parse_steps
+
+    parse_steps(steps)  # bad options are named before anything is contacted
+    if bake < ALIAS_TTL_SECONDS:
+        raise UsageError("--bake", bake, f"must be at least the record TTL ({ALIAS_TTL_SECONDS} s)")
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir)
     build = _shift_factory(ctx, steps, bake)
     with ctx.journal:
