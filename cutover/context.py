@@ -3,8 +3,9 @@
 What comes from where:
 
 - AWS resources (writer zone and name, weighted records, health checks, journal table, DMS tasks): the data and
-  traffic stacks' outputs (:mod:`cutover.outputs`); AWS credentials and region the usual boto3 way, or the emulated
-  AWS at ``$PAYMIG_AWS_ENDPOINT_URL`` for ``local``.
+  traffic stacks' outputs (:func:`cutover.environment.stack_outputs`, through the one Terraform driver), or the JSON
+  file ``$PAYMIG_CUTOVER_OUTPUTS`` names (``{"<stack>": {"<output>": value}}``: CI, tests); AWS credentials and
+  region the usual boto3 way, or the emulated AWS at ``$PAYMIG_AWS_ENDPOINT_URL`` for ``local``.
 - Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
   libpq strings of an administrative role (never printed or journalled). Issue 13's ``cutover roles`` writes the
   roles' secrets; reading them from Secrets Manager is the seam left for that merge.
@@ -22,10 +23,23 @@ from typing import Any
 
 from cutover.cli.terminal import UsageError
 from cutover.database import Database
+from cutover.environment import ROOT as PROJECT_ROOT
 from cutover.journal import Journal
-from cutover.outputs import PROJECT_ROOT, stack_outputs
 
 REPLICATIONS = ("native", "dms")
+OUTPUTS_FILE_VARIABLE = "PAYMIG_CUTOVER_OUTPUTS"
+
+
+def stack_outputs(environment: str, stack: str) -> dict[str, Any]:
+    """Output name -> value of a deployed stack: from ``$PAYMIG_CUTOVER_OUTPUTS`` when set, else Terraform."""
+    import json
+
+    path = os.environ.get(OUTPUTS_FILE_VARIABLE)
+    if path:
+        return dict(json.loads(Path(path).read_text(encoding="utf-8")).get(stack, {}))
+    from cutover.environment import stack_outputs as deployed_outputs
+
+    return deployed_outputs(environment, stack)
 
 
 @dataclass

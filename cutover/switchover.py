@@ -11,8 +11,8 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``freeze``             old writer: application role read-only, its sessions ended; the freeze LSN is recorded
 ``drain``              wait until replication applied everything up to the freeze LSN (slot's
                        ``confirmed_flush_lsn``), at most until the freeze limit
-``verify``             the tables compared on both sides (:func:`cutover.seams.compare_tables`): must be equal
-``sequences``          every sequence of the new writer past the old one's (:func:`cutover.seams.sync_sequences`)
+``verify``             the tables compared on both sides (:func:`cutover.checks.compare_tables`): must be equal
+``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
 ``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
 ``switch-writer``      the writer name points at the new writer (Route 53 UPSERT): the point of no return
 ``start-replication``  the other direction starts from the new writer's current LSN (nothing is written there yet)
@@ -228,7 +228,7 @@ class _Switch:
             time.sleep(self.m.policy.poll_seconds)
 
     def verify(self) -> dict[str, Any]:
-        from cutover.seams import compare_tables
+        from cutover.checks import compare_tables
 
         tables = compare_tables(self.old.admin_dsn, self.new.admin_dsn)
         different = [t.table for t in tables if not t.equal]
@@ -237,7 +237,7 @@ class _Switch:
         return {"tables": len(tables), "rows": sum(t.rows_source for t in tables)}
 
     def sequences(self) -> dict[str, Any]:
-        from cutover.seams import sync_sequences
+        from cutover.checks import sync_sequences
 
         return {"sequences": sync_sequences(self.old.admin_dsn, self.new.admin_dsn)}
 

@@ -41,7 +41,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
 
     from cutover.context import Context, Options
     from cutover.journal import Journal
-    from cutover.seams import compare_tables
+    from cutover.checks import compare_tables
     from cutover.switchover import switch
     from cutover.traffic import Shift
     from rehearsal.databases import two_servers

@@ -7,6 +7,7 @@ in a real migration ``cutover schema copy`` (issue 12) and ``cutover roles`` (is
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -47,7 +48,9 @@ def two_servers(preload: int = 0) -> Iterator[Pair]:
     from tests.postgres import PostgresServer
 
     root = Path(tempfile.mkdtemp(prefix="paymig-rehearsal-"))
-    servers = [PostgresServer(root / name) for name in ("source", "target")]
+    # subscription workers start within 100 ms and report their position every second (the drain waits for it)
+    settings = {"wal_retrieve_retry_interval": "100ms", "wal_receiver_status_interval": "1s"}
+    servers = [PostgresServer(root, extra_conf=settings) for _ in ("source", "target")]
     try:
         for server in servers:
             server.start()
@@ -67,3 +70,4 @@ def two_servers(preload: int = 0) -> Iterator[Pair]:
     finally:
         for server in servers:
             server.stop()
+        shutil.rmtree(root, ignore_errors=True)

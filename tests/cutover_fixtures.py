@@ -1,6 +1,7 @@
-"""Fixtures of the migration tests: two real PostgreSQL servers, a payment schema, Route 53 through moto.
+"""Fixtures of the migration tests: the session's two real PostgreSQL servers (``tests/postgres.py``) with the
+application role, a payment schema per test, Route 53 through moto.
 
-Import the fixtures a test module uses by name (``from tests.cutover_fixtures import pg_pair, ...``).
+Import the fixtures a test module uses by name (``from tests.cutover_fixtures import migration_setup, ...``).
 """
 
 from __future__ import annotations
@@ -37,19 +38,22 @@ GRANT USAGE ON SEQUENCE payments_id_seq TO payments_app;
 _COUNTER = itertools.count()
 
 
+REPLICATION_SETTINGS = {"wal_retrieve_retry_interval": "100ms", "wal_receiver_status_interval": "1s"}
+"""Subscription workers start within 100 ms (not 5 s) and report their position every second (not 10 s)."""
+
+
 @pytest.fixture(scope="session")
-def pg_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PostgresServer, PostgresServer]]:
-    """A legacy source and a target server (wal_level logical), each with the application role."""
-    servers = [PostgresServer(tmp_path_factory.mktemp(name)) for name in ("pg-source", "pg-target")]
-    try:
-        for server in servers:
-            server.start()
-            with psycopg.connect(server.dsn(), autocommit=True) as conn:
+def pg_pair(postgres_source: PostgresServer, postgres_target: PostgresServer) -> tuple[PostgresServer, PostgresServer]:
+    """The session's two servers (``tests/postgres.py``) with the application role and quick replication
+    settings (``ALTER SYSTEM`` + reload: they only make replication between test databases faster)."""
+    for server in (postgres_source, postgres_target):
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone():
                 conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
+            for name, value in REPLICATION_SETTINGS.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            conn.execute("SELECT pg_reload_conf()")
+    return postgres_source, postgres_target
 
 
 def app_insert(dsn: str, key: str, amount_cents: int = 1250) -> bool:
@@ -143,7 +147,7 @@ class FreshDatabases:
 
 
 @pytest.fixture
-def fresh_databases(pg_pair) -> Iterator[FreshDatabases]:
+def payment_databases(pg_pair) -> Iterator[FreshDatabases]:
     source_server, target_server = pg_pair
     dbname = f"pay_{next(_COUNTER)}_{int(time.time() * 1000) % 100000}"
     for server in pg_pair:
@@ -175,12 +179,12 @@ def writer_zone(route53, reference: str, address: str) -> str:
 
 
 @pytest.fixture
-def migration_setup(fresh_databases, aws, tmp_path: Path) -> Iterator[MigrationSetup]:
+def migration_setup(payment_databases, aws, tmp_path: Path) -> Iterator[MigrationSetup]:
     """The fresh databases with the target frozen, forward replication running (full load done) and the writer
     name pointing at the source."""
     import boto3
 
-    dbs = fresh_databases
+    dbs = payment_databases
     source = Database("source", dbs.source_admin, "source.db.test", APP_ROLE)
     target = Database("target", dbs.target_admin, "target.db.test", APP_ROLE)
     route53 = boto3.client("route53", region_name="us-east-1")

@@ -9,19 +9,19 @@ import sys
 import boto3
 import pytest
 
-from cutover.cli import main
+from cutover.cli.main import main
 from cutover.journal import Journal
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
-    APP_ROLE, WRITER_NAME, app_insert, aws, fresh_databases, payment_keys, pg_pair, wait_for, writer_zone,
+    APP_ROLE, WRITER_NAME, app_insert, aws, payment_databases, payment_keys, pg_pair, wait_for, writer_zone,
 )
 from tests.test_cutover_traffic import NAME
 
 
 @pytest.fixture
-def environment(fresh_databases, aws, tmp_path, monkeypatch):  # noqa: F811
+def environment(payment_databases, aws, tmp_path, monkeypatch):  # noqa: F811
     """Outputs of a deployed environment (moto), the databases' DSNs in the environment variables."""
     route53 = boto3.client("route53", region_name="us-east-1")
-    private = writer_zone(route53, fresh_databases.name, "source.db.test")
+    private = writer_zone(route53, payment_databases.name, "source.db.test")
     public = route53.create_hosted_zone(Name="payments.example.com", CallerReference="p")["HostedZone"]["Id"]
     route53.change_resource_record_sets(HostedZoneId=public, ChangeBatch={"Changes": [
         {"Action": "CREATE", "ResourceRecordSet": {
@@ -35,8 +35,8 @@ def environment(fresh_databases, aws, tmp_path, monkeypatch):  # noqa: F811
                  "target_address": "target.db.test"},
         "traffic": {"zone_id": public, "record_fqdn": NAME}}))
     monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(outputs))
-    monkeypatch.setenv("PAYMIG_SOURCE_DSN", fresh_databases.source_admin)
-    monkeypatch.setenv("PAYMIG_TARGET_DSN", fresh_databases.target_admin)
+    monkeypatch.setenv("PAYMIG_SOURCE_DSN", payment_databases.source_admin)
+    monkeypatch.setenv("PAYMIG_TARGET_DSN", payment_databases.target_admin)
     monkeypatch.setenv("PAYMIG_ENVIRONMENT", "test")
     return tmp_path / "state"
 
@@ -51,7 +51,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_replication_switchover_rollback_and_status_through_the_commands(environment, fresh_databases, capsys):
+def test_replication_switchover_rollback_and_status_through_the_commands(environment, payment_databases, capsys):
     state = ["--state-dir", str(environment)]
     code, out, _ = run(capsys, "replication", "start", *state)
     assert code == 0 and "replication forward:" in out
@@ -64,11 +64,11 @@ def test_replication_switchover_rollback_and_status_through_the_commands(environ
 
     code, out, err = run(capsys, "switchover", *state)
     assert code == 0 and "the target is the writer" in out, err
-    assert app_insert(fresh_databases.target_app, "written-on-target")
-    assert not app_insert(fresh_databases.source_app, "refused-on-source")
+    assert app_insert(payment_databases.target_app, "written-on-target")
+    assert not app_insert(payment_databases.source_app, "refused-on-source")
     code, out, _ = run(capsys, "rollback", *state)
     assert code == 0 and "writer switched back to the source" in out
-    wait_for(lambda: "written-on-target" in payment_keys(fresh_databases.source_admin), what="reverse drained")
+    wait_for(lambda: "written-on-target" in payment_keys(payment_databases.source_admin), what="reverse drained")
     code, out, _ = run(capsys, "resume", *state)
     assert (code, out.strip()) == (0, "nothing to resume")
     document = json.loads(run(capsys, "status", "--json", *state)[1])
@@ -95,7 +95,7 @@ def test_bad_options_are_named_before_anything_is_contacted(capsys, monkeypatch)
 
 
 def test_the_tool_starts_without_the_cdktf_bindings():
-    code = ("import sys, cutover.cli; cutover.cli.commands; "
+    code = ("import sys, cutover.cli.main, cutover.cli.commands; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'jsii', 'cdktf_cdktf_provider_aws', "
             "'cdktf_runtime', 'psycopg', 'boto3')]; print(bad)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cutover.cli.terminal import CutoverError
-from cutover.seams import compare_tables
+from cutover.checks import compare_tables
 from cutover.switchover import POINT_OF_NO_RETURN, STEPS, Abandoned, Refused, abandon, incomplete_run, resume, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
-    app_insert, aws, migration_setup, payment_keys, pg_pair, wait_for,
+    app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
 )
 
 

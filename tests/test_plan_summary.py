@@ -15,7 +15,7 @@ from ops.plan_summary import (
     render_markdown,
     summarize_plan,
 )
-from ops.terraform import terraform
+from terraform_driver import Terraform
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 
@@ -128,12 +128,15 @@ resource "terraform_data" "added" { count = local.after ? 2 : 0 }
 def test_counts_match_the_installed_terraform(tmp_path):
     """A plan made now by the Terraform on PATH (built-in ``terraform_data``, no provider, no network)."""
     (tmp_path / "main.tf").write_text(LIVE_CONFIG, encoding="utf-8")
-    terraform(tmp_path, ["init", "-input=false", "-no-color"])
-    terraform(tmp_path, ["apply", "-auto-approve", "-input=false", "-no-color", "-var", "phase=before"])
-    terraform(tmp_path, ["plan", "-input=false", "-no-color", "-var", "phase=after", "-out=after.plan"])
-    summary = summarize_plan("live", json.loads(terraform(tmp_path, ["show", "-json", "after.plan"]).stdout))
-    line = next(text for text in terraform(tmp_path, ["show", "-no-color", "after.plan"]).stdout.splitlines()
+    terraform = Terraform(tmp_path)
+    terraform.init()
+    assert terraform.apply(variables={"phase": "before"}).added == 4
+    planned = terraform.plan(out=tmp_path / "after.plan", variables={"phase": "after"})
+    summary = summarize_plan("live", terraform.show_json(tmp_path / "after.plan"))
+    # Terraform's own words, for people, compared once here with what the JSON says
+    line = next(text for text in terraform.run(["show", "-no-color", "after.plan"]).stdout.splitlines()
                 if text.startswith("Plan:"))
     assert summary.terraform_line() == line == "Plan: 3 to add, 1 to change, 2 to destroy."
+    assert (planned.add, planned.change, planned.remove) == (summary.to_add, summary.to_change, summary.to_destroy)
     assert (summary.create, summary.update, summary.delete, summary.replace) == (2, 1, 1, 1)
     assert summary.database_alerts == ()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-# from cutover.cli import validate  # noqa: F401   <- each command group adds one line here
-from cutover.cli import status  # noqa: F401,E402
-from cutover.cli import replication  # noqa: F401,E402
-from cutover.cli import switch  # noqa: F401,E402
+from cutover.cli import validate  # noqa: F401
+from cutover.cli import preflight  # noqa: F401
+from cutover.cli import schema  # noqa: F401
+from cutover.cli import sequences  # noqa: F401
+from cutover.cli import status  # noqa: F401
+from cutover.cli import replication  # noqa: F401
+from cutover.cli import switch  # noqa: F401

@@ -26,7 +26,7 @@ def _shift_factory(ctx, steps: str = "10,25,50,100", bake: float = 300.0):  # no
 
     def build(run: str | None = None) -> Shift:
         shift = Shift(ctx.records, ctx.gates(), ctx.journal, steps=parse_steps(steps), bake_seconds=bake,
-                      progress=terminal.progress)
+                      progress=terminal.step)
         if run:
             shift.run = run
         return shift
@@ -60,7 +60,7 @@ def switchover(environment: Environment = "local", source_dsn: SourceDsn = None,
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit)
     with ctx.journal:
-        result = switch(ctx.migration(terminal.progress), "switchover")
+        result = switch(ctx.migration(terminal.step), "switchover")
     terminal.print(f"switchover completed: the target is the writer (write freeze {result.freeze_seconds} s)")
 
 
@@ -73,7 +73,7 @@ def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, t
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit)
     with ctx.journal:
-        done = roll_back(ctx.migration(terminal.progress), ctx.records, terminal.progress)
+        done = roll_back(ctx.migration(terminal.step), ctx.records, terminal.step)
     terminal.print("\n".join(done) if done else "nothing to roll back")
 
 
@@ -86,4 +86,4 @@ def resume(environment: Environment = "local", source_dsn: SourceDsn = None, tar
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit)
     with ctx.journal:
-        terminal.print(resume_any(ctx.migration(terminal.progress), _shift_factory(ctx, steps, bake)))
+        terminal.print(resume_any(ctx.migration(terminal.step), _shift_factory(ctx, steps, bake)))
