@@ -153,3 +153,40 @@ def test_without_a_table_the_lock_is_a_local_file(tmp_path):
             second.acquire()
     with second:
         pass
+
+
+class Interrupted(BaseException):
+    """The operator's process killed during a bake."""
+
+
+def stub_migration(journal):
+    """Just what phase-1 rollback and resume read: the journal and a writer on the source."""
+    from types import SimpleNamespace
+
+    source, target = SimpleNamespace(name="source", address="s"), SimpleNamespace(name="target", address="t")
+    return SimpleNamespace(journal=journal, source=source, target=target,
+                           writer=SimpleNamespace(value=lambda: "s"))
+
+
+def test_a_shift_killed_during_a_bake_is_resumed_after_its_last_step(records, tmp_path):
+    from cutover.operations import resume_any
+
+    def killed(seconds: float) -> None:
+        if records.weights()["new"] == 25:
+            raise Interrupted()
+    with pytest.raises(Interrupted):
+        shift(records, tmp_path, Gates(), sleep=killed).execute()
+    journal = Journal(tmp_path)
+    outcome = resume_any(stub_migration(journal), lambda run: shift(records, tmp_path, Gates(), run=run))
+    assert outcome.endswith("completed") and records.weights() == {"legacy": 0, "new": 100}
+    steps = [e.step for e in journal.entries() if e.status == "begin"]
+    assert steps == ["weights-10", "weights-25", "weights-50", "weights-100"]  # 25 % was not applied twice
+
+
+def test_rollback_of_phase_1_moves_the_weights_back_in_one_batch(records, tmp_path):
+    from cutover.operations import rollback
+
+    shift(records, tmp_path, Gates()).execute()
+    done = rollback(stub_migration(Journal(tmp_path)), records)
+    assert done == ["weights back to legacy=100 new=0 (were legacy=0 new=100)"]
+    assert records.weights() == {"legacy": 100, "new": 0} and records.batches[-1] == 2
