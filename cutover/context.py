@@ -16,7 +16,7 @@ What comes from where:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,6 @@ class Options:
     app_role: str = "payments_app"
     state_dir: Path | None = None
     freeze_limit_seconds: float = 30.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.replication not in REPLICATIONS:
@@ -136,10 +135,7 @@ class Context:
 
         outputs = self.data_outputs
         arn = outputs["dms_replication_task_arn" if name == "forward" else "dms_reverse_replication_task_arn"]
-        task_id = arn.rsplit(":", 1)[-1]
-        return DmsReplication(name, self.client("dms"), self.client("cloudwatch"), arn,
-                              instance_id=outputs["dms_replication_instance_arn"].rsplit(":", 1)[-1],
-                              task_resource_id=task_id, publisher=publisher)
+        return DmsReplication(name, self.client("dms"), self.client("cloudwatch"), arn, publisher=publisher)
 
     def migration(self, progress: Any = None) -> Any:
         from cutover.switchover import Migration, Policy

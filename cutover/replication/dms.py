@@ -38,13 +38,15 @@ class DmsReplication:
         dms / cloudwatch: boto3 clients.
         task_arn: the task (data stack outputs ``dms_replication_task_arn`` / ``dms_reverse_replication_task_arn``).
         instance_id / task_resource_id: the ``ReplicationInstanceIdentifier`` and ``ReplicationTaskIdentifier``
-            dimensions of the CDC latency metrics.
+            dimensions of the CDC latency metrics; default: read from DMS (the task's instance, the task ARN's
+            resource identifier).
         publisher: the database the task reads, to read its slot's ``confirmed_flush_lsn``; None: no applied LSN.
         slot_name: the task's slot; default: the one logical slot on the publisher that is not ``cutover_*``.
     """
 
-    def __init__(self, name: str, dms: Any, cloudwatch: Any, task_arn: str, *, instance_id: str,
-                 task_resource_id: str, publisher: Database | None = None, slot_name: str | None = None) -> None:
+    def __init__(self, name: str, dms: Any, cloudwatch: Any, task_arn: str, *, instance_id: str | None = None,
+                 task_resource_id: str | None = None, publisher: Database | None = None,
+                 slot_name: str | None = None) -> None:
         self.name, self.dms, self.cloudwatch, self.task_arn = name, dms, cloudwatch, task_arn
         self.instance_id, self.task_resource_id = instance_id, task_resource_id
         self.publisher, self.slot_name = publisher, slot_name
@@ -77,13 +79,22 @@ class DmsReplication:
             return
         self.dms.start_replication_task(ReplicationTaskArn=self.task_arn, StartReplicationTaskType="resume-processing")
 
-    def _latency(self, metric: str) -> float | None:
+    def _dimensions(self, task: dict[str, Any]) -> list[dict[str, str]]:
+        if self.instance_id is None:
+            instances = self.dms.describe_replication_instances(Filters=[
+                {"Name": "replication-instance-arn", "Values": [task["ReplicationInstanceArn"]]}])
+            self.instance_id = instances["ReplicationInstances"][0]["ReplicationInstanceIdentifier"]
+        resource = self.task_resource_id or self.task_arn.rsplit(":", 1)[-1]
+        return [{"Name": "ReplicationInstanceIdentifier", "Value": self.instance_id},
+                {"Name": "ReplicationTaskIdentifier", "Value": resource}]
+
+    def _latency(self, metric: str, dimensions: list[dict[str, str]]) -> float | None:
         now = datetime.now(timezone.utc)
         points = self.cloudwatch.get_metric_statistics(
-            Namespace="AWS/DMS", MetricName=metric, StartTime=now - timedelta(minutes=5), EndTime=now, Period=60,
-            Statistics=["Maximum"], Dimensions=[{"Name": "ReplicationInstanceIdentifier", "Value": self.instance_id},
-                                                {"Name": "ReplicationTaskIdentifier", "Value": self.task_resource_id}],
-        )["Datapoints"]
+            # the end a minute ahead: the newest datapoint's period is never cut off
+            Namespace="AWS/DMS", MetricName=metric, StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=1), Period=60,
+            Statistics=["Maximum"], Dimensions=dimensions)["Datapoints"]
         return float(max(points, key=lambda p: p["Timestamp"])["Maximum"]) if points else None
 
     def _tables(self) -> tuple[TableProgress, ...]:
@@ -117,7 +128,8 @@ class DmsReplication:
         if state == "running" and task.get("ReplicationTaskStats", {}).get("FullLoadProgressPercent", 100) < 100:
             state = "full-load"
         applied, lag, retained = self._slot()
+        dimensions = self._dimensions(task)
         return ReplicationStatus(self.name, state, lag_bytes=lag, retained_bytes=retained,
-                                 latency_source_seconds=self._latency("CDCLatencySource"),
-                                 latency_target_seconds=self._latency("CDCLatencyTarget"),
+                                 latency_source_seconds=self._latency("CDCLatencySource", dimensions),
+                                 latency_target_seconds=self._latency("CDCLatencyTarget", dimensions),
                                  applied_lsn=applied, tables=self._tables())
