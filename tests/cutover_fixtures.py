@@ -22,7 +22,9 @@ from cutover.switchover import Migration, Policy
 from cutover.writer import Route53WriterRecord
 from tests.postgres import PostgresServer
 
-APP_ROLE = "payments_app"
+APP_ROLE = "paymig_test_app"
+"""The application role of these tests (not ``payments_app``: other tests create that role with their own grants
+on the same session servers)."""
 WRITER_NAME = "db.payment-migration-test.internal"
 SCHEMA = """
 CREATE TABLE payments (
@@ -32,8 +34,8 @@ CREATE TABLE payments (
     currency char(3) NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-GRANT SELECT, INSERT, UPDATE ON payments TO payments_app;
-GRANT USAGE ON SEQUENCE payments_id_seq TO payments_app;
+GRANT SELECT, INSERT, UPDATE ON payments TO paymig_test_app;
+GRANT USAGE ON SEQUENCE payments_id_seq TO paymig_test_app;
 """
 _COUNTER = itertools.count()
 

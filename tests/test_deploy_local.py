@@ -91,8 +91,9 @@ def test_dms_instance_endpoints_and_task(deployment):
     endpoints = {e["EndpointIdentifier"]: e for e in dms.describe_endpoints()["Endpoints"]}
     assert endpoints[names.dms_source_endpoint]["EndpointType"].lower() == "source"
     assert endpoints[names.dms_target_endpoint]["EndpointType"].lower() == "target"
-    task = dms.describe_replication_tasks()["ReplicationTasks"][0]
-    assert task["ReplicationTaskIdentifier"] == names.dms_task
+    tasks = {t["ReplicationTaskIdentifier"]: t for t in dms.describe_replication_tasks()["ReplicationTasks"]}
+    assert set(tasks) == {names.dms_task, names.dms_reverse_task}  # forward, and reverse (issue 15)
+    task = tasks[names.dms_task]
     assert task["MigrationType"] == "full-load-and-cdc"
     assert task["Status"] == "ready"
     settings = json.loads(task["ReplicationTaskSettings"])

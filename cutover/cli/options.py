@@ -14,7 +14,8 @@ SourceDsn = Annotated[Optional[str], typer.Option("--source-dsn", envvar="PAYMIG
 TargetDsn = Annotated[Optional[str], typer.Option("--target-dsn", envvar="PAYMIG_TARGET_DSN", show_envvar=True,
                                                   help="Target database, admin role (libpq string; never printed)")]
 ReplicationKind = Annotated[str, typer.Option("--replication", help="native (PostgreSQL logical replication) or dms")]
-AppRole = Annotated[str, typer.Option("--app-role", help="The application's database role (the one frozen)")]
+AppRole = Annotated[str, typer.Option("--app-role", envvar="PAYMIG_APP_ROLE",
+                                      help="The application's database role (the one frozen)")]
 StateDir = Annotated[Optional[Path], typer.Option("--state-dir", help="Local journal folder "
                                                   "(default .state/<environment>/cutover)")]
 FreezeLimit = Annotated[float, typer.Option("--freeze-limit", help="Abandon a switch whose write freeze passes "
