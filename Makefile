@@ -23,7 +23,7 @@ SUFFIX ?= $(PAYMIG_SUFFIX)
 export PAYMIG_SUFFIX := $(SUFFIX)
 
 .PHONY: all help install graphviz postgresql synth validate security-scan roles diff hcl diagram test golden bench bench-validate clean \
-	deploy-local destroy-local state emulator-stop
+	deploy-local destroy-local state emulator-stop rehearsal bench-freeze
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
 
@@ -107,6 +107,12 @@ bench-validate: .venv/.installed postgresql ## cutover validate vs the read floo
 
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
+
+rehearsal: deploy-local ## The whole migration on the local deployment with a live payment workload; report in .state/rehearsal/report.json
+	$(WITH_ENV) $(PYTHON) -m rehearsal $(REHEARSAL_ARGS)
+
+bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)
+	bench/freeze --rates $(or $(RATES),50,100,200)
 
 clean: ## Remove generated output (keeps .state with local bootstrap state)
 	rm -rf cdktf.out hcl.out .pytest_cache
