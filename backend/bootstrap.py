@@ -21,6 +21,7 @@ from constructs import Construct
 from cdktf_runtime import PROJECT_ROOT
 from config import MigrationConfig
 from modules.access_logs import AccessLogBucket, AccessLogBucketProps
+from modules.addressing import with_address
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 from stacks.base import MigrationStack
@@ -44,18 +45,18 @@ class BootstrapStack(MigrationStack):
         LocalBackend(self, path=bootstrap_state_path(config))
         key = EncryptionKey(self, "state-key", EncryptionKeyProps(
             alias=f"{self.names.kms_alias_prefix}-terraform-state", description="Terraform state and lock table",
-            region=config.regions.primary))
+            region=config.regions.primary, address="terraform_state"))
         logs = AccessLogBucket(self, "state-access-logs", AccessLogBucketProps(
-            self.names.state_access_logs_bucket, force_destroy=not config.protected))
+            self.names.state_access_logs_bucket, force_destroy=not config.protected, address="terraform_state_access_logs"))
         self.state_bucket = SecureBucket(self, "state", SecureBucketProps(
             config.state.bucket, Lifecycle(glacier_transition_days=None, expiration_days=None),
-            kms_key_arn=key.arn, access_log_bucket=logs.name))
-        self.lock_table = DynamodbTable(
+            kms_key_arn=key.arn, access_log_bucket=logs.name, address="terraform_state"))
+        self.lock_table = with_address(DynamodbTable(
             self, "lock-table", name=config.state.lock_table, billing_mode="PAY_PER_REQUEST", hash_key="LockID",
             attribute=[DynamodbTableAttribute(name="LockID", type="S")],
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key.arn),
             deletion_protection_enabled=config.protected,
-        )
+        ), "terraform_state_lock")
         self.output("state_bucket", self.state_bucket.bucket.bucket, "Terraform state bucket")
         self.output("lock_table", self.lock_table.name, "Terraform state lock table")

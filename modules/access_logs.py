@@ -31,6 +31,7 @@ class AccessLogBucketProps:
         allow_alb: also accept ALB access logs under ``alb/`` from this region's Elastic Load Balancing.
         provider: AWS provider of the bucket's region; None uses the stack's default provider.
         force_destroy: let Terraform empty the bucket on destroy (dev and local only).
+        address: fixed Terraform name of the ``aws_s3_bucket`` (``modules.addressing``); None: cdktf's path-derived name.
     """
 
     bucket_name: str
@@ -38,6 +39,7 @@ class AccessLogBucketProps:
     allow_alb: bool = False
     provider: TerraformProvider | None = None
     force_destroy: bool = False
+    address: str | None = None
 
 
 class AccessLogBucket(Construct):
@@ -64,6 +66,6 @@ class AccessLogBucket(Construct):
             })
         secure = SecureBucket(self, "logs", SecureBucketProps(
             props.bucket_name, props.retention, provider=props.provider, force_destroy=props.force_destroy,
-            policy_statements=tuple(statements)))
+            policy_statements=tuple(statements), address=props.address))
         self.bucket = secure.bucket
         self.name = secure.bucket.bucket

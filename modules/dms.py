@@ -31,6 +31,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
+from modules.addressing import suffixed, with_address
 from modules.iam import assume_role_policy, policy_document, statement
 
 DMS_VPC_ROLE = "dms-vpc-role"
@@ -138,6 +139,8 @@ class DmsMigrationProps:
             the AWS-managed key.
         region: region of the secrets (the secrets role trusts the regional DMS principal).
         secret_recovery_window_days: days a deleted connection secret can be restored (0: delete at once).
+        address: fixed Terraform name of the replication instance and task; the endpoints and their secrets are
+            ``<address>_source`` / ``<address>_target`` (``modules.addressing``). None: cdktf's path-derived names.
 
     Raises:
         ValueError: task settings with an unknown top-level section or not serializable to JSON.
@@ -167,6 +170,7 @@ class DmsMigrationProps:
     certificate_arn: str | None = None
     kms_key_arn: str | None = None
     secret_recovery_window_days: int = 7
+    address: str | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.task_settings) - TASK_SETTINGS_SECTIONS)
@@ -199,31 +203,31 @@ class DmsMigration(Construct):
             replication_subnet_group_description=f"{props.instance_id} replication subnets",
             subnet_ids=list(props.subnet_ids), depends_on=self.account_roles_ready or None,
         )
-        self.instance = DmsReplicationInstance(
+        self.instance = with_address(DmsReplicationInstance(
             self, "instance", replication_instance_id=props.instance_id,
             replication_instance_class=props.instance_class, engine_version=props.engine_version,
             allocated_storage=props.allocated_storage_gib, multi_az=props.multi_az, publicly_accessible=False,
             replication_subnet_group_id=subnet_group.replication_subnet_group_id,
             vpc_security_group_ids=list(props.security_group_ids), kms_key_arn=props.kms_key_arn,
             auto_minor_version_upgrade=True, apply_immediately=True, depends_on=self.account_roles_ready or None,
-        )
-        self.secrets = {kind: SecretsmanagerSecret(
+        ), props.address)
+        self.secrets = {kind: with_address(SecretsmanagerSecret(
             self, f"{kind}-secret", name=endpoint.secret_name, kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.secret_recovery_window_days,
             description=f"DMS {kind} endpoint connection (host, port, username, password); value written by "
-                        "`python -m ops dms-credentials`, never by Terraform")
+                        "`python -m ops dms-credentials`, never by Terraform"), suffixed(props.address, kind))
             for kind, endpoint in (("source", props.source), ("target", props.target))}
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
         self.target_endpoint = self._endpoint("target", props.target_endpoint_id, props.target, secrets_role)
-        self.task = DmsReplicationTask(
+        self.task = with_address(DmsReplicationTask(
             self, "task", replication_task_id=props.task_id, resource_identifier=props.task_resource_identifier,
             migration_type=props.migration_type, replication_instance_arn=self.instance.replication_instance_arn,
             source_endpoint_arn=self.source_endpoint.endpoint_arn, target_endpoint_arn=self.target_endpoint.endpoint_arn,
             table_mappings=json.dumps(props.table_mappings, sort_keys=True),
             replication_task_settings=json.dumps(props.task_settings, sort_keys=True),
             start_replication_task=False,
-        )
+        ), props.address)
 
     def _account_roles(self) -> list[IamRolePolicyAttachment]:
         attachments = []
@@ -257,9 +261,9 @@ class DmsMigration(Construct):
             settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False)
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
-        return DmsEndpoint(
+        return with_address(DmsEndpoint(
             self, f"{endpoint_type}-endpoint", endpoint_id=endpoint_id, endpoint_type=endpoint_type,
             engine_name="postgres", database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
             certificate_arn=self.props.certificate_arn, secrets_manager_arn=self.secrets[endpoint_type].arn,
             secrets_manager_access_role_arn=role.arn, postgres_settings=settings, kms_key_arn=self.props.kms_key_arn,
-        )
+        ), suffixed(self.props.address, endpoint_type))

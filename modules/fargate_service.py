@@ -41,6 +41,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from constructs import Construct
 
 from modules.access_logs import ALB_LOG_PREFIX
+from modules.addressing import with_address
 from modules.iam import assume_role_policy, policy_document, statement
 
 CONTAINER_NAME = "app"
@@ -75,6 +76,8 @@ class FargateServiceProps:
         log_kms_key_arn: key of the container log group; None uses CloudWatch Logs' own encryption.
         access_logs_bucket: bucket (same region, SSE-S3, ELB delivery allowed) for ALB access logs; None: off.
         deletion_protection: ALB deletion protection.
+        address: fixed Terraform name of the ALB and its target group (``modules.addressing``); None: cdktf's
+            path-derived names.
 
     Raises:
         ValueError: an environment variable name that looks like a credential (use ``secrets``); an ALB or
@@ -114,6 +117,7 @@ class FargateServiceProps:
     log_kms_key_arn: str | None = None
     access_logs_bucket: str | None = None
     deletion_protection: bool = False
+    address: str | None = None
 
     def __post_init__(self) -> None:
         for field_name in ("alb_name", "target_group_name"):
@@ -202,20 +206,20 @@ class FargateService(Construct):
 
     def _load_balancer(self) -> None:
         props = self.props
-        self.alb = Lb(
+        self.alb = with_address(Lb(
             self, "alb", name=props.alb_name, load_balancer_type="application", internal=False,
             security_groups=[props.alb_security_group_id], subnets=list(props.public_subnet_ids),
             drop_invalid_header_fields=True, enable_deletion_protection=props.deletion_protection,
             access_logs=LbAccessLogs(bucket=props.access_logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True)
             if props.access_logs_bucket else None,
-        )
-        self.target_group = LbTargetGroup(
+        ), props.address)
+        self.target_group = with_address(LbTargetGroup(
             self, "target-group", name=props.target_group_name, port=props.container_port, protocol="HTTP",
             target_type="ip", vpc_id=props.vpc_id, deregistration_delay="30",
             health_check=LbTargetGroupHealthCheck(enabled=True, path=props.health_check_path, matcher="200-399",
                                                   interval=15, timeout=5, healthy_threshold=2,
                                                   unhealthy_threshold=3),
-        )
+        ), props.address)
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
         if props.certificate_arn:
             self.listener = LbListener(self, "https", load_balancer_arn=self.alb.arn, port=443, protocol="HTTPS",

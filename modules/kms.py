@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from modules.addressing import with_address
 from modules.iam import policy_document
 
 USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
@@ -38,6 +39,7 @@ class EncryptionKeyProps:
         cloudwatch_alarms: let CloudWatch alarms use the key (publishing to an encrypted SNS topic).
         deletion_window_days: waiting period before a scheduled deletion, days (7-30).
         provider: AWS provider of the key's region; None uses the stack's default provider.
+        address: fixed Terraform name of the ``aws_kms_key`` (``modules.addressing``); None: cdktf's path-derived name.
     """
 
     alias: str
@@ -47,6 +49,7 @@ class EncryptionKeyProps:
     cloudwatch_alarms: bool = False
     deletion_window_days: int = 30
     provider: TerraformProvider | None = None
+    address: str | None = None
 
 
 class EncryptionKey(Construct):
@@ -73,9 +76,9 @@ class EncryptionKey(Construct):
                 "Sid": "CloudWatchAlarmsToSns", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
             })
-        self.key = KmsKey(
+        self.key = with_address(KmsKey(
             self, "key", description=props.description, enable_key_rotation=True,
             deletion_window_in_days=props.deletion_window_days, policy=policy_document(statements), provider=provider,
-        )
+        ), props.address)
         KmsAlias(self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id, provider=provider)
         self.arn = self.key.arn

@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from modules.addressing import suffixed, with_address
 from modules.iam import assume_role_policy, policy_document, statement
 
 POSTGRES_PORT = 5432
@@ -48,6 +49,8 @@ class NetworkProps:
         flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
             turns flow logs off (tests of other modules only).
         flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.
+        address: fixed Terraform name of the VPC; subnets are ``<address>_<tier>_<index>``, security groups
+            ``<address>_<alb|service|database|dms>`` (``modules.addressing``). None: cdktf's path-derived names.
     """
 
     name_prefix: str
@@ -60,6 +63,7 @@ class NetworkProps:
     flow_logs_role_name: str | None = None
     flow_log_kms_key_arn: str | None = None
     flow_log_retention_days: int = 365
+    address: str | None = None
 
     def subnet_cidrs(self, tier: str) -> list[str]:
         """CIDR blocks of ``tier`` (``public``, ``private`` or ``database``), one per AZ.
@@ -92,22 +96,20 @@ class Network(Construct):
         super().__init__(scope, id_)
         self.props = props
         prefix = props.name_prefix
-        self.vpc = Vpc(
+        self.vpc = with_address(Vpc(
             self, "vpc", cidr_block=props.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
             tags={"Name": f"{prefix}-vpc"},
-        )
+        ), props.address)
         # The VPC's default security group is taken over with no rules, so nothing can use it by accident.
         DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-default-deny-all"})
-        self.subnet_ids: dict[str, list[str]] = {}
-        for tier in TIERS:
-            ids = []
-            for index, (zone, cidr) in enumerate(zip(props.availability_zones, props.subnet_cidrs(tier))):
-                subnet = Subnet(
-                    self, f"{tier}-subnet-{index}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=zone,
-                    map_public_ip_on_launch=False, tags={"Name": f"{prefix}-{tier}-{zone}", "Tier": tier},
-                )
-                ids.append(subnet.id)
-            self.subnet_ids[tier] = ids
+        self.subnets = {tier: [
+            with_address(Subnet(self, f"{tier}-subnet-{index}", vpc_id=self.vpc.id, cidr_block=cidr,
+                                availability_zone=zone, map_public_ip_on_launch=False,
+                                tags={"Name": f"{prefix}-{tier}-{zone}", "Tier": tier}),
+                         suffixed(props.address, f"{tier}_{index}"))
+            for index, (zone, cidr) in enumerate(zip(props.availability_zones, props.subnet_cidrs(tier)))]
+            for tier in TIERS}
+        self.subnet_ids = {tier: [subnet.id for subnet in subnets] for tier, subnets in self.subnets.items()}
         self._routing(prefix)
         self._security_groups(prefix)
         if props.flow_log_group_name and props.flow_logs_role_name:
@@ -141,10 +143,10 @@ class Network(Construct):
                 RouteTableAssociation(self, f"{tier}-routes-{index}", route_table_id=table.id, subnet_id=subnet_id)
 
     def _group(self, name: str, purpose: str, prefix: str) -> SecurityGroup:
-        return SecurityGroup(
+        return with_address(SecurityGroup(
             self, f"{name}-sg", name=f"{prefix}-{name}", description=purpose, vpc_id=self.vpc.id,
             tags={"Name": f"{prefix}-{name}"},
-        )
+        ), suffixed(self.props.address, name))
 
     def _ingress(self, id_: str, group: SecurityGroup, port: int, description: str, *, cidr: str | None = None,
                  source: SecurityGroup | None = None) -> None:

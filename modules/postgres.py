@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from modules.addressing import with_address
 from modules.iam import assume_role_policy
 
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -63,6 +64,7 @@ class PostgresProps:
             the AWS-managed keys.
         monitoring_role_arn: IAM role for Enhanced Monitoring (``enhanced_monitoring_role``); None turns it off.
         monitoring_interval_seconds: Enhanced Monitoring granularity, seconds (1, 5, 10, 15, 30 or 60).
+        address: fixed Terraform name of both the ``aws_db_instance`` and its ``aws_db_parameter_group`` (``modules.addressing``); None: cdktf's path-derived name.
     """
 
     identifier: str
@@ -82,6 +84,7 @@ class PostgresProps:
     kms_key_arn: str | None = None
     monitoring_role_arn: str | None = None
     monitoring_interval_seconds: int = 60
+    address: str | None = None
 
     @property
     def parameter_group_family(self) -> str:
@@ -122,14 +125,14 @@ class PostgresDatabase(Construct):
     def __init__(self, scope: Construct, id_: str, props: PostgresProps):
         super().__init__(scope, id_)
         self.props = props
-        self.parameter_group = DbParameterGroup(
+        self.parameter_group = with_address(DbParameterGroup(
             self, "parameters", name=props.parameter_group_name, family=props.parameter_group_family,
             description=f"{props.identifier}: PostgreSQL {props.engine_version}"
             + (" with logical replication" if props.logical_replication else ""),
             parameter=[DbParameterGroupParameter(name=n, value=v, apply_method=m) for n, v, m in props.parameters()],
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # name carries the family
-        )
-        self.instance = DbInstance(
+        ), props.address)
+        self.instance = with_address(DbInstance(
             self, "instance",
             identifier=props.identifier,
             engine="postgres",
@@ -165,7 +168,7 @@ class PostgresDatabase(Construct):
             skip_final_snapshot=not props.protected,
             final_snapshot_identifier=f"{props.identifier}-final" if props.protected else None,
             apply_immediately=not props.protected,
-        )
+        ), props.address)
         self.secret_arn = self.instance.master_user_secret.get(0).secret_arn
         self.address = self.instance.address
         self.port = self.instance.port

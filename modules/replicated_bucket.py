@@ -33,6 +33,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
 )
 from constructs import Construct
 
+from modules.addressing import suffixed
 from modules.iam import assume_role_policy, policy_document, statement
 from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 
@@ -51,6 +52,8 @@ class ReplicatedBucketPairProps:
         source_kms_key_arn / replica_kms_key_arn: SSE-KMS keys of each bucket (each in its bucket's region);
             None for SSE-S3. The rule replicates SSE-KMS objects and re-encrypts them with the replica key.
         source_access_log_bucket / replica_access_log_bucket: access-log buckets in each region.
+        address: fixed Terraform name of the source ``aws_s3_bucket`` (the replica's is ``<address>_replica``,
+            ``modules.addressing``); None: cdktf's path-derived names.
     """
 
     source_bucket_name: str
@@ -62,6 +65,7 @@ class ReplicatedBucketPairProps:
     replica_kms_key_arn: str | None = None
     source_access_log_bucket: str | None = None
     replica_access_log_bucket: str | None = None
+    address: str | None = None
 
 
 class ReplicatedBucketPair(Construct):
@@ -74,10 +78,11 @@ class ReplicatedBucketPair(Construct):
         super().__init__(scope, id_)
         self.source = SecureBucket(self, "source", SecureBucketProps(
             props.source_bucket_name, props.lifecycle, kms_key_arn=props.source_kms_key_arn,
-            access_log_bucket=props.source_access_log_bucket))
+            access_log_bucket=props.source_access_log_bucket, address=props.address))
         self.replica = SecureBucket(self, "replica", SecureBucketProps(
             props.replica_bucket_name, props.lifecycle, kms_key_arn=props.replica_kms_key_arn,
-            provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket))
+            provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket,
+            address=suffixed(props.address, "replica")))
         source_arn, replica_arn = self.source.bucket.arn, self.replica.bucket.arn
         self.role = IamRole(self, "replication-role", name=props.replication_role_name,
                             assume_role_policy=assume_role_policy("s3.amazonaws.com"),

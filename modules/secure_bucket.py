@@ -33,6 +33,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
+from modules.addressing import with_address
 from modules.iam import policy_document
 
 
@@ -71,6 +72,7 @@ class SecureBucketProps:
     force_destroy: bool = False
     access_log_bucket: str | None = None
     policy_statements: tuple[dict[str, Any], ...] = ()
+    address: str | None = None
 
 
 class SecureBucket(Construct):
@@ -83,8 +85,8 @@ class SecureBucket(Construct):
     def __init__(self, scope: Construct, id_: str, props: SecureBucketProps):
         super().__init__(scope, id_)
         provider = props.provider
-        self.bucket = S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=props.force_destroy,
-                               provider=provider)
+        self.bucket = with_address(S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=props.force_destroy,
+                                            provider=provider), props.address)
         bucket_id = self.bucket.id
         self.versioning = S3BucketVersioningA(
             self, "versioning", bucket=bucket_id, provider=provider,

@@ -14,6 +14,9 @@ from cdktf_runtime.environment import environment_overrides
 from ops.synthesized import DEFAULT_OUTDIR, read_stacks
 from ops.terraform import init_offline, validate
 
+STATEFUL_CHANGE_EXIT = 3
+"""Exit status of ``diff`` when the plan replaces or destroys a stateful resource nobody acknowledged."""
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
@@ -90,16 +93,20 @@ def diff_command(
     exclude: list[str] = typer.Option([], help="stack to leave out (repeatable)"),
     markdown: Path | None = typer.Option(None, help="also write the Markdown summary to this file"),
     title: str = typer.Option("", help="heading of the summary (default: 'cdktf diff: <environment>')"),
+    allow_destroy: list[str] = typer.Option([], "--allow-destroy", metavar="ADDRESS", help=(
+        "acknowledge the replacement or destruction of this stateful resource (address, or <stack>:<address>; "
+        "repeatable)")),
 ) -> None:
     """``cdktf diff`` for every synthesized stack, then one summary: add/change/destroy/replace/import per stack,
-    database replacements called out. Environment ``local``: synthesized against the running emulated AWS
-    (``make deploy-local``) first. Exits 1 when a stack could not be planned or no emulator runs."""
+    stateful replacements and deletions called out. Environment ``local``: synthesized against the running emulated
+    AWS (``make deploy-local``) first. Exits 1 when a stack could not be planned or no emulator runs, 3 when the
+    plan replaces, destroys or disables a stateful resource that no ``--allow-destroy`` acknowledges."""
     from rich.markdown import Markdown
 
     from config.settings import EMULATOR_ENVIRONMENT, selected_environment
     from emulator import EmulatorError
     from ops.diff import diff_all, synthesize_local
-    from ops.plan_summary import render_markdown
+    from ops.plan_summary import render_markdown, unacknowledged
 
     environment = selected_environment()
     if environment == EMULATOR_ENVIRONMENT and outdir == DEFAULT_OUTDIR:
@@ -109,12 +116,17 @@ def diff_command(
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from None
     plans = diff_all(outdir, exclude=exclude)
-    text = render_markdown(plans, title or f"cdktf diff: {environment}")
+    text = render_markdown(plans, title or f"cdktf diff: {environment}", allow_destroy)
     if markdown:
         markdown.write_text(text, encoding="utf-8")
     console.print(Markdown(text))
     if any(plan.error for plan in plans):
         raise typer.Exit(1)
+    pending = unacknowledged(plans, allow_destroy)
+    if pending:
+        console.print("[red]Stateful resources would be replaced or destroyed; after review, acknowledge each with "
+                      + " ".join(f"--allow-destroy {stack}:{alert.address}" for stack, alert in pending) + "[/red]")
+        raise typer.Exit(STATEFUL_CHANGE_EXIT)
 
 
 @app.command("diagram")

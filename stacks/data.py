@@ -31,7 +31,7 @@ class DataStack(MigrationStack):
                                      description="Database tier of the payments migration")
         self.key = EncryptionKey(self, "database-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-database", region=config.regions.primary,
-            description="RDS storage, Performance Insights, master user secrets and DMS storage"))
+            description="RDS storage, Performance Insights, master user secrets and DMS storage", address="database"))
         self.monitoring_role = enhanced_monitoring_role(self, "rds-monitoring-role", names.rds_monitoring_role)
         src = config.source_database
         self.source = self._database("source", src, names.source_db, names.source_parameter_group,
@@ -57,7 +57,7 @@ class DataStack(MigrationStack):
             secret_recovery_window_days=7 if config.protected else 0,
             region=config.regions.primary, migration_type=config.dms.migration_type,
             table_mappings=schema_table_mappings(config.dms.schema_name),
-            create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
+            create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn, address="migration",
         ))
         self._outputs()
 
@@ -73,7 +73,7 @@ class DataStack(MigrationStack):
             master_username=settings.master_username, subnet_group_name=subnet_group,
             security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
             logical_replication=replication, monitoring_role_arn=self.monitoring_role.arn,
-            kms_key_arn=storage_key_arn or self.key.arn,
+            kms_key_arn=storage_key_arn or self.key.arn, address=role,
         ))
 
     def _outputs(self) -> None:

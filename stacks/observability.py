@@ -19,7 +19,7 @@ class ObservabilityStack(MigrationStack):
         names, alarms = self.names, config.alarms
         key = EncryptionKey(self, "alarms-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-alarms", description="SNS topic of the migration alarms",
-            region=config.regions.primary, cloudwatch_alarms=True))
+            region=config.regions.primary, cloudwatch_alarms=True, address="alarms"))
         self.observability = MigrationObservability(self, "migration", ObservabilityProps(
             name_prefix=f"{config.project}-{config.environment}", topic_name=names.alarm_topic,
             dashboard_name=names.dashboard, email=alarms.email, region=config.regions.primary,

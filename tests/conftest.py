@@ -58,6 +58,12 @@ def synthesized(dev_config: MigrationConfig, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session")
+def prod_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
+    """Every stack of the prod environment (protected: deletion protection, prevent_destroy), once per session."""
+    return synth_app(load_config("prod"), tmp_path_factory.mktemp("prod-synth"))
+
+
+@pytest.fixture(scope="session")
 def import_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
     """The dev environment with an existing source instance to import."""
     data = config_data()

@@ -7,17 +7,10 @@ import re
 
 import pytest
 
-from config import load_config
 from ops.security_scan import Finding, Skip, evaluate, load_skips, run_checkov
-from tests.conftest import synth_app
 
 PASSWORD_KEY = re.compile(r'"(password|master_password|master_user_password|secret_string|db_password)"\s*:',
                           re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def prod_synthesized(tmp_path_factory):
-    return synth_app(load_config("prod"), tmp_path_factory.mktemp("prod-synth"))
 
 
 def all_of(stacks, resource_type):
@@ -72,7 +65,7 @@ def test_customer_managed_keys_with_rotation_for_every_purpose(prod_synthesized)
 def test_databases_encrypt_everything_with_the_database_key(prod_synthesized):
     for instance in prod_synthesized["data"].of_type("aws_db_instance").values():
         for attribute in ("kms_key_id", "performance_insights_kms_key_id", "master_user_secret_kms_key_id"):
-            assert instance[attribute].startswith("${aws_kms_key.database-key_"), attribute
+            assert instance[attribute] == "${aws_kms_key.database.arn}", attribute
         assert instance["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
         assert instance["deletion_protection"] is True and instance["skip_final_snapshot"] is False
         assert instance["backup_retention_period"] == 30 and instance["multi_az"] is True
@@ -83,7 +76,7 @@ def test_databases_encrypt_everything_with_the_database_key(prod_synthesized):
 def test_dms_endpoints_require_tls(prod_synthesized):
     endpoints = prod_synthesized["data"].of_type("aws_dms_endpoint").values()
     assert {e["ssl_mode"] for e in endpoints} == {"require"}
-    assert all(e["kms_key_arn"].startswith("${aws_kms_key.database-key") for e in endpoints)
+    assert all(e["kms_key_arn"] == "${aws_kms_key.database.arn}" for e in endpoints)
 
 
 def test_transaction_logs_are_sse_kms_in_both_regions_and_replicated_as_such(prod_synthesized):
@@ -95,8 +88,8 @@ def test_transaction_logs_are_sse_kms_in_both_regions_and_replicated_as_such(pro
     assert sorted(algorithms.values()) == ["AES256", "AES256", "aws:kms", "aws:kms"]  # access logs must be SSE-S3
     rule = next(iter(storage.of_type("aws_s3_bucket_replication_configuration").values()))["rule"][0]
     assert rule["source_selection_criteria"]["sse_kms_encrypted_objects"]["status"] == "Enabled"
-    assert rule["destination"]["encryption_configuration"]["replica_kms_key_id"].startswith(
-        "${aws_kms_key.transaction-logs-replica-key")
+    assert rule["destination"]["encryption_configuration"]["replica_kms_key_id"] == (
+        "${aws_kms_key.transaction_logs_replica.arn}")
     role_policy = json.loads(next(iter(storage.of_type("aws_iam_role_policy").values()))["policy"])
     sids = {s["Sid"] for s in role_policy["Statement"]}
     assert {"DecryptSource", "EncryptReplica"} <= sids
@@ -125,7 +118,7 @@ def test_only_the_alb_accepts_traffic_from_anywhere(prod_synthesized):
     ingress = all_of(prod_synthesized, "aws_vpc_security_group_ingress_rule")
     world = [r for r in ingress if r.get("cidr_ipv4") == "0.0.0.0/0" or r.get("cidr_ipv6") == "::/0"]
     assert sorted(r["from_port"] for r in world) == [80, 443]
-    assert all("alb-sg" in r["security_group_id"] for r in world)
+    assert all(r["security_group_id"] == "${aws_security_group.main_alb.id}" for r in world)
     default = next(iter(prod_synthesized["network"].of_type("aws_default_security_group").values()))
     assert "ingress" not in default and "egress" not in default
 
@@ -140,7 +133,7 @@ def test_vpc_flow_logs_go_to_an_encrypted_log_group(prod_synthesized):
 def test_sns_topic_is_encrypted_with_a_key_cloudwatch_may_use(prod_synthesized):
     observability = prod_synthesized["observability"]
     topic = next(iter(observability.of_type("aws_sns_topic").values()))
-    assert topic["kms_master_key_id"].startswith("${aws_kms_key.alarms-key")
+    assert topic["kms_master_key_id"] == "${aws_kms_key.alarms.arn}"
     policy = json.loads(next(iter(observability.of_type("aws_kms_key").values()))["policy"])
     assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in policy["Statement"])
 
