@@ -9,6 +9,21 @@
   without a value; see ``PostgresEndpoint``. No password is in Terraform.
 - Table mappings and task settings are Python dicts serialized with ``json.dumps``; data validation is on.
 
+Example::
+
+    from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
+
+    dms = DmsMigration(stack, "dms", DmsMigrationProps(
+        instance_id="paymig-dev-dms", subnet_group_id="paymig-dev-dms", task_id="paymig-dev-cdc",
+        task_resource_identifier="paymig-dev-cdc", source_endpoint_id="paymig-dev-source",
+        target_endpoint_id="paymig-dev-target", secrets_role_name="paymig-dev-dms-secrets",
+        instance_class="dms.t3.medium", engine_version="3.5.4", allocated_storage_gib=50, multi_az=False,
+        subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-dms",),
+        source=PostgresEndpoint("payments", "paymig-dev-dms-source"),
+        target=PostgresEndpoint("payments", "paymig-dev-dms-target"), region="us-east-1",
+        table_mappings=schema_table_mappings("public"), address="migration"))
+    task_arn = dms.task.replication_task_arn  # aws_dms_replication_task.migration
+
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/security-iam.html#CHAP_Security.APIRole,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.html,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Validating.html and
@@ -193,6 +208,22 @@ class DmsMigration(Construct):
     ``target_endpoint``, ``task``, ``account_roles_ready``
     (the policy attachments the DMS resources depend on; empty when the account already has the roles).
     """
+
+    props: DmsMigrationProps
+    """The props it was built from."""
+    account_roles_ready: list[IamRolePolicyAttachment]
+    """Policy attachments of ``dms-vpc-role`` / ``dms-cloudwatch-logs-role`` the DMS resources depend on (empty
+    when the account already has the roles)."""
+    instance: DmsReplicationInstance
+    """The ``aws_dms_replication_instance``."""
+    secrets: dict[str, SecretsmanagerSecret]
+    """``source`` / ``target`` -> the endpoint's connection secret (created without a value)."""
+    source_endpoint: DmsEndpoint
+    """The source ``aws_dms_endpoint`` (heartbeat on)."""
+    target_endpoint: DmsEndpoint
+    """The target ``aws_dms_endpoint``."""
+    task: DmsReplicationTask
+    """The ``aws_dms_replication_task`` (never started by Terraform)."""
 
     def __init__(self, scope: Construct, id_: str, props: DmsMigrationProps):
         super().__init__(scope, id_)

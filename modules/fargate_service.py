@@ -5,6 +5,20 @@ the container only as ``secrets`` (``valueFrom`` a Secrets Manager ARN, resolved
 environment variable whose name looks like a credential is rejected. The execution role may read only the
 secrets the task injects; the task role gets only the statements given in the props.
 
+Example::
+
+    from modules.fargate_service import FargateService, FargateServiceProps
+
+    api = FargateService(stack, "payments-api", FargateServiceProps(
+        cluster_name="paymig-dev-cluster", service_name="paymig-dev-payments-api", task_family="paymig-dev-api",
+        alb_name="paymig-dev-alb", target_group_name="paymig-dev-tg", execution_role_name="paymig-dev-exec",
+        task_role_name="paymig-dev-task", log_group_name="/ecs/paymig-dev/payments-api", region="us-east-1",
+        vpc_id="vpc-1", public_subnet_ids=("subnet-a", "subnet-b"), private_subnet_ids=("subnet-c", "subnet-d"),
+        alb_security_group_id="sg-alb", service_security_group_id="sg-svc",
+        container_image="public.ecr.aws/nginx/nginx:1.27", container_port=8080, cpu=512, memory_mib=1024,
+        desired_count=2, min_count=2, max_count=6, address="payments_api"))
+    alb_dns_name = api.alb.dns_name  # aws_lb.payments_api
+
 Follows: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data-secrets.html,
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html,
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/ecs_service.
@@ -156,6 +170,23 @@ class FargateService(Construct):
     Attributes: ``cluster``, ``service``, ``alb``, ``target_group``, ``listener`` (the one that forwards),
     ``task_role``, ``execution_role``.
     """
+
+    props: FargateServiceProps
+    """The props it was built from."""
+    cluster: EcsCluster
+    """The ECS cluster (Container Insights on)."""
+    service: EcsService
+    """The Fargate service (circuit breaker with rollback)."""
+    execution_role: IamRole
+    """Role ECS uses to pull the image, write logs and read the injected secrets."""
+    task_role: IamRole
+    """Role of the application (``task_policy_statements`` only)."""
+    alb: Lb
+    """The internet-facing Application Load Balancer."""
+    target_group: LbTargetGroup
+    """The ``ip`` target group of the service."""
+    listener: LbListener
+    """The listener that forwards to ``target_group`` (HTTPS when a certificate is set)."""
 
     def __init__(self, scope: Construct, id_: str, props: FargateServiceProps):
         super().__init__(scope, id_)

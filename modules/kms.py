@@ -5,6 +5,14 @@ AWS recommends as the default key policy) and, where a service encrypts on its o
 principal use the key: CloudWatch Logs (scoped by the ``aws:logs:arn`` encryption context to this account and
 region) and CloudWatch alarms publishing to an encrypted SNS topic.
 
+Example::
+
+    from modules.kms import EncryptionKey, EncryptionKeyProps
+
+    key = EncryptionKey(stack, "database-key", EncryptionKeyProps(
+        alias="paymig-dev-database", description="RDS storage", region="us-east-1", address="database"))
+    key_arn = key.arn  # aws_kms_key.database, alias/paymig-dev-database
+
 Follows: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html,
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html,
 https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse.
@@ -54,6 +62,11 @@ class EncryptionKeyProps:
 
 class EncryptionKey(Construct):
     """KMS key (rotation on) with its alias and policy. Attributes: ``key``, ``arn`` (token)."""
+
+    key: KmsKey
+    """The ``aws_kms_key`` (rotation on)."""
+    arn: str
+    """Token of the key ARN."""
 
     def __init__(self, scope: Construct, id_: str, props: EncryptionKeyProps):
         super().__init__(scope, id_)

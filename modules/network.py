@@ -3,6 +3,15 @@
 Security groups are created here, in the network stack, before any stack references them; rules between tiers
 use ``aws_vpc_security_group_ingress_rule`` / ``egress_rule`` resources (one rule each, as the AWS provider
 recommends) so that groups can reference each other without cycles.
+
+Example::
+
+    from modules.network import Network, NetworkProps
+
+    network = Network(stack, "network", NetworkProps(
+        name_prefix="paymig-dev", region="us-east-1", vpc_cidr="10.20.0.0/16", az_count=2, container_port=8080,
+        address="main"))
+    private_subnet_ids = network.subnet_ids["private"]  # aws_subnet.main_private_0 and _1
 """
 
 from __future__ import annotations
@@ -91,6 +100,23 @@ class Network(Construct):
     Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/vpc and
     .../vpc_security_group_ingress_rule.
     """
+
+    props: NetworkProps
+    """The props it was built from."""
+    vpc: Vpc
+    """The VPC."""
+    subnets: dict[str, list[Subnet]]
+    """Tier (``public``, ``private``, ``database``) -> its subnets, one per AZ."""
+    subnet_ids: dict[str, list[str]]
+    """Tier -> tokens of its subnet IDs."""
+    alb_security_group: SecurityGroup
+    """Group of the ALB (80/443 from anywhere)."""
+    service_security_group: SecurityGroup
+    """Group of the ECS tasks (from the ALB only)."""
+    database_security_group: SecurityGroup
+    """Group of the databases (PostgreSQL from the tasks and DMS)."""
+    dms_security_group: SecurityGroup
+    """Group of the DMS replication instance."""
 
     def __init__(self, scope: Construct, id_: str, props: NetworkProps):
         super().__init__(scope, id_)

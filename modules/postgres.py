@@ -6,6 +6,18 @@ sets ``rds.logical_replication=1``, ``max_replication_slots`` and ``max_wal_send
 master password is generated and kept by RDS in Secrets Manager (``manage_master_user_password``): it never
 appears in Terraform configuration or state.
 
+Example::
+
+    from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps
+
+    source = PostgresDatabase(stack, "source", PostgresProps(
+        identifier="paymig-dev-source", parameter_group_name="paymig-dev-source-postgres15", engine_version="15.7",
+        instance_class="db.t4g.medium", allocated_storage_gib=50, max_allocated_storage_gib=200, multi_az=False,
+        backup_retention_days=7, database_name="payments", master_username="paymig_admin",
+        subnet_group_name="paymig-dev-db", security_group_ids=("sg-db",), protected=False,
+        logical_replication=LogicalReplication(), address="source"))
+    secret_arn = source.secret_arn  # RDS-managed master secret of aws_db_instance.source
+
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/db_instance,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (RDS source prerequisites) and
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html.
@@ -121,6 +133,19 @@ class PostgresDatabase(Construct):
     Attributes: ``instance`` (DbInstance), ``parameter_group``, ``secret_arn`` (token: ARN of the RDS-managed
     master user secret), ``address`` and ``port`` (tokens).
     """
+
+    props: PostgresProps
+    """The props it was built from."""
+    parameter_group: DbParameterGroup
+    """The instance's ``aws_db_parameter_group`` (``rds.force_ssl``, CDC settings)."""
+    instance: DbInstance
+    """The ``aws_db_instance``."""
+    secret_arn: str
+    """Token of the ARN of the RDS-managed master user secret (Secrets Manager)."""
+    address: str
+    """Token of the instance's DNS name."""
+    port: float
+    """Token of the instance's port (5432)."""
 
     def __init__(self, scope: Construct, id_: str, props: PostgresProps):
         super().__init__(scope, id_)

@@ -5,6 +5,18 @@ destination is not versioned). The rule replicates delete markers, uses Replicat
 with replication metrics, and the replication role may only read the source and replicate into the
 destination.
 
+Example::
+
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from modules.replicated_bucket import ReplicatedBucketPair, ReplicatedBucketPairProps
+    from modules.secure_bucket import Lifecycle
+
+    replica = AwsProvider(stack, "aws-replica", region="us-west-2", alias="replica")
+    logs = ReplicatedBucketPair(stack, "transaction-logs", ReplicatedBucketPairProps(
+        "paymig-dev-txlog-us-east-1", "paymig-dev-txlog-us-west-2", "paymig-dev-s3-replication",
+        Lifecycle(glacier_transition_days=90, expiration_days=2555), replica, address="transaction_logs"))
+    bucket = logs.source.bucket.bucket  # aws_s3_bucket.transaction_logs; the replica is ..._replica
+
 Follows: https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-walkthrough1.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html,
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/s3_bucket_replication_configuration.
@@ -73,6 +85,15 @@ class ReplicatedBucketPair(Construct):
 
     Attributes: ``source``, ``replica`` (SecureBucket), ``role``, ``replication``.
     """
+
+    source: SecureBucket
+    """The source bucket (stack's provider)."""
+    replica: SecureBucket
+    """The replica bucket (``replica_provider``)."""
+    role: IamRole
+    """The role S3 assumes to replicate."""
+    replication: S3BucketReplicationConfigurationA
+    """The replication rule (RTC 15 minutes, delete markers)."""
 
     def __init__(self, scope: Construct, id_: str, props: ReplicatedBucketPairProps):
         super().__init__(scope, id_)

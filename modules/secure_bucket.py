@@ -2,6 +2,14 @@
 
 Used for the transaction-log buckets (both regions) and the Terraform state bucket.
 
+Example::
+
+    from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
+
+    archive = SecureBucket(stack, "archive", SecureBucketProps(
+        "paymig-dev-archive", Lifecycle(glacier_transition_days=30, expiration_days=365), address="archive"))
+    archive_arn = archive.bucket.arn  # aws_s3_bucket.archive
+
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/s3_bucket (and the split
 ``s3_bucket_*`` resources), https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html.
 """
@@ -81,6 +89,11 @@ class SecureBucket(Construct):
     Attributes: ``bucket`` (S3Bucket), ``versioning`` (S3BucketVersioningA, for resources that need versioning
     enabled first, such as replication rules).
     """
+
+    bucket: S3Bucket
+    """The ``aws_s3_bucket``."""
+    versioning: S3BucketVersioningA
+    """Its versioning (resources that need versioning first depend on it)."""
 
     def __init__(self, scope: Construct, id_: str, props: SecureBucketProps):
         super().__init__(scope, id_)
