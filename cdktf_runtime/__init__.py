@@ -5,8 +5,8 @@ provider mirror, telemetry off) before anything imports ``cdktf``; every package
 
 cdktf 0.21 and its prebuilt providers are archived upstream; every work-around for them lives here:
 
-- ``environment``: environment variables and the Terraform CLI configuration (offline mirror, no telemetry,
-  caches inside the project).
+- ``environment``: environment variables of cdktf and jsii (caches inside the project, no telemetry), on top of
+  Terraform's own from ``terraform_driver.environment`` (CLI configuration with the offline mirror).
 - ``provider_loader``: loads the AWS provider bindings lazily in Python and node (assembly at once, resource
   namespaces on first use); ``PAYMIG_PLAIN_PROVIDER_IMPORT=1`` switches it off.
 - ``hcl_output``: ``cdktf synth --hcl`` writes JSON policies holding references as invalid HCL; an aspect turns

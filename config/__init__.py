@@ -1,6 +1,27 @@
-"""Configuration of the migration infrastructure: ``config/<environment>.toml`` validated by ``config.settings``."""
+"""Configuration of the migration infrastructure: ``config/<environment>.toml``, typed and validated.
 
+- ``config.models``: every pydantic model (one per TOML section, ``MigrationConfig`` for the file);
+- ``config.loading``: environment selection, loading and validation, the emulator endpoint;
+- ``config.naming``: every AWS name derived from a configuration, with the limit AWS puts on it;
+- ``config.errors``: ``ConfigProblem(field, value, rule)`` and ``ConfigError`` (all problems at once).
+
+Dependencies go one way: errors <- models <- naming <- loading.
+"""
+
+from config.errors import ConfigError, ConfigProblem
+from config.loading import (
+    EMULATOR_ENDPOINT_VARIABLE,
+    EMULATOR_ENVIRONMENT,
+    config_path,
+    emulator_endpoint,
+    load_config,
+    parse_config,
+    selected_environment,
+)
+from config.models import MigrationConfig, PostgresInstance
 from config.naming import Names
-from config.settings import ConfigError, MigrationConfig, load_config, parse_config, selected_environment
 
-__all__ = ["ConfigError", "MigrationConfig", "Names", "load_config", "parse_config", "selected_environment"]
+__all__ = [
+    "EMULATOR_ENDPOINT_VARIABLE", "EMULATOR_ENVIRONMENT", "ConfigError", "ConfigProblem", "MigrationConfig", "Names",
+    "PostgresInstance", "config_path", "emulator_endpoint", "load_config", "parse_config", "selected_environment",
+]

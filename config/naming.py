@@ -1,6 +1,6 @@
 """Every AWS name this project derives from a configuration, with the limit AWS puts on it.
 
-Names are ``<project>-<environment>-<purpose>``; ``config.settings.parse_config`` rejects a configuration whose
+Names are ``<project>-<environment>-<purpose>``; ``config.loading.parse_config`` rejects a configuration whose
 derived names break a rule, so no stack has to check a name again.
 
 Limits follow the AWS API references: Elastic Load Balancing (load balancer and target group names: 32
@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from config.settings import MigrationConfig
+from config.errors import ConfigProblem
+from config.models import MigrationConfig
 
 
 @dataclass(frozen=True)
@@ -181,16 +180,16 @@ _CONFIG_FIELD = {
 }
 
 
-def naming_problems(config: MigrationConfig) -> list[str]:
+def naming_problems(config: MigrationConfig) -> list[ConfigProblem]:
     """Check every derived name of ``config`` against its rule.
 
     Returns:
-        One ``<field> = <name>: <rule>`` line per invalid name (empty when all are valid).
+        One problem per invalid name, naming the configuration field it comes from (empty when all are valid).
     """
     problems = []
     for attribute, name in asdict(Names.of(config)).items():
         problem = RULES[attribute].problem(name)
         if problem:
             field = _CONFIG_FIELD.get(attribute, f"derived name {attribute} (from project/environment)")
-            problems.append(f"{field} = {name!r}: {problem}")
+            problems.append(ConfigProblem(field, name, problem))
     return problems

@@ -1,6 +1,6 @@
 """``python -m cutover``: the migration tool's command line (see ``cutover/cli/``)."""
 
-from cutover.cli import main
+from cutover.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -5,8 +5,10 @@
   each naming the AWS behaviour it restores. Nothing of it belongs in the stacks.
 - ``emulator.process``: start, wait for and stop the server (``Emulator``), the developer's long-lived one
   (``LocalSession``).
+- ``emulator.clients``: boto3 clients on a running emulator, emptying versioned buckets before a destroy.
 """
 
+from emulator.clients import emulator_client, empty_buckets
 from emulator.process import ENDPOINT_VARIABLE, Emulator, EmulatorError, LocalSession
 
-__all__ = ["ENDPOINT_VARIABLE", "Emulator", "EmulatorError", "LocalSession"]
+__all__ = ["ENDPOINT_VARIABLE", "Emulator", "EmulatorError", "LocalSession", "emulator_client", "empty_buckets"]

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from cdktf_runtime.environment import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The project checkout (the server runs there; the developer's emulator is recorded in its ``.state/local``)."""
 
 ENDPOINT_VARIABLE = "PAYMIG_AWS_ENDPOINT_URL"
 """Environment variable that carries the emulator's endpoint URL into synthesis and Terraform runs."""

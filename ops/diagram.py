@@ -28,7 +28,7 @@ from typing import Any
 
 import graphviz
 
-from ops.synthesized import SynthesizedStack
+from terraform_driver import SynthesizedStack
 
 _RESOURCE_REFERENCE = re.compile(r"(?<![\w.-])(aws_\w+)\.([\w-]+)")
 _REMOTE_OUTPUT = re.compile(r"data\.terraform_remote_state\.[\w-]+\.outputs\.([\w-]+)")

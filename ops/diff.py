@@ -1,54 +1,47 @@
-"""``cdktf diff`` for every synthesized stack, summarized with ``ops.plan_summary``.
+"""The plan of every synthesized stack, summarized with ``ops.plan_summary`` (``make diff``).
 
-Against the ``local`` environment (the default of ``make diff``) the stacks are first synthesized against the
-developer's running emulated AWS (``make deploy-local``, ``ops.local``), so that the plans compare with what was
-deployed there. ``cdktf diff <stack>`` runs ``terraform init`` (through the stack's backend) and ``terraform plan -out plan`` in
-``cdktf.out/stacks/<stack>``; the saved plan is then read with ``terraform show -json plan``. Follows the cdktf CLI
-0.21 (``cdktf diff --help``: one stack per call, ``--skip-synth``, ``--skip-provider-lock``).
+Each stack is planned the way ``cdktf diff <stack>`` plans it, through ``terraform_driver``: ``terraform init``
+(through the stack's backend), ``terraform plan -out plan`` in ``cdktf.out/stacks/<stack>``, and the saved plan read
+back with ``terraform show -json plan``. Against the ``local`` environment (the default of ``make diff``) the stacks
+are first synthesized against the developer's running emulated AWS (``make deploy-local``, ``ops.local``), so that
+the plans compare with what was deployed there. Terraform options from the environment apply (CI sets
+``TF_CLI_ARGS_plan=-lock=false`` for its read-only plan role).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from cdktf_runtime.environment import PROJECT_ROOT
 from ops.plan_summary import StackPlan, failed_plan, summarize_plan
-from ops.synthesized import read_stacks
-from ops.terraform import terraform, terraform_env
-
-CDKTF = PROJECT_ROOT / "node_modules" / ".bin" / "cdktf"
-"""The project's cdktf CLI (``package-lock.json``)."""
+from terraform_driver import Terraform, TerraformError, read_stacks
 
 PLAN_FILE = "plan"
-"""Name of the plan file ``cdktf diff`` writes in a stack's directory (cdktf CLI 0.21, not configurable)."""
+"""Name of the plan file written in a stack's directory (the name ``cdktf diff`` uses)."""
 
 
 def diff_stack(outdir: Path, stack: str, directory: Path, *, extra_env: Mapping[str, str] | None = None) -> StackPlan:
-    """Run ``cdktf diff --skip-synth <stack>`` and summarize the plan it saved.
+    """Initialize and plan ``stack`` (in ``directory`` of the cdktf output ``outdir``) and summarize the plan.
 
-    The diff's own output (Terraform's full plan) goes to this process's stdout/stderr, for logs. A stale plan
-    file is removed first, so a failed diff never reports an old plan.
+    A stale plan file is removed first, so a failed plan never reports an old one.
 
     Returns:
-        The stack's ``StackPlan``; a failed one (``error`` set) when ``cdktf diff`` exits non-zero or saves no plan.
+        The stack's ``StackPlan``; a failed one (``error`` set to Terraform's first error) when init or plan fails.
     Raises:
         ops.plan_summary.PlanFormatError: the saved plan is not in a JSON format this project reads.
     """
     plan_file = directory / PLAN_FILE
     plan_file.unlink(missing_ok=True)
-    result = subprocess.run(
-        [str(CDKTF), "diff", stack, "--skip-synth", "--skip-provider-lock", "--no-color", "--output", str(outdir)],
-        cwd=PROJECT_ROOT, env=terraform_env(extra_env), check=False,
-    )
-    if result.returncode != 0:
-        return failed_plan(stack, f"cdktf diff exited {result.returncode} (its output is in the log)")
-    if not plan_file.is_file():
-        return failed_plan(stack, "cdktf diff saved no plan")
-    shown = terraform(directory, ["show", "-json", PLAN_FILE], extra_env=extra_env)
-    return summarize_plan(stack, json.loads(shown.stdout))
+    terraform = Terraform(directory, extra_env, name=stack)
+    try:
+        terraform.init()
+        terraform.plan(out=plan_file)
+        shown = terraform.show_json(plan_file)
+    except TerraformError as error:
+        errors = [d for d in error.diagnostics if d.severity == "error"]
+        reason = errors[0].summary if errors else (error.output.strip().splitlines() or ["no diagnostic"])[-1]
+        return failed_plan(stack, f"terraform {error.command} failed: {reason}")
+    return summarize_plan(stack, shown)
 
 
 def synthesize_local() -> Path:

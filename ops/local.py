@@ -2,10 +2,11 @@
 
 ``make deploy-local`` starts the developer's emulator when none is running (``emulator.LocalSession``, recorded in
 ``.state/local/emulator.json``), synthesizes the ``local`` environment against its endpoint into
-``.state/local/cdktf.out``, applies the bootstrap stack (local state, ``.state/local/bootstrap.tfstate``) and then
+``.state/local/cdktf.out``, applies the state stack (local state, ``.state/local/bootstrap.tfstate``) and then
 every other stack through the S3 backend on the emulator, in dependency order, and prints every stack's outputs.
 The emulator keeps running so that ``make state`` can inspect what was deployed; ``make destroy-local`` destroys
-every stack in reverse order and stops it.
+every stack in reverse order and stops it. Terraform runs through ``terraform_driver``; the emulator's lifecycle
+is ``emulator``'s.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cdktf_runtime.environment import PROJECT_ROOT
-from config.settings import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT
+from config import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT
+from emulator import emulator_client, empty_buckets  # noqa: F401  (emulator_client: for callers of ops.local)
 from ops import deploy
-from ops.synthesized import SynthesizedStack, read_stacks
+from terraform_driver import PROJECT_ROOT, ApplyResult, SynthesizedStack, read_stacks, stack_named, state_stack
 
 LOCAL_STATE_DIR = PROJECT_ROOT / ".state" / EMULATOR_ENVIRONMENT
 """Everything of the developer's local deployment: emulator record and log, bootstrap state, synthesized output."""
@@ -37,7 +38,7 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
                ) -> dict[str, SynthesizedStack]:
     """Synthesize every stack of the ``local`` environment against ``endpoint`` into ``outdir``.
 
-    Imports cdktf and the provider bindings (a few seconds, about 1 GB) in this process.
+    Imports cdktf and the provider bindings (a few seconds, about 300 MB) in this process.
 
     Args:
         endpoint: the emulator's URL (``http://127.0.0.1:<port>``), written into providers and backends.
@@ -47,13 +48,13 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
     Raises:
         config.ConfigError: the configuration (or the endpoint) breaks a rule.
     """
+    import tomllib
+
     import cdktf_runtime  # noqa: F401  (environment before cdktf)
     from cdktf import App
 
-    from config import parse_config
-    from config.settings import config_path
+    from config import config_path, parse_config
     from stacks.app import build_stacks
-    import tomllib
 
     data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
     if configure:
@@ -73,27 +74,11 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
     return read_stacks(outdir)
 
 
-def emulator_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
-    """A boto3 client of ``service`` on the emulator (placeholder credentials, the emulator's endpoint only)."""
-    import boto3
-
-    return boto3.client(service, endpoint_url=endpoint, region_name=region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def empty_state_bucket(stack: SynthesizedStack, endpoint: str) -> None:
-    """Delete every object version and delete marker of the state bucket that ``stack`` (the bootstrap stack)
-    created, so that its destroy can delete the versioned bucket. Only ever called on the emulator, after every
-    stack whose state the bucket held has been destroyed."""
-    buckets = [settings["bucket"] for settings in stack.of_type("aws_s3_bucket").values()
-               if not settings.get("force_destroy")]
-    s3 = emulator_client(endpoint, "s3")
-    for bucket in buckets:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            versions = page.get("Versions", []) + page.get("DeleteMarkers", [])
-            if versions:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": [
-                    {"Key": version["Key"], "VersionId": version["VersionId"]} for version in versions]})
+    """Empty the versioned state bucket that ``stack`` (the state stack) created, so that its destroy can delete
+    it. Only ever called on the emulator, after every stack whose state the bucket held has been destroyed."""
+    empty_buckets(endpoint, [settings["bucket"] for settings in stack.of_type("aws_s3_bucket").values()
+                             if not settings.get("force_destroy")])
 
 
 CDKTF_INTERNAL_OUTPUT = "cross-stack-output-"
@@ -107,7 +92,7 @@ def outputs_table(stacks: dict[str, SynthesizedStack]) -> Table:
     for column in ("stack", "output", "value"):
         table.add_column(column, overflow="fold")
     for stack in stacks.values():
-        for name, output in deploy.outputs(stack).items():
+        for name, output in stack.terraform().output_json().items():
             if name.startswith(CDKTF_INTERNAL_OUTPUT):
                 continue
             value = output.get("value")
@@ -117,9 +102,9 @@ def outputs_table(stacks: dict[str, SynthesizedStack]) -> Table:
     return table
 
 
-def print_result(console: Console) -> Callable[[deploy.StackResult], None]:
+def print_result(console: Console) -> Callable[[ApplyResult], None]:
     """A ``report`` callback for ``ops.deploy`` that prints one line per stack."""
-    def report(result: deploy.StackResult) -> None:
+    def report(result: ApplyResult) -> None:
         counts = (f"{result.imported} imported, " if result.imported else "") + (
             f"{result.added} added, {result.changed} changed, {result.destroyed} destroyed"
             if result.action == "apply" else f"{result.destroyed} destroyed")
@@ -132,17 +117,17 @@ def deploy_local(console: Console, workers: int = 3) -> dict[str, SynthesizedSta
 
     Raises:
         emulator.EmulatorError: the emulator could not be started.
-        ops.deploy.TerraformFailed: a stack failed to apply.
+        terraform_driver.TerraformError: a stack failed to apply.
     """
     from emulator import LocalSession
 
     session = LocalSession(LOCAL_STATE_DIR)
     endpoint, started = session.ensure_running()
-    if started:  # a new emulator is empty: state left by an earlier one describes nothing that exists
-        _forget_bootstrap_state()
     console.print(f"emulated AWS at {endpoint} ({'started' if started else 'already running'})")
     began = time.monotonic()
     stacks = synthesize(endpoint, LOCAL_OUTDIR)
+    if started:  # a new emulator is empty: state left by an earlier one describes nothing that exists
+        _forget_local_state(stacks)
     console.print(f"synthesized {len(stacks)} stacks into {LOCAL_OUTDIR.relative_to(PROJECT_ROOT)} "
                   f"({time.monotonic() - began:.0f} s); deploying")
     results = deploy.deploy_all(stacks.values(), workers=workers, report=print_result(console))
@@ -157,25 +142,27 @@ def destroy_local(console: Console, workers: int = 3) -> None:
     """Destroy every stack of the local deployment in reverse order, then stop the emulator.
 
     Raises:
-        ops.deploy.TerraformFailed: a stack failed to destroy (the emulator keeps running for inspection).
+        terraform_driver.TerraformError: a stack failed to destroy (the emulator keeps running for inspection).
     """
     from emulator import LocalSession
 
     session = LocalSession(LOCAL_STATE_DIR)
     endpoint = session.running_endpoint()
+    deployed = read_stacks(LOCAL_OUTDIR) if (LOCAL_OUTDIR / "manifest.json").is_file() else {}
     if endpoint is None:
-        _forget_bootstrap_state()
+        _forget_local_state(deployed)
         console.print("no emulator is running: nothing is deployed locally")
         return
-    if not _bootstrapped():
+    if not _holds_resources(deployed):
         session.stop()
         console.print("nothing was deployed on the running emulator (no bootstrap state); emulator stopped")
         return
     began = time.monotonic()
     stacks = synthesize(endpoint, LOCAL_OUTDIR)
+    holder = state_stack(stacks)
 
     def before(stack: SynthesizedStack) -> None:
-        if stack.name == deploy.STATE_STACK:
+        if holder is not None and stack.name == holder.name:
             empty_state_bucket(stack, endpoint)
 
     # Nothing but these states changes the emulated objects: destroy what they record without reading it back.
@@ -185,16 +172,25 @@ def destroy_local(console: Console, workers: int = 3) -> None:
     console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; emulator stopped")
 
 
-def _forget_bootstrap_state() -> None:
-    """Remove the local bootstrap state (and backups): it described an emulator that no longer runs."""
-    for stale in LOCAL_STATE_DIR.glob("bootstrap.tfstate*"):
-        stale.unlink()
+def _local_state_file(stacks: dict[str, SynthesizedStack]) -> Path | None:
+    """The state stack's local state file (its backend's ``path``), if there is a state stack."""
+    holder = state_stack(stacks)
+    return Path(holder.backend_settings["path"]) if holder is not None else None
 
 
-def _bootstrapped() -> bool:
-    """Whether the local bootstrap state holds resources (the state bucket and lock table exist)."""
+def _forget_local_state(stacks: dict[str, SynthesizedStack]) -> None:
+    """Remove the state stack's local state (and backups): it described an emulator that no longer runs."""
+    path = _local_state_file(stacks)
+    if path is not None:
+        for stale in path.parent.glob(f"{path.name}*"):
+            stale.unlink()
+
+
+def _holds_resources(stacks: dict[str, SynthesizedStack]) -> bool:
+    """Whether the state stack's local state holds resources (the state bucket and lock table exist)."""
+    path = _local_state_file(stacks)
     try:
-        state = json.loads((LOCAL_STATE_DIR / "bootstrap.tfstate").read_text(encoding="utf-8"))
+        state = json.loads(path.read_text(encoding="utf-8")) if path else {}
     except (OSError, ValueError):
         return False
     return bool(state.get("resources"))
@@ -210,17 +206,16 @@ def show_state(stack_name: str, address: str | None, outdir: Path = LOCAL_OUTDIR
 
     Raises:
         emulator.EmulatorError: the local deployment is asked for and no emulator is running.
-        KeyError: no such stack (the message lists the known ones).
-        ops.deploy.TerraformFailed: the state could not be read or ``address`` is not in it.
+        terraform_driver.UnknownStack: no such stack (the message lists the known ones).
+        terraform_driver.TerraformError: the state could not be read or ``address`` is not in it.
     """
     if outdir == LOCAL_OUTDIR:
         from emulator import LocalSession
 
         LocalSession(LOCAL_STATE_DIR).require_endpoint()
-    stacks = read_stacks(outdir)
-    if stack_name not in stacks:
-        raise KeyError(f"no stack {stack_name!r} in {outdir} (stacks: {', '.join(stacks)})")
-    stack = stacks[stack_name]
-    if not (stack.directory / ".terraform").is_dir():
-        deploy.init(stack)
-    return deploy.state(stack, address)
+    terraform = stack_named(outdir, stack_name).terraform()
+    if not (terraform.directory / ".terraform").is_dir():
+        terraform.init()
+    if address:
+        return terraform.state_show(address)
+    return "".join(f"{line}\n" for line in terraform.state_list())

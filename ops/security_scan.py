@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktf_runtime.environment import PROJECT_ROOT
+from terraform_driver import PROJECT_ROOT
 
 CHECKOV = PROJECT_ROOT / ".tools" / "checkov" / "bin" / "checkov"
 SKIPS_FILE = PROJECT_ROOT / "security" / "checkov_skips.toml"

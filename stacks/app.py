@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cdktf import App, TerraformStack
 
-from backend.bootstrap import BootstrapStack
 from config import MigrationConfig
+from stacks.bootstrap import BootstrapStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack

@@ -9,8 +9,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from backend.remote import EMULATOR_CREDENTIALS, EMULATOR_MAX_RETRIES, EMULATOR_NO_EGRESS, use_s3_backend
-from config import MigrationConfig, Names
-from config.settings import emulator_endpoint
+from config import MigrationConfig, Names, emulator_endpoint
 
 EMULATED_SERVICES = (
     "acm", "appautoscaling", "autoscaling", "cloudtrail", "cloudwatch", "dms", "dynamodb", "ec2", "ecr", "ecs",

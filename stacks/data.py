@@ -81,6 +81,10 @@ class DataStack(MigrationStack):
         region = self.config.regions.primary
         self.output("source_endpoint", self.source.instance.endpoint, "Source PostgreSQL endpoint (host:port)")
         self.output("target_endpoint", self.target.instance.endpoint, "Target PostgreSQL endpoint (host:port)")
+        self.output("source_database_name", self.config.source_database.database_name,
+                    "Source database name (cutover validate --environment)")
+        self.output("target_database_name", self.config.target_database.database_name,
+                    "Target database name (cutover validate --environment)")
         self.output("source_secret_arn", self.source.secret_arn, "Secrets Manager ARN of the source credentials")
         self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
         for kind, secret in self.dms.secrets.items():

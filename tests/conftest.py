@@ -22,12 +22,12 @@ del os.environ["TF_CLI_ARGS_init"]
 import pytest  # noqa: E402
 from cdktf import App, Testing  # noqa: E402
 
-from config import MigrationConfig, load_config, parse_config
-from config.settings import config_path
-from ops.synthesized import SynthesizedStack, read_stacks
+from config import MigrationConfig, config_path, load_config, parse_config
+from terraform_driver import SynthesizedStack, read_stacks
 from stacks.app import build_stacks
 from tests import local_deployment
 
+pytest_plugins = ("tests.postgres",)  # real PostgreSQL servers: postgres_source, postgres_target, fresh_databases
 
 LEGACY_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 """The (made-up) KMS key of the legacy source instance that import tests name."""
@@ -87,32 +87,31 @@ def _needed_stacks(item: pytest.Item) -> tuple[str, ...]:
     return tuple(marker.args) if marker else ()
 
 
-def _deployment_order(item: pytest.Item) -> tuple[int, int]:
-    """Sort key: tests without the deployment first, then by when the stacks they wait for become ready, the
-    destroying test last."""
-    fixtures = set(getattr(item, "fixturenames", ()))
-    if not fixtures & set(DEPLOYMENT_FIXTURES):
+def _uses_deployment(item: pytest.Item) -> bool:
+    return bool(set(getattr(item, "fixturenames", ())) & set(DEPLOYMENT_FIXTURES))
+
+
+def _deployment_order(item: pytest.Item, order: tuple[str, ...]) -> tuple[int, int]:
+    """Sort key: tests without the deployment first, then by where the stacks they wait for come in the
+    dependency ``order`` (the synthesized manifest's), the destroying test last."""
+    if not _uses_deployment(item):
         return (0, 0)
-    if "deployment_to_destroy" in fixtures:
+    if "deployment_to_destroy" in item.fixturenames:
         return (2, 0)
     stacks = _needed_stacks(item)
-    ready = local_deployment.READY_ORDER
-    return (1, max(ready.index(name) for name in stacks) if stacks else len(ready))
+    return (1, max((order.index(name) for name in stacks if name in order), default=len(order)))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that use the session's deployment run after the others, each as early as its stacks are ready: the
-    deployment starts in the background right after collection (``pytest_collection_finish``), so the provider's
-    minutes of fixed waits overlap the other tests."""
-    items.sort(key=_deployment_order)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the session's deployment when a selected test needs it (and the tests are to run)."""
-    if session.config.option.collectonly:
-        return
-    if any(_deployment_order(item)[0] for item in session.items):
-        local_deployment.session_deployment()
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that use the session's deployment run after the others, each as early as its stacks are ready. When
+    a selected test needs the deployment (and the tests are to run), it starts here, right after collection:
+    synthesis in this thread, then the applies in the background, so the provider's minutes of fixed waits
+    overlap the other tests; its manifest gives the order."""
+    order: tuple[str, ...] = ()
+    if not config.option.collectonly and any(_uses_deployment(item) for item in items):
+        order = local_deployment.session_deployment().order
+    items.sort(key=lambda item: _deployment_order(item, order))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -2,7 +2,8 @@
 
 One deployment per test session (a private emulator on a free loopback port, bootstrap state in a temporary
 directory): a legacy source database is created with boto3 first and imported by the data stack, then every stack
-is applied with the real Terraform and hashicorp/aws 5.100.0 in dependency order (``ops.deploy.deploy_all``).
+is applied with the real Terraform and hashicorp/aws 5.100.0 in dependency order (``ops.deploy.deploy_all``, which
+drives ``terraform_driver``).
 
 Most of a deployment is the provider's fixed waits (S3 lifecycle configurations about 55 s, RDS instances about
 80 s, the ALB about 60 s, ...), so it runs in the background from the end of test collection
@@ -15,7 +16,6 @@ the test that destroys the deployment runs last.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import threading
@@ -26,21 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config import Names, parse_config
-from config.settings import EMULATOR_ENVIRONMENT, config_path
-from emulator import Emulator
+from config import EMULATOR_ENVIRONMENT, Names, config_path, parse_config
+from emulator import Emulator, emulator_client
 from ops import deploy
-from ops.local import emulator_client, synthesize
-from ops.synthesized import SynthesizedStack
+from ops.local import synthesize
+from terraform_driver import ApplyResult, PlanResult, SynthesizedStack, state_stack
 
 LEGACY_DB = "paymig-local-legacy-db"
 """The legacy source instance that exists before the migration and that the data stack imports."""
 
 LEGACY_PARAMETER_GROUP = "legacy-payments-postgres15"
-
-READY_ORDER = ("bootstrap", "network", "storage", "data", "service", "observability", "traffic")
-"""The order in which the stacks usually become ready (dependency order, shortest applies first): tests that need
-earlier stacks run earlier (``tests/conftest.py``)."""
 
 IMPORT_PLAN_STACK = "data"
 """The stack applied from a saved plan (the legacy source's import) that the tests inspect."""
@@ -77,9 +72,9 @@ class Deployment:
     names: Names
     bootstrap_state: Path
     legacy_key: str = ""
-    results: dict[str, deploy.StackResult] = field(default_factory=dict)
+    results: dict[str, ApplyResult] = field(default_factory=dict)
     import_plan: dict[str, Any] = field(default_factory=dict)
-    replans: dict[str, Any] = field(default_factory=dict)
+    replans: dict[str, PlanResult] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
@@ -88,8 +83,17 @@ class Deployment:
 
     @property
     def backend_configs(self) -> dict[str, dict[str, str]]:
-        """Backend overrides for ``ops.deploy`` (the bootstrap stack's local state file)."""
-        return {deploy.STATE_STACK: {"path": str(self.bootstrap_state)}}
+        """Backend overrides for ``ops.deploy``: the state stack's local state file (in the session's folder)."""
+        holder = state_stack(self.stacks)
+        assert holder is not None, "the synthesized app has no state stack"
+        return {holder.name: {"path": str(self.bootstrap_state)}}
+
+    @property
+    def state_stack(self) -> SynthesizedStack:
+        """The stack that holds the others' state (the one with local state, from the manifest)."""
+        holder = state_stack(self.stacks)
+        assert holder is not None
+        return holder
 
     @property
     def outdir(self) -> Path:
@@ -121,6 +125,12 @@ class LocalDeployment:
         """The emulator's URL (available as soon as ``start`` returned)."""
         return str(self.emulator.endpoint)
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The stacks in dependency order, as the synthesized manifest gives it (available after ``start``)."""
+        assert self.deployment is not None, "start() first"
+        return tuple(self.deployment.stacks)
+
     def start(self) -> LocalDeployment:
         """Start the emulator, create the legacy source, synthesize ``local`` and start applying in the background."""
         data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
@@ -142,7 +152,7 @@ class LocalDeployment:
         saved_plan = self.workdir / f"{IMPORT_PLAN_STACK}.plan"
         settling: list[Future[None]] = []
 
-        def applied(stack: SynthesizedStack, stack_result: deploy.StackResult) -> None:
+        def applied(stack: SynthesizedStack, stack_result: ApplyResult) -> None:
             result.results[stack.name] = stack_result
             settling.append(self._settling.submit(self._settle, stack, saved_plan))
 
@@ -165,9 +175,10 @@ class LocalDeployment:
         result = self.deployment
         assert result is not None
         try:
+            terraform = stack.terraform()
             if stack.name == IMPORT_PLAN_STACK:
-                result.import_plan = json.loads(deploy.run(stack, ["show", "-json", str(saved_plan)]).stdout)
-            result.replans[stack.name] = deploy.plan(stack)
+                result.import_plan = terraform.show_json(saved_plan)
+            result.replans[stack.name] = terraform.plan()
         except BaseException as error:
             self._fail(error)
             return

@@ -139,7 +139,7 @@ def test_only_the_local_environment_may_use_the_emulator():
     ("http://localhost", "loopback"),
 ])
 def test_emulator_endpoint_comes_from_its_variable_and_stays_on_loopback(monkeypatch, value, rule):
-    from config.settings import EMULATOR_ENDPOINT_VARIABLE, emulator_endpoint
+    from config import EMULATOR_ENDPOINT_VARIABLE, emulator_endpoint
 
     if value is None:
         monkeypatch.delenv(EMULATOR_ENDPOINT_VARIABLE, raising=False)
@@ -182,3 +182,42 @@ def test_a_certificate_must_be_an_acm_certificate_arn():
     data = config_data()
     data["service"]["certificate_arn"] = "arn:aws:acm:us-east-1:111122223333:certificate/12345678-90ab-cdef-1234"
     assert parse_config(data).service.certificate_arn == data["service"]["certificate_arn"]
+
+
+def test_a_problem_renders_field_value_and_rule():
+    from config import ConfigProblem
+
+    problem = ConfigProblem("desired_count", 9, "must lie between min_count (2) and max_count (6)")
+    assert str(problem) == "desired_count = 9: must lie between min_count (2) and max_count (6)"
+    assert problem.under("service").line() == "service.desired_count = 9: must lie between min_count (2) and " \
+                                              "max_count (6)"
+    with pytest.raises(TypeError):
+        ConfigProblem("", 1, "a rule")
+    with pytest.raises(TypeError):
+        ConfigError("x", ["a line that is not a ConfigProblem"])
+
+
+def test_errors_carry_their_problems_as_values():
+    with pytest.raises(ConfigError) as caught:
+        parse_config({**config_data(), "service": {"desired_count": 9}})
+    (problem,) = caught.value.details
+    assert (problem.field, problem.value) == ("service.desired_count", 9)
+    assert caught.value.problems == [problem.line()]
+
+
+def test_a_rule_across_fields_must_name_its_field():
+    """A model validator that raises a plain ValueError (no field) is a programming error, not a user's."""
+    from pydantic import ValidationError, model_validator
+
+    from config.loading import problems_of
+    from config.models import Storage
+
+    class Careless(Storage):
+        @model_validator(mode="after")
+        def _rule(self):
+            raise ValueError("something is wrong")
+
+    with pytest.raises(ValidationError) as caught:
+        Careless()
+    with pytest.raises(TypeError, match="must raise config.errors.ConfigProblem"):
+        problems_of(caught.value)

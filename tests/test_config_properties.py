@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from config import ConfigError, Names, parse_config
 from config.naming import RULES
-from config.settings import AWS_REGIONS, POSTGRES_MAJOR_VERSIONS
-from ops.terraform import init_offline, validate
+from config.models import AWS_REGIONS, POSTGRES_MAJOR_VERSIONS
+from terraform_driver import Terraform
 from tests.conftest import config_data, synth_app
 
 BASE = config_data("dev")
@@ -146,7 +146,7 @@ def initialized_stacks(synthesized, tmp_path_factory) -> dict[str, Path]:
     for name, stack in synthesized.items():
         directory = tmp_path_factory.mktemp(f"validate-{name}")
         shutil.copy(stack.directory / "cdk.tf.json", directory / "cdk.tf.json")
-        init_offline(directory)
+        Terraform(directory).init(backend=False)
         directories[name] = directory
     return directories
 
@@ -172,5 +172,5 @@ def test_generated_valid_configurations_pass_terraform_validate(data, initialize
     for name, stack in stacks.items():
         directory = initialized_stacks[name]
         shutil.copy(stack.directory / "cdk.tf.json", directory / "cdk.tf.json")
-        report = json.loads(validate(directory).stdout)
+        report = Terraform(directory).validate()
         assert report["valid"], (name, report["diagnostics"])

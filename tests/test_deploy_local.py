@@ -22,7 +22,7 @@ from config import load_config
 from ops import deploy
 from ops.dms_credentials import EndpointCredentials, write_dms_credentials
 from ops.local import empty_state_bucket, synthesize
-from ops.synthesized import SynthesizedStack
+from terraform_driver import SynthesizedStack, TerraformError
 from tests.local_deployment import LEGACY_DB, Deployment, import_legacy
 
 pytestmark = pytest.mark.terraform
@@ -48,8 +48,10 @@ def test_every_stack_is_applied(deployment):
         result = deployment.results[name]
         assert result.added + result.imported == stack.resource_count(), name
     assert deployment.results["data"].imported == 1
-    outputs = deploy.outputs(deployment.stacks["service"])
-    assert outputs["alb_dns_name"]["value"].endswith(".elb.amazonaws.com")
+    outputs = deployment.stacks["service"].terraform().output()
+    assert outputs["alb_dns_name"].endswith(".elb.amazonaws.com")
+    assert all(result.slowest and result.seconds >= max(seconds for _, seconds in result.slowest)
+               for result in deployment.results.values())  # timings from Terraform's apply_complete messages
 
 
 @pytest.mark.stacks("data")
@@ -156,7 +158,7 @@ def test_state_is_in_the_bucket_and_the_lock_table_has_the_terraform_key(deploym
     names = deployment.names
     keys = {o["Key"] for o in deployment.client("s3").list_objects_v2(Bucket=names.state_bucket)["Contents"]}
     prefix = parse_config_prefix(deployment)
-    assert keys >= {f"{prefix}/{name}.tfstate" for name in deployment.stacks if name != deploy.STATE_STACK}
+    assert keys >= {f"{prefix}/{name}.tfstate" for name in deployment.stacks if name != deployment.state_stack.name}
     table = deployment.client("dynamodb").describe_table(TableName=names.lock_table)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == [{"AttributeName": "LockID", "AttributeType": "S"}]
@@ -171,9 +173,7 @@ def parse_config_prefix(deployment: Deployment) -> str:
 def test_second_plan_of_every_stack_shows_no_change(deployment):
     plans = deployment.replans  # planned right after the deployment (-detailed-exitcode: 0 means no change)
     assert set(plans) == set(deployment.stacks)
-    changes = {name: [line for line in plan.stdout.splitlines() if re.match(r"\s+([~+-]|# \S+ (will|must))", line)]
-               for name, plan in plans.items() if plan.returncode != 0}
-    assert changes == {}
+    assert {name: plan.changes for name, plan in plans.items() if plan.has_changes} == {}
 
 
 @pytest.mark.stacks("data")
@@ -187,8 +187,9 @@ def test_once_imported_the_data_stack_drops_the_import_and_plans_no_change(deplo
 
     data_stack = synthesize(deployment.endpoint, tmp_path / "cdktf.out", configure=imported)["data"]
     assert "import" not in data_stack.document
-    deploy.init(data_stack)
-    assert deploy.plan(data_stack).returncode == 0
+    terraform = data_stack.terraform()
+    terraform.init()
+    assert not terraform.plan().has_changes
 
 
 @pytest.mark.stacks("network")
@@ -203,12 +204,13 @@ def test_a_held_lock_refuses_a_second_apply_and_leaves_the_state_unchanged(deplo
     dynamodb.put_item(TableName=names.lock_table, Item={"LockID": {"S": f"{names.state_bucket}/{key}"},
                                                        "Info": {"S": json.dumps(holder)}})
     try:
-        with pytest.raises(deploy.TerraformFailed) as refused:
-            deploy.apply(stack)
+        with pytest.raises(TerraformError) as refused:
+            stack.terraform().apply()
     finally:
         dynamodb.delete_item(TableName=names.lock_table, Key={"LockID": {"S": f"{names.state_bucket}/{key}"}})
-    assert "Error acquiring the state lock" in refused.value.output
-    assert "held-by-test" in refused.value.output
+    (diagnostic,) = [d for d in refused.value.diagnostics if d.severity == "error"]
+    assert diagnostic.summary == "Error acquiring the state lock" and "held-by-test" in diagnostic.detail
+    assert (refused.value.stack, refused.value.command) == ("network", "apply")
     after = s3.head_object(Bucket=names.state_bucket, Key=key)
     assert (after["VersionId"], after["ETag"]) == (before["VersionId"], before["ETag"])
 
@@ -222,7 +224,7 @@ def test_make_state_lists_and_shows_resources_through_the_backend(deployment):
     shown = subprocess.run(["make", "-s", "--no-print-directory", "state", "STACK=network", f"ADDRESS={vpc}",
                             f"STATE_OUTDIR={outdir}"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                            check=True).stdout
-    vpc_id = deploy.outputs(deployment.stacks["network"])["vpc_id"]["value"]
+    vpc_id = deployment.stacks["network"].terraform().output()["vpc_id"]
     assert shown.startswith(f"# {vpc}:") and f'id ' in shown and vpc_id in shown
     missing = subprocess.run(["make", "-s", "--no-print-directory", "state", "STACK=nosuch", f"STATE_OUTDIR={outdir}"],
                              cwd=PROJECT_ROOT, capture_output=True, text=True)
@@ -252,7 +254,8 @@ def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
     password_value = re.compile(r'"(password|master_password|master_user_password|secret_string)"\s*:\s*"[^"]')
 
     def stored(stack: SynthesizedStack) -> tuple[str, str]:
-        return deploy.run(stack, ["state", "pull"]).stdout, json.dumps(deploy.outputs(stack))
+        terraform = stack.terraform()
+        return json.dumps(terraform.state_pull()), json.dumps(terraform.output())
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         texts = dict(zip(deployment.stacks, pool.map(stored, deployment.stacks.values())))
@@ -270,7 +273,8 @@ def test_destroy_in_reverse_order_removes_everything(deployment_to_destroy):
     started = time.monotonic()
     order: list[str] = []
     stacks = deployment.stacks
-    lifecycle = [stacks[name] for name in stacks if name != deploy.STATE_STACK]
+    holder = deployment.state_stack
+    lifecycle = [stacks[name] for name in stacks if name != holder.name]
     deploy.destroy_all(lifecycle, report=lambda result: order.append(result.stack), refresh=False)  # as destroy-local
     position = {name: index for index, name in enumerate(order)}
     assert sorted(order) == sorted(stack.name for stack in lifecycle)
@@ -282,7 +286,7 @@ def test_destroy_in_reverse_order_removes_everything(deployment_to_destroy):
     for name in order:  # each state left in the bucket is empty, not gone and not stale
         state = json.loads(s3.get_object(Bucket=names.state_bucket, Key=f"{prefix}/{name}.tfstate")["Body"].read())
         assert state["resources"] == [], name
-    deploy.destroy_all([stacks[deploy.STATE_STACK]], backend_configs=deployment.backend_configs,
+    deploy.destroy_all([holder], backend_configs=deployment.backend_configs,
                        before=lambda stack: empty_state_bucket(stack, deployment.endpoint), refresh=False)
     deployment.seconds["destroy"] = time.monotonic() - started
     assert json.loads(deployment.bootstrap_state.read_text())["resources"] == []

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from ops.diagram import build_architecture, render, to_graphviz
-from stacks.app import STACK_ORDER
+from tests.test_stacks import STACKS
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +16,9 @@ def architecture(synthesized):
 
 
 def test_a_cluster_per_stack_in_dependency_order(architecture, synthesized):
-    assert set(architecture.stacks) == set(STACK_ORDER) and architecture.stacks == tuple(synthesized)
+    assert set(architecture.stacks) == set(STACKS) and architecture.stacks == tuple(synthesized)
     source = to_graphviz(architecture, "t").source
-    for stack in STACK_ORDER:
+    for stack in STACKS:
         assert f"subgraph cluster_{stack} {{" in source
         assert architecture.in_stack(stack), stack
     keys = {resource.key for resource in architecture.resources}
@@ -45,7 +45,7 @@ def test_replica_region_through_the_aliased_provider(architecture, dev_config):
     primary, replica = dev_config.regions.primary, dev_config.regions.replica
     assert architecture.regions == (primary, replica)
     assert architecture.stack_regions["storage"] == (primary, replica)
-    assert all(architecture.stack_regions[stack] == (primary,) for stack in STACK_ORDER if stack != "storage")
+    assert all(architecture.stack_regions[stack] == (primary,) for stack in STACKS if stack != "storage")
     in_replica = [r for r in architecture.in_stack("storage") if r.region == replica]
     assert {r.provider_alias for r in in_replica} == {"replica"}
     assert "s3_bucket" in {r.type.removeprefix("aws_") for r in in_replica}
@@ -66,4 +66,4 @@ def test_render_writes_svg_and_png(architecture, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = " ".join(" ".join(ElementTree.parse(svg).getroot().itertext()).split())  # Graphviz writes &#160;
     assert "Payment migration (dev)" in text
-    assert all(f"{stack} (" in text for stack in STACK_ORDER)
+    assert all(f"{stack} (" in text for stack in STACKS)

@@ -1,4 +1,4 @@
-"""ops.diff: ``cdktf diff`` of the project's stacks on the emulated AWS, summarized per stack.
+"""ops.diff: the plan of the project's stacks on the emulated AWS, summarized per stack.
 
 On the session's deployment (``tests/local_deployment.py``): a deployed stack plans no change. The same
 environment synthesized against the same emulator under another state key prefix is an environment with nothing
@@ -15,7 +15,7 @@ import pytest
 from ops.diff import diff_all, diff_stack
 from ops.local import synthesize
 from ops.plan_summary import render_markdown
-from ops.synthesized import SynthesizedStack
+from terraform_driver import SynthesizedStack
 from tests.local_deployment import session_deployment
 
 pytestmark = pytest.mark.terraform
@@ -55,7 +55,7 @@ def test_stack_not_deployed_plans_every_resource(deployment, undeployed):
 def test_stack_without_its_inputs_fails_and_is_reported(deployment, undeployed):
     outdir, stacks = undeployed
     plan = diff_stack(outdir, "service", stacks["service"].directory)  # no network or data state: no outputs
-    assert plan.error and "cdktf diff exited" in plan.error
+    assert plan.error and plan.error.startswith("terraform plan failed: ")
     assert "| service | | | | | | **FAILED**" in render_markdown([plan], "t")
 
 

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from emulator import Emulator, EmulatorError, LocalSession
 from emulator.moto_compat import FIXES
-from ops.local import emulator_client
+from emulator import emulator_client
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,19 @@
-"""cdktf_runtime.environment: the settings every Terraform, cdktf and jsii process of the project gets."""
+"""The settings every Terraform, cdktf and jsii process of the project gets (``terraform_driver.environment``,
+``cdktf_runtime.environment``)."""
 
 from __future__ import annotations
 
-from cdktf_runtime.environment import TERRAFORM_GOGC, environment_overrides, terraform_cli_config
-from ops.terraform import terraform_env
+from cdktf_runtime.environment import environment_overrides
+from terraform_driver.environment import TERRAFORM_GOGC, process_environment, terraform_cli_config
 
 
 def test_terraform_runs_with_a_lighter_garbage_collector_unless_the_user_sets_one(monkeypatch):
     monkeypatch.delenv("GOGC", raising=False)
     assert environment_overrides()["GOGC"] == TERRAFORM_GOGC == "400"
-    assert terraform_env()["GOGC"] == TERRAFORM_GOGC
+    assert process_environment()["GOGC"] == TERRAFORM_GOGC
     monkeypatch.setenv("GOGC", "150")
     assert environment_overrides()["GOGC"] == "150"
-    assert terraform_env()["GOGC"] == "150"
+    assert process_environment()["GOGC"] == "150"
 
 
 def test_a_cli_config_that_does_not_exist_is_replaced_by_the_projects(monkeypatch, tmp_path):

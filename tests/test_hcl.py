@@ -10,8 +10,9 @@ import pytest
 
 from cdktf_runtime.environment import PROJECT_ROOT
 from cdktf_runtime.hcl_output import embedded_json_document, hcl_output_requested
-from ops.terraform import init_offline, terraform_env, validate
-from stacks.app import STACK_ORDER
+from terraform_driver import Terraform
+from terraform_driver.environment import process_environment
+from tests.test_stacks import STACKS
 
 
 @pytest.fixture(scope="module")
@@ -19,14 +20,14 @@ def hcl_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The dev environment written by the cdktf CLI as HCL (``cdktf synth --hcl``) into a temporary folder."""
     outdir = tmp_path_factory.mktemp("hcl") / "hcl.out"
     subprocess.run([str(PROJECT_ROOT / "node_modules" / ".bin" / "cdktf"), "synth", "--hcl", "--output", str(outdir)],
-                   cwd=PROJECT_ROOT, env=terraform_env({"PAYMIG_ENVIRONMENT": "dev"}), check=True,
+                   cwd=PROJECT_ROOT, env=process_environment({"PAYMIG_ENVIRONMENT": "dev"}), check=True,
                    capture_output=True, text=True)
     return outdir
 
 
 def test_every_stack_is_written_as_hcl(hcl_out):
     manifest = json.loads((hcl_out / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["stacks"]) == set(STACK_ORDER)
+    assert set(manifest["stacks"]) == set(STACKS)
     for name, entry in manifest["stacks"].items():
         assert entry["synthesizedStackPath"] == f"stacks/{name}/cdk.tf"
         text = (hcl_out / entry["synthesizedStackPath"]).read_text(encoding="utf-8")
@@ -35,11 +36,12 @@ def test_every_stack_is_written_as_hcl(hcl_out):
 
 
 @pytest.mark.terraform
-@pytest.mark.parametrize("stack", STACK_ORDER)
+@pytest.mark.parametrize("stack", STACKS)
 def test_hcl_validates(hcl_out, stack):
     directory = hcl_out / "stacks" / stack
-    init_offline(directory)
-    report = json.loads(validate(directory).stdout)
+    terraform = Terraform(directory)
+    terraform.init(backend=False)
+    report = terraform.validate()
     errors = [f"{d['summary']}: {d.get('detail', '')}" for d in report["diagnostics"] if d["severity"] == "error"]
     assert report["valid"], errors
 

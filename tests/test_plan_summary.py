@@ -16,7 +16,7 @@ from ops.plan_summary import (
     summarize_plan,
     unacknowledged,
 )
-from ops.terraform import terraform
+from terraform_driver import Terraform
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 
@@ -175,13 +175,16 @@ resource "terraform_data" "added" { count = local.after ? 2 : 0 }
 def test_counts_match_the_installed_terraform(tmp_path):
     """A plan made now by the Terraform on PATH (built-in ``terraform_data``, no provider, no network)."""
     (tmp_path / "main.tf").write_text(LIVE_CONFIG, encoding="utf-8")
-    terraform(tmp_path, ["init", "-input=false", "-no-color"])
-    terraform(tmp_path, ["apply", "-auto-approve", "-input=false", "-no-color", "-var", "phase=before"])
-    terraform(tmp_path, ["plan", "-input=false", "-no-color", "-var", "phase=after", "-out=after.plan"])
-    summary = summarize_plan("live", json.loads(terraform(tmp_path, ["show", "-json", "after.plan"]).stdout))
-    line = next(text for text in terraform(tmp_path, ["show", "-no-color", "after.plan"]).stdout.splitlines()
+    terraform = Terraform(tmp_path)
+    terraform.init()
+    assert terraform.apply(variables={"phase": "before"}).added == 4
+    planned = terraform.plan(out=tmp_path / "after.plan", variables={"phase": "after"})
+    summary = summarize_plan("live", terraform.show_json(tmp_path / "after.plan"))
+    # Terraform's own words, for people, compared once here with what the JSON says
+    line = next(text for text in terraform.run(["show", "-no-color", "after.plan"]).stdout.splitlines()
                 if text.startswith("Plan:"))
     assert summary.terraform_line() == line == "Plan: 3 to add, 1 to change, 2 to destroy."
+    assert (planned.add, planned.change, planned.remove) == (summary.to_add, summary.to_change, summary.to_destroy)
     assert (summary.create, summary.update, summary.delete, summary.replace) == (2, 1, 1, 1)
     assert summary.stateful_alerts == ()
 
@@ -191,7 +194,8 @@ def test_diff_exits_3_until_every_stateful_change_is_acknowledged(monkeypatch, t
     from typer.testing import CliRunner
 
     import ops.diff
-    from ops.__main__ import STATEFUL_CHANGE_EXIT, app
+    from ops.cli import app
+    from ops.cli.terminal import ExitCode
 
     plans = [summarize_plan("network", load_plan("no-changes")), summarize_plan("data", load_plan("stateful"))]
     monkeypatch.setattr(ops.diff, "diff_all", lambda outdir, exclude=(): plans)
@@ -199,11 +203,11 @@ def test_diff_exits_3_until_every_stateful_change_is_acknowledged(monkeypatch, t
     base = ["diff", "--outdir", str(tmp_path), "--markdown", str(tmp_path / "summary.md")]
     alerts = [f"data:{alert.address}" for alert in plans[1].stateful_alerts]
     refused = CliRunner().invoke(app, base + [arg for address in alerts[1:] for arg in ("--allow-destroy", address)])
-    assert refused.exit_code == STATEFUL_CHANGE_EXIT
-    assert f"--allow-destroy {alerts[0]}" in refused.output
+    assert refused.exit_code == ExitCode.STATEFUL_CHANGE
+    assert f"--allow-destroy {alerts[0]}" in refused.output + (refused.stderr if refused.stderr_bytes else "")
     assert "CAUTION" in (tmp_path / "summary.md").read_text(encoding="utf-8")
     accepted = CliRunner().invoke(app, base + [arg for address in alerts for arg in ("--allow-destroy", address)])
     assert accepted.exit_code == 0, accepted.output
     quiet = CliRunner().invoke(app, base[:3])
     monkeypatch.setattr(ops.diff, "diff_all", lambda outdir, exclude=(): plans[:1])
-    assert CliRunner().invoke(app, base[:3]).exit_code == 0 and quiet.exit_code == STATEFUL_CHANGE_EXIT
+    assert CliRunner().invoke(app, base[:3]).exit_code == 0 and quiet.exit_code == ExitCode.STATEFUL_CHANGE

@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-# from cutover.cli import validate  # noqa: F401   <- each command group adds one line here
+from cutover.cli import validate  # noqa: F401
+from cutover.cli import preflight  # noqa: F401
+from cutover.cli import schema  # noqa: F401
+from cutover.cli import sequences  # noqa: F401

@@ -5,6 +5,8 @@ Text that comes from PostgreSQL, AWS or Terraform is printed as text, never pars
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 from rich.console import Console
@@ -54,5 +56,29 @@ class Terminal:
         """Print plain text to stdout (no markup)."""
         self.out.print(Text(text))
 
+    def table(self, table: object) -> None:
+        """Print a rich ``Table`` to stdout (cells built from ``Text`` or plain strings)."""
+        self.out.print(table)
+
+    @contextmanager
+    def progress(self, description: str) -> Iterator[Callable[[str, float], None]]:
+        """Yield ``advance(item, fraction)``: one progress bar per item on stderr when it is a terminal, nothing
+        otherwise (CI logs stay clean)."""
+        if not self.err.is_terminal:
+            yield lambda item, fraction: None
+            return
+        from rich.progress import Progress
+
+        with Progress(console=self.err, transient=True) as bars:
+            tasks: dict[str, object] = {}
+
+            def advance(item: str, fraction: float) -> None:
+                if item not in tasks:
+                    tasks[item] = bars.add_task(f"{description} {item}", total=1.0)
+                bars.update(tasks[item], completed=fraction)  # type: ignore[arg-type]
+
+            yield advance
+
 
 terminal = Terminal()
+

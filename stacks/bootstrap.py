@@ -9,7 +9,6 @@ Follows: https://developer.hashicorp.com/terraform/language/backend/s3#dynamodb-
 
 from __future__ import annotations
 
-from cdktf import LocalBackend
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -18,7 +17,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
-from cdktf_runtime import PROJECT_ROOT
+from backend.local import use_local_backend
 from config import MigrationConfig
 from modules.access_logs import AccessLogBucket, AccessLogBucketProps
 from modules.addressing import with_address
@@ -27,11 +26,8 @@ from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 from stacks.base import MigrationStack
 
 BOOTSTRAP_STACK = "bootstrap"
-
-
-def bootstrap_state_path(config: MigrationConfig) -> str:
-    """Absolute path of the bootstrap stack's local state file for ``config``'s environment."""
-    return str(PROJECT_ROOT / ".state" / config.environment / "bootstrap.tfstate")
+"""The bootstrap stack's name. Tools that read synthesized output find it without this name: it is the one stack
+with a local backend (``terraform_driver.manifest``)."""
 
 
 class BootstrapStack(MigrationStack):
@@ -42,7 +38,7 @@ class BootstrapStack(MigrationStack):
 
     def __init__(self, scope: Construct, config: MigrationConfig):
         super().__init__(scope, BOOTSTRAP_STACK, config, local_state=True)
-        LocalBackend(self, path=bootstrap_state_path(config))
+        use_local_backend(self, config, BOOTSTRAP_STACK)
         key = EncryptionKey(self, "state-key", EncryptionKeyProps(
             alias=f"{self.names.kms_alias_prefix}-terraform-state", description="Terraform state and lock table",
             region=config.regions.primary, address="terraform_state"))

@@ -1,0 +1,462 @@
+"""Every pydantic model of the configuration: one class per TOML section, ``MigrationConfig`` for the whole file.
+
+All fields are typed, with units in their names (``_gib``, ``_seconds``, ``_percent``, ``_mib``, ``_ms``) and
+defaults that suit ``dev``. Field validators raise ``ValueError(rule)``; validators of rules across fields raise
+``config.errors.ConfigProblem(field, value, rule)`` (field relative to the model). Loading, environment selection
+and the checks of derived AWS names are in ``config.loading`` and ``config.naming``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from config.errors import ConfigProblem
+
+EMULATOR_ENVIRONMENT = "local"
+"""The one environment that may deploy onto the embedded emulated AWS (``emulator = true``)."""
+
+# Regions with the full service set this design needs (RDS, DMS, ECS Fargate, S3 replication time control).
+AWS_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
+        "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "sa-east-1",
+    }
+)
+# PostgreSQL major versions that RDS and DMS 3.5 both support as source and target.
+POSTGRES_MAJOR_VERSIONS = frozenset({13, 14, 15, 16})
+DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Region = Annotated[str, Field(description="AWS region code, e.g. us-east-1")]
+PositiveGiB = Annotated[int, Field(ge=20, le=65536, description="storage in GiB")]
+
+
+class Regions(_Model):
+    """Primary region (everything) and replica region (transaction-log bucket replica)."""
+
+    primary: Region = "us-east-1"
+    replica: Region = "us-west-2"
+
+    @field_validator("primary", "replica")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            raise ValueError(f"must be one of the supported AWS regions ({', '.join(sorted(AWS_REGIONS))})")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Regions:
+        if self.primary == self.replica:
+            raise ConfigProblem("replica", self.replica, f"must differ from primary ({self.primary!r})")
+        return self
+
+
+class Network(_Model):
+    """VPC address space, availability zones (one public, private and database subnet each), and the legacy
+    application networks (VPN or peering) that keep writing to the source database until cutover."""
+
+    vpc_cidr: str = "10.20.0.0/16"
+    az_count: int = Field(default=2, ge=2, le=3)
+    legacy_cidrs: tuple[str, ...] = Field(default=(), max_length=10)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        network = _private_network(value)
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError("prefix length must be between /16 and /20 (room for 3 tiers x az_count /24+ subnets)")
+        return value
+
+    @field_validator("legacy_cidrs")
+    @classmethod
+    def _legacy(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if _private_network(value).prefixlen > 28:
+                raise ValueError(f"prefix length of {value} must be /28 or shorter")
+        return values
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Network:
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        for value in self.legacy_cidrs:
+            if ipaddress.IPv4Network(value).overlaps(vpc):
+                raise ConfigProblem("legacy_cidrs", value, f"must not overlap vpc_cidr ({self.vpc_cidr}); "
+                                    "overlapping ranges cannot be routed over the VPN/peering")
+        return self
+
+
+def _optional_arn(value: str | None, service: str, resource: str, rule: str) -> str | None:
+    """``value`` if it is unset or an ARN of ``service`` in some region and account whose resource part matches
+    the regular expression ``resource``.
+
+    Raises:
+        ValueError: ``rule``, when ``value`` is set and is not such an ARN.
+    """
+    if value is not None and not re.fullmatch(rf"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}", value):
+        raise ValueError(rule)
+    return value
+
+
+def _private_network(value: str) -> ipaddress.IPv4Network:
+    """Parse a private IPv4 CIDR block; raises ValueError naming the rule."""
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation with no host bits set ({exc})") from None
+    if not network.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    return network
+
+
+class PostgresInstance(_Model):
+    """One RDS for PostgreSQL instance: engine, size, storage and backups."""
+
+    engine_version: str = "15.7"
+    instance_class: str = "db.t4g.medium"
+    allocated_storage_gib: PositiveGiB = 50
+    max_allocated_storage_gib: int = Field(default=200, ge=20, le=65536)
+    multi_az: bool = False
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    database_name: str = "payments"
+    master_username: str = "paymig_admin"
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d+)\.(\d+)", value)
+        if not match or int(match.group(1)) not in POSTGRES_MAJOR_VERSIONS:
+            majors = ", ".join(str(v) for v in sorted(POSTGRES_MAJOR_VERSIONS))
+            raise ValueError(f"must be MAJOR.MINOR with a PostgreSQL major version supported by RDS and DMS ({majors})")
+        return value
+
+    @field_validator("instance_class")
+    @classmethod
+    def _class(cls, value: str) -> str:
+        if not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", value):
+            raise ValueError("must be an RDS instance class such as db.t4g.medium")
+        return value
+
+    @field_validator("database_name", "master_username")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value) or value in {"postgres", "rdsadmin", "admin"}:
+            raise ValueError("must be a lowercase PostgreSQL identifier (letter, then letters, digits, _; max 63), not reserved")
+        return value
+
+    @model_validator(mode="after")
+    def _autoscaling_storage(self) -> PostgresInstance:
+        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+            raise ConfigProblem("max_allocated_storage_gib", self.max_allocated_storage_gib,
+                                f"must be >= allocated_storage_gib ({self.allocated_storage_gib})")
+        return self
+
+    @property
+    def parameter_group_family(self) -> str:
+        """RDS parameter group family of the engine version, e.g. ``postgres15`` for 15.7."""
+        return f"postgres{self.engine_version.split('.')[0]}"
+
+
+class SourceDatabase(PostgresInstance):
+    """The source database, created here or imported, with the settings logical replication (CDC) needs."""
+
+    existing_instance_identifier: str | None = Field(
+        default=None, description="identifier of an existing RDS instance to import instead of creating one"
+    )
+    existing_kms_key_arn: str | None = Field(
+        default=None,
+        description="ARN of the KMS key the existing instance's storage is encrypted with (required with "
+        "existing_instance_identifier: RDS cannot re-key an instance, a different key would replace it)",
+    )
+    existing_instance_imported: bool = Field(
+        default=False,
+        description="set once the import of existing_instance_identifier has been applied: the instance is in state "
+        "and the data stack stops declaring the import (keep the identifier: it names the instance)",
+    )
+    logical_replication: bool = True
+    max_replication_slots: int = Field(default=10, ge=0, le=100)
+    max_wal_senders: int = Field(default=10, ge=0, le=100)
+    wal_sender_timeout_ms: int = Field(default=0, ge=0, le=3_600_000)
+
+    @field_validator("existing_kms_key_arn")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        return _optional_arn(value, "kms", r"key/[A-Za-z0-9-]+",
+                             "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias")
+
+    @model_validator(mode="after")
+    def _import_keeps_key(self) -> SourceDatabase:
+        if (self.existing_instance_identifier is None) != (self.existing_kms_key_arn is None):
+            raise ConfigProblem(
+                "existing_kms_key_arn", self.existing_kms_key_arn, "must be set exactly when "
+                f"existing_instance_identifier is ({self.existing_instance_identifier!r}): an imported instance keeps "
+                "the key its storage is encrypted with (a different key would replace it, an unencrypted instance "
+                "must be encrypted by a snapshot copy and restore first)"
+            )
+        if self.existing_instance_imported and self.existing_instance_identifier is None:
+            raise ConfigProblem("existing_instance_imported", True,
+                                "needs existing_instance_identifier (the instance that was imported)")
+        return self
+
+
+class TargetDatabase(PostgresInstance):
+    """The target database on AWS that DMS loads and keeps in sync."""
+
+
+class Dms(_Model):
+    """AWS DMS replication instance and task."""
+
+    instance_class: str = "dms.t3.medium"
+    engine_version: str = "3.5.4"
+    allocated_storage_gib: int = Field(default=50, ge=5, le=6144)
+    multi_az: bool = False
+    migration_type: Literal["full-load", "cdc", "full-load-and-cdc"] = "full-load-and-cdc"
+    create_account_roles: bool = Field(
+        default=True, description="create dms-vpc-role and dms-cloudwatch-logs-role (false if the account has them)"
+    )
+    schema_name: str = "public"
+
+    @field_validator("instance_class")
+    @classmethod
+    def _class(cls, value: str) -> str:
+        if not re.fullmatch(r"dms\.[a-z0-9]+\.[a-z0-9]+", value):
+            raise ValueError("must be a DMS replication instance class such as dms.t3.medium")
+        return value
+
+    @field_validator("engine_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"3\.[45]\.\d+", value):
+            raise ValueError("must be a DMS engine version 3.4.x or 3.5.x")
+        return value
+
+
+class Service(_Model):
+    """ECS Fargate service behind the Application Load Balancer. CPU in ECS units (1024 = 1 vCPU), memory MiB."""
+
+    container_image: str = "public.ecr.aws/nginx/nginx:1.27"
+    container_port: int = Field(default=8080, ge=1, le=65535)
+    cpu: Literal[256, 512, 1024, 2048, 4096] = 512
+    memory_mib: int = Field(default=1024, ge=512, le=30720)
+    desired_count: int = Field(default=2, ge=0, le=100)
+    min_count: int = Field(default=2, ge=0, le=100)
+    max_count: int = Field(default=6, ge=1, le=100)
+    health_check_path: str = "/health"
+    cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    memory_target_percent: int = Field(default=70, ge=10, le=90)
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = 365
+    certificate_arn: str | None = None
+
+    @field_validator("container_image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9./_:@-]+", value) or value.endswith(":latest"):
+            raise ValueError("must be a container image reference with a fixed tag or digest (not :latest)")
+        return value
+
+    @field_validator("health_check_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/._-]*", value):
+            raise ValueError("must be an absolute URL path such as /health")
+        return value
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: str | None) -> str | None:
+        return _optional_arn(value, "acm", r"certificate/[0-9a-f-]+", "must be an ACM certificate ARN")
+
+    @model_validator(mode="after")
+    def _counts(self) -> Service:
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise ConfigProblem("desired_count", self.desired_count,
+                                f"must lie between min_count ({self.min_count}) and max_count ({self.max_count})")
+        # Fargate task sizes: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+        allowed = {256: (512, 2048), 512: (1024, 4096), 1024: (2048, 8192), 2048: (4096, 16384), 4096: (8192, 30720)}
+        low, high = allowed[self.cpu]
+        if not low <= self.memory_mib <= high or (self.memory_mib % 1024 and self.memory_mib != 512):
+            raise ConfigProblem("memory_mib", self.memory_mib,
+                                f"Fargate cpu {self.cpu} needs {low}-{high} MiB in steps of 1024")
+        return self
+
+
+class Dns(_Model):
+    """Route 53 zone and the weighted record that moves traffic from the legacy endpoint to the new ALB."""
+
+    zone_name: str = "payments.example.com"
+    record_name: str = "api"
+    legacy_dns_name: str = "legacy-payments-123456789.us-east-1.elb.amazonaws.com"
+    legacy_zone_id: str = "Z35SXDOTRQ7X7K"
+    legacy_weight: int = Field(default=100, ge=0, le=255)
+    new_weight: int = Field(default=0, ge=0, le=255)
+    health_check_path: str = "/health"
+
+    @field_validator("zone_name", "legacy_dns_name")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        labels = value.rstrip(".").split(".")
+        if len(value) > 253 or len(labels) < 2 or not all(DNS_LABEL.match(label) for label in labels):
+            raise ValueError("must be a lowercase DNS name with at least two labels, each 1-63 of a-z 0-9 -")
+        return value.rstrip(".")
+
+    @field_validator("record_name")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not DNS_LABEL.match(value):
+            raise ValueError("must be one DNS label (1-63 of a-z 0-9 -, not starting or ending with -)")
+        return value
+
+    @field_validator("legacy_zone_id")
+    @classmethod
+    def _zone_id(cls, value: str) -> str:
+        if not re.fullmatch(r"Z[A-Z0-9]{4,31}", value):
+            raise ValueError("must be a Route 53 hosted zone ID such as Z35SXDOTRQ7X7K")
+        return value
+
+    @model_validator(mode="after")
+    def _weights(self) -> Dns:
+        if self.legacy_weight == 0 and self.new_weight == 0:
+            raise ConfigProblem("legacy_weight", 0, "at least one weight must be positive (new_weight = 0 too)")
+        return self
+
+    @property
+    def fqdn(self) -> str:
+        """Fully qualified name of the weighted record, e.g. ``api.payments.example.com``."""
+        return f"{self.record_name}.{self.zone_name}"
+
+
+class Alarms(_Model):
+    """CloudWatch alarm thresholds and the SNS e-mail subscriber."""
+
+    email: str = "payments-oncall@example.com"
+    replication_lag_seconds: int = Field(default=60, ge=1, le=86400)
+    db_cpu_percent: int = Field(default=80, ge=1, le=100)
+    db_free_storage_gib: int = Field(default=10, ge=1, le=65536)
+    alb_5xx_count: int = Field(default=10, ge=1)
+    ecs_cpu_percent: int = Field(default=85, ge=1, le=100)
+    period_seconds: Literal[60, 300] = 60
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
+            raise ValueError("must be an e-mail address")
+        return value
+
+
+class Storage(_Model):
+    """Transaction-log buckets: lifecycle in days."""
+
+    glacier_transition_days: int = Field(default=90, ge=30, le=3650)
+    expiration_days: int = Field(default=2555, ge=1, le=36500)
+
+    @model_validator(mode="after")
+    def _order(self) -> Storage:
+        if self.expiration_days <= self.glacier_transition_days:
+            raise ConfigProblem("expiration_days", self.expiration_days,
+                                f"must be greater than glacier_transition_days ({self.glacier_transition_days})")
+        return self
+
+
+class State(_Model):
+    """Terraform state: S3 bucket, key prefix and DynamoDB lock table (created by the bootstrap stack)."""
+
+    bucket: str
+    key_prefix: str
+    lock_table: str
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,200}[A-Za-z0-9]", value) or "//" in value:
+            raise ValueError("must be an S3 key prefix of letters, digits, / _ . - without leading/trailing /")
+        return value
+
+
+class MigrationConfig(_Model):
+    """The whole configuration of one environment (see the module docstring)."""
+
+    environment: str
+    project: str = "paymig"
+    deletion_protection: bool | None = Field(
+        default=None, description="deletion protection and final snapshots; default: on except in dev and local"
+    )
+    emulator: bool = Field(
+        default=False,
+        description="deploy onto the embedded emulated AWS on 127.0.0.1 (endpoint overrides, test credentials); "
+        f"only the {EMULATOR_ENVIRONMENT!r} environment may set it",
+    )
+    regions: Regions = Regions()
+    network: Network = Network()
+    source_database: SourceDatabase = SourceDatabase()
+    target_database: TargetDatabase = TargetDatabase()
+    dms: Dms = Dms()
+    service: Service = Service()
+    dns: Dns = Dns()
+    alarms: Alarms = Alarms()
+    storage: Storage = Storage()
+    state: State
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{1,11}", value):
+            raise ValueError("must be 2-12 characters: a lowercase letter, then lowercase letters or digits")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{2,9}", value):
+            raise ValueError("must be 3-10 characters: a lowercase letter, then lowercase letters or digits")
+        return value
+
+    @model_validator(mode="after")
+    def _emulator_only_locally(self) -> MigrationConfig:
+        if self.emulator and self.environment != EMULATOR_ENVIRONMENT:
+            raise ConfigProblem(
+                "emulator", True, f"only the {EMULATOR_ENVIRONMENT!r} environment may deploy onto the emulated AWS "
+                f"(environment is {self.environment!r}); no other environment may carry emulator endpoints"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> MigrationConfig:
+        if self.dms.migration_type != "full-load":
+            source = self.source_database
+            if not source.logical_replication:
+                raise ConfigProblem(
+                    "source_database.logical_replication", False, f"migration_type {self.dms.migration_type!r} "
+                    "reads changes through logical replication (rds.logical_replication=1) and needs it on")
+            for setting in ("max_replication_slots", "max_wal_senders"):
+                if getattr(source, setting) < 1:
+                    raise ConfigProblem(f"source_database.{setting}", getattr(source, setting),
+                                        "CDC needs at least one replication slot and one WAL sender")
+        src, tgt = self.source_database, self.target_database
+        if int(tgt.engine_version.split(".")[0]) < int(src.engine_version.split(".")[0]):
+            raise ConfigProblem("target_database.engine_version", tgt.engine_version,
+                                f"must not be an older major version than the source ({src.engine_version!r})")
+        return self
+
+    @property
+    def protected(self) -> bool:
+        """Whether deletion protection and final snapshots are on (explicit setting, else not dev/local)."""
+        if self.deletion_protection is not None:
+            return self.deletion_protection
+        return self.environment not in ("dev", "local")
+
+    @property
+    def importing_source(self) -> bool:
+        """Whether the data stack declares the import of an existing source instance (named, not yet marked
+        ``existing_instance_imported``) instead of creating one."""
+        source = self.source_database
+        return source.existing_instance_identifier is not None and not source.existing_instance_imported

@@ -1,0 +1,50 @@
+"""``cutover preflight``: named read-only checks on both databases; exit 1 when any fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cutover.cli import databases
+from cutover.cli.app import app
+from cutover.cli.terminal import ExitCode, terminal
+
+
+@app.command()
+def preflight(
+    source: Optional[str] = databases.SourceOption,
+    target: Optional[str] = databases.TargetOption,
+    environment: Optional[str] = databases.EnvironmentOption,
+    schema: str = databases.SchemaOption,
+    lob_max_size_kb: int = typer.Option(32, "--lob-max-size-kb", help="The task's LobMaxSize (KB)."),
+    app_role: str = typer.Option("payments_app", help="The application's database role."),
+    dms_role: str = typer.Option("dms_migration", help="DMS's database role."),
+    validation_role: str = typer.Option("cutover_validation", help="The read-only validation role."),
+    master_user: str = typer.Option("paymig_admin", help="The master user none of the roles may be."),
+    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the checks as JSON to this file."),
+) -> None:
+    """Check both databases before a migration: keys, CDC readiness, target schema, LOB sizes, sequences, roles."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from cutover.preflight import FAIL, Roles, preflight as run
+
+    source_dsn, target_dsn = databases.resolve(source, target, environment)
+    checks = run(source_dsn, target_dsn, schema, Roles(app_role, dms_role, validation_role, master_user),
+                 lob_max_size_kb)
+    if json_file:
+        json_file.write_text(json.dumps([c.as_dict() for c in checks], indent=2) + "\n", encoding="utf-8")
+    table = Table(title="cutover preflight", title_justify="left")
+    for column in ("check", "status", "found", "fix"):
+        table.add_column(column, no_wrap=column in ("check", "status"))
+    styles = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+    for check in checks:
+        table.add_row(check.name, Text(check.status, style=styles[check.status]), Text(check.found), Text(check.fix))
+    terminal.table(table)
+    for check in checks:
+        for line in check.details if check.status != "pass" else []:
+            terminal.print(f"{check.name}: {line}")
+    raise typer.Exit(int(ExitCode.DIFFERENT if any(c.status == FAIL for c in checks) else ExitCode.OK))

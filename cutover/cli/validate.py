@@ -1,0 +1,105 @@
+"""``cutover validate``: compare every table of a schema between source and target (keys only in the output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from cutover.cli import databases
+from cutover.cli.app import app
+from cutover.cli.terminal import UsageError, terminal
+
+if TYPE_CHECKING:
+    from cutover.validate import ValidationReport
+
+
+def _exclusions(values: list[str]) -> frozenset[tuple[str, str]]:
+    pairs = set()
+    for value in values:
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            table, _, column = item.rpartition(".")
+            if not table or not column:
+                raise UsageError("--exclude-columns", item, "must be table.column")
+            pairs.add((table.rpartition(".")[2], column))
+    return frozenset(pairs)
+
+
+def _recheck(value: str) -> float | None:
+    if value == "auto":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError("--recheck-after", value, "must be a number of seconds or 'auto'") from None
+
+
+@app.command()
+def validate(
+    source: Optional[str] = databases.SourceOption,
+    target: Optional[str] = databases.TargetOption,
+    environment: Optional[str] = databases.EnvironmentOption,
+    schema: str = databases.SchemaOption,
+    tables: Optional[str] = typer.Option(None, "--tables", help="Comma-separated tables (default: all)."),
+    exclude_columns: list[str] = typer.Option([], "--exclude-columns", help="table.column left out (repeatable, "
+                                              "or comma-separated), e.g. a column only the migration adds."),
+    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report to this file."),
+    jobs: int = typer.Option(2, "--jobs", help="Tables compared at once (one connection per side each)."),
+    recheck_after: str = typer.Option("auto", "--recheck-after", help="Seconds before mismatched keys are read "
+                                      "again; 'auto': the source's replication lag + 5 s when replication runs "
+                                      "(else none); 0: no re-check."),
+    max_listed: int = typer.Option(1000, "--max-listed", help="Keys listed per kind of difference and table "
+                                   "(all are counted)."),
+) -> None:
+    """Prove source and target hold the same rows. Exit 0 all equal, 1 a difference, 2 usage, 3 could not check."""
+    from cutover.validate import ValidateOptions, validate as run
+
+    options = ValidateOptions(
+        schema=schema, tables=tuple(t.strip().rpartition(".")[2] for t in (tables or "").split(",") if t.strip()),
+        exclude_columns=_exclusions(exclude_columns), jobs=jobs, recheck_after=_recheck(recheck_after),
+        max_listed=max_listed)
+    problems = options.problems()
+    if problems:
+        raise problems[0]
+    source_dsn, target_dsn = databases.resolve(source, target, environment)
+    with terminal.progress("validating") as advance:
+        report = run(source_dsn, target_dsn, options, advance)
+    if json_file:
+        json_file.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+    show(report)
+    raise typer.Exit(int(report.exit_code))
+
+
+def show(report: ValidationReport) -> None:
+    """One table of results on stdout: status, rows per side, counts of each kind, the first keys."""
+    from rich.table import Table
+
+    table = Table(title=f"cutover validate: {report.status}", title_justify="left")
+    table.add_column("table", no_wrap=True)
+    for column in ("keyed", "status", "rows source", "rows target", "missing", "extra", "different", "transient"):
+        table.add_column(column, justify="left" if column in ("keyed", "status") else "right")
+    for result in report.tables:
+        table.add_row(result.table, "yes" if result.keyed else "no", result.status, _n(result.rows_source),
+                      _n(result.rows_target), str(result.missing.count), str(result.extra.count),
+                      str(result.different.count), str(result.transient))
+    terminal.table(table)
+    for difference in report.schema_differences:
+        terminal.print(f"schema: {difference.table}{'.' + difference.column if difference.column else ''}: "
+                       f"{difference.problem} (source {difference.source}, target {difference.target})")
+    for result in report.tables:
+        if result.error:
+            terminal.print(f"{result.table}: not compared: {result.error}")
+        for kind in ("missing", "extra", "different"):
+            listing = getattr(result, kind)
+            if listing.count:
+                shown = ", ".join(json.dumps(k, sort_keys=True) for k in listing.items[:5])
+                more = f" (+{listing.count - 5} more, see --json)" if listing.count > 5 else ""
+                terminal.print(f"{result.table} {kind}: {shown}{more}")
+    if report.recheck_after_seconds:
+        terminal.print(f"re-checked mismatched keys after {report.recheck_after_seconds:.1f} s")
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else str(value)

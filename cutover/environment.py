@@ -1,0 +1,99 @@
+"""A deployed environment's databases: endpoints from the data stack's outputs, credentials from Secrets Manager.
+
+The one place that reads Terraform outputs is :func:`stack_outputs`: ``terraform output -json`` in the deployed
+stack's directory, through the project's one Terraform driver (``terraform_driver.Terraform``, which sets the
+project's Terraform environment itself).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VALIDATION_SECRET = "{project}-{environment}/db/{side}/validation"
+"""Name of the Secrets Manager secret holding the read-only validation role's credentials on ``side``
+(``source`` or ``target``), JSON ``{"username": ..., "password": ...}`` (written by ``cutover roles``)."""
+
+
+def stack_directory(environment: str, stack: str = "data") -> Path:
+    """Where the deployed ``stack`` of ``environment`` was synthesized: ``.state/local/cdktf.out/stacks/<stack>``
+    for ``local`` (the emulated deployment), ``cdktf.out/stacks/<stack>`` otherwise."""
+    base = ROOT / ".state" / "local" / "cdktf.out" if environment == "local" else ROOT / "cdktf.out"
+    return base / "stacks" / stack
+
+
+def stack_outputs(environment: str, stack: str = "data") -> dict[str, Any]:
+    """Every output of ``stack`` as deployed (``terraform output -json``): name to value.
+
+    Raises:
+        CutoverError: (exit 2) the stack was never synthesized/initialised there; (exit 3) Terraform failed.
+    """
+    directory = stack_directory(environment, stack)
+    if not (directory / ".terraform").exists():
+        raise CutoverError(f"--environment = {environment!r}: no initialised {stack} stack in {directory} "
+                           "(deploy it first)", exit_code=ExitCode.USAGE)
+    from terraform_driver import Terraform, TerraformError
+
+    try:
+        return Terraform(directory, name=stack).output()
+    except TerraformError as error:
+        raise CutoverError(str(error)) from None
+
+
+def _secrets_client(environment: str) -> Any:
+    import os
+
+    import boto3
+
+    from config import load_config
+    from config.settings import EMULATOR_ENDPOINT_VARIABLE
+
+    config = load_config(environment)
+    options: dict[str, Any] = {"region_name": config.regions.primary}
+    if config.emulator:
+        from emulator.process import LocalSession
+
+        options.update(endpoint_url=os.environ.get(EMULATOR_ENDPOINT_VARIABLE) or LocalSession().require_endpoint(),
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client("secretsmanager", **options), config
+
+
+def environment_dsns(environment: str) -> tuple[str, str]:
+    """libpq connection strings of the source and the target of ``environment`` as the validation role.
+
+    Host and port come from the data stack's outputs ``source_endpoint``/``target_endpoint`` (``host:port``),
+    the database from ``source_database_name``/``target_database_name``, the credentials from
+    :data:`VALIDATION_SECRET`. The password goes into the connection string only, never into output.
+
+    Raises:
+        UsageError: an unknown environment. CutoverError: outputs or secrets missing.
+    """
+    from config import ConfigError
+
+    try:
+        client, config = _secrets_client(environment)
+    except ConfigError as error:
+        raise UsageError("--environment", environment, str(error).splitlines()[0]) from None
+    outputs = stack_outputs(environment)
+    dsns = []
+    for side in ("source", "target"):
+        endpoint, dbname = outputs.get(f"{side}_endpoint"), outputs.get(f"{side}_database_name")
+        if not endpoint or not dbname:
+            raise CutoverError(f"data stack outputs {side}_endpoint / {side}_database_name missing: redeploy the "
+                               "data stack", exit_code=ExitCode.USAGE)
+        name = VALIDATION_SECRET.format(project=config.project, environment=environment, side=side)
+        try:
+            secret = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
+        except Exception as error:  # noqa: BLE001  (botocore errors: name the secret, not its value)
+            raise CutoverError(f"cannot read secret {name}: {type(error).__name__} (run `cutover roles` first)"
+                               ) from None
+        host, _, port = str(endpoint).rpartition(":")
+        dsns.append(f"postgresql://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}"
+                    f"@{host}:{port}/{quote(dbname, safe='')}?sslmode=prefer")
+    return dsns[0], dsns[1]

@@ -1,0 +1,82 @@
+"""Connections to the two databases, with the session settings every comparison relies on.
+
+Every value the tool hashes is the text output of a PostgreSQL type, and several types print differently under
+different session settings. :data:`SESSION_SETTINGS` pins each of them on every connection, on both sides, so that
+equal values print equally (PostgreSQL docs, "Client Connection Defaults" and "Formatting" in chapter 20.11).
+
+Follows psycopg 3 (https://www.psycopg.org/psycopg3/docs/) and PostgreSQL's ``SET TRANSACTION`` (snapshots:
+https://www.postgresql.org/docs/15/sql-set-transaction.html).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cutover.cli.terminal import CutoverError, ExitCode
+
+if TYPE_CHECKING:
+    import psycopg
+
+SESSION_SETTINGS: dict[str, str] = {
+    "TimeZone": "UTC",               # timestamptz (and arrays of it) print in UTC
+    "DateStyle": "ISO, YMD",         # dates and timestamps print as ISO 8601
+    "IntervalStyle": "postgres",     # intervals print one way
+    "extra_float_digits": "3",       # float4/float8 print the shortest text that reads back exactly
+    "bytea_output": "hex",           # bytea prints as \x + hex of every byte
+    "lc_monetary": "C",              # money prints without a locale's symbols
+    "jit": "off",                    # the checksum queries are short and simple: JIT compilation only costs
+    "work_mem": "64MB",              # bucket aggregates stay in memory
+    "statement_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+    "application_name": "cutover",
+}
+"""Session settings applied to every connection the tool opens (both sides identical)."""
+
+
+def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """Open a connection to ``dsn`` with :data:`SESSION_SETTINGS`.
+
+    Args:
+        dsn: a libpq connection string or URI (``host=... port=... dbname=... user=...``).
+        side: ``source`` or ``target``, named in errors.
+        autocommit: psycopg autocommit mode (default off: statements run in a transaction).
+
+    Raises:
+        CutoverError: (exit code 3) the server cannot be reached or refuses the login; the message names the
+            side and PostgreSQL's reason, never the password.
+    """
+    import psycopg
+
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=15)
+    except psycopg.Error as error:
+        raise CutoverError(f"cannot connect to the {side} database: {_first_line(error)}",
+                           exit_code=ExitCode.INTERNAL) from None
+    for name, value in SESSION_SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    conn.autocommit = autocommit
+    return conn
+
+
+def begin_snapshot(conn: psycopg.Connection[Any], snapshot_id: str | None = None) -> None:
+    """Start a ``REPEATABLE READ, READ ONLY`` transaction on ``conn``, in ``snapshot_id`` when given.
+
+    ``snapshot_id`` comes from ``pg_export_snapshot()`` on another connection of the same server, whose
+    transaction must still be open: then every connection reads the same database state.
+    """
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    if snapshot_id:
+        conn.execute("SET TRANSACTION SNAPSHOT %s" % _literal(snapshot_id))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def error_text(error: BaseException) -> str:
+    """The first line of a database error (PostgreSQL's message, without DETAIL lines that may quote values)."""
+    return _first_line(error)

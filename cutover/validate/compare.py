@@ -1,0 +1,220 @@
+"""Compare one table on both sides, server-side: bucket checksums first, then only the mismatching ranges.
+
+Keyed tables (see :mod:`cutover.validate.ranges`): one pass over each side computes ``count, sum(h0), sum(h1)``
+per bucket of the leading key column; a bucket whose checksums differ is narrowed: when it holds at most
+:data:`FETCH_LIMIT` rows on either side its rows' ``(key, h0, h1)`` are fetched and compared by key, otherwise
+it is cut into :data:`SPLIT` key ranges (thresholds from ``row_number()`` over the key on the side with more
+rows) and each range is checksummed again. Only keys and hashes leave the server.
+
+Tables without a key: a multiset of row hashes. One pass computes the checksums per bucket of ``h0``; the
+mismatching buckets' ``(h0, h1, count(*))`` are fetched and compared as multisets, so a duplicated row counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from cutover.schema import Column, Table
+from cutover.validate.ranges import (INTEGER_TYPES, ROWS_PER_BUCKET, Buckets, Range, arithmetic_buckets,
+                                     bucket_count, range_sql, threshold_buckets)
+from cutover.validate.result import TableResult
+from cutover.validate.rowhash import ident, relation, row_text
+
+FETCH_LIMIT = 20_000
+"""A mismatching range with at most this many rows on each side is compared row by row (keys and hashes)."""
+SPLIT = 16
+"""A larger mismatching range is cut into this many ranges."""
+SAMPLE_ROWS = 20 * ROWS_PER_BUCKET
+"""About how many leading-key values ``TABLESAMPLE`` reads to place thresholds."""
+
+Checksum = tuple[int, int, int]
+
+
+class SidePair:
+    """One connection to each side, each inside its snapshot transaction; :meth:`both` queries them at once."""
+
+    def __init__(self, source: Any, target: Any, pool: Executor) -> None:
+        self.source, self.target, self.pool = source, target, pool
+
+    def both(self, sql: str, params: Any = (), target_params: Any = None) -> tuple[list[tuple], list[tuple]]:
+        """Run ``sql`` on the source and the target concurrently; both result lists."""
+        future = self.pool.submit(lambda: self.target.execute(sql, params if target_params is None
+                                                              else target_params).fetchall())
+        source_rows = self.source.execute(sql, params).fetchall()
+        return source_rows, future.result()
+
+
+class TableComparison:
+    """Compares ``table`` (the columns to hash already chosen) through ``sides``; fills ``result``."""
+
+    def __init__(self, table: Table, columns: tuple[Column, ...], sides: SidePair, result: TableResult,
+                 progress: Callable[[str, float], None] | None = None) -> None:
+        self.table, self.columns, self.sides, self.result = table, columns, sides, result
+        self.key = tuple(table.column(name) for name in table.key)
+        self.relation = relation(table)
+        self.row_text = row_text(columns)
+        self.progress = progress or (lambda table, fraction: None)
+
+    # -- shared SQL ------------------------------------------------------------------------------------------
+    def _hashed(self, select: str, where: str = "TRUE") -> str:
+        """``SELECT <select>, r FROM table WHERE ... OFFSET 0``: the row text computed once per row."""
+        return f"SELECT {select}{', ' if select else ''}{self.row_text} AS r FROM {self.relation} " \
+               f"WHERE {where} OFFSET 0"
+
+    def _estimated_rows(self) -> float:
+        (rows,), _ = self.sides.both("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
+                                     (self.relation,))
+        return float(rows[0])
+
+    # -- keyed -----------------------------------------------------------------------------------------------
+    def run(self) -> TableResult:
+        """Compare the table; returns the filled :class:`TableResult`."""
+        if self.key:
+            self._keyed()
+        else:
+            self._unkeyed()
+        self.result.settle()
+        return self.result
+
+    def _buckets(self) -> Buckets:
+        estimated = self._estimated_rows()
+        lead = self.key[0]
+        if bucket_count(estimated) == 1:
+            return Buckets("single", "0")
+        if lead.base_type in INTEGER_TYPES:
+            src, tgt = self.sides.both(f"SELECT min({ident(lead.name)}), max({ident(lead.name)}) "
+                                       f"FROM {self.relation}")
+            lows = [row[0] for row in (src[0], tgt[0]) if row[0] is not None]
+            highs = [row[1] for row in (src[0], tgt[0]) if row[1] is not None]
+            if not lows:
+                return Buckets("single", "0")
+            return arithmetic_buckets(lead, min(lows), max(highs), estimated)
+        pages = self.sides.source.execute("SELECT greatest(relpages, 1) FROM pg_class WHERE oid = %s::regclass",
+                                          (self.relation,)).fetchone()[0]
+        percent = min(100.0, 100.0 * SAMPLE_ROWS / max(estimated, 1.0))
+        if percent * pages < 100 * 50:  # a sample of few pages clusters: read at least 50 of them
+            percent = min(100.0, 100.0 * 50 / pages)
+        sample = [row[0] for row in self.sides.source.execute(
+            f"SELECT k::text FROM (SELECT DISTINCT {ident(lead.name)} AS k FROM {self.relation} "
+            f"TABLESAMPLE SYSTEM (%s)) s ORDER BY k", (percent,)).fetchall()]
+        wanted = bucket_count(estimated)
+        every = max(1, len(sample) // wanted)
+        return threshold_buckets(lead, sample[every::every][:wanted])
+
+    def _checksum_by_bucket(self, buckets: Buckets) -> tuple[dict[int, Checksum], dict[int, Checksum]]:
+        inner = self._hashed(f"{buckets.expression} AS b")
+        sql = f"SELECT b, count(*), sum(hashtextextended(r, 0)), sum(hashtextextended(r, 1)) FROM ({inner}) s " \
+              "GROUP BY b"
+        src, tgt = self.sides.both(sql, buckets.params)
+        return ({b: (n, s0, s1) for b, n, s0, s1 in src}, {b: (n, s0, s1) for b, n, s0, s1 in tgt})
+
+    def _keyed(self) -> None:
+        buckets = self._buckets()
+        source, target = self._checksum_by_bucket(buckets)
+        self.result.rows_source = sum(c[0] for c in source.values())
+        self.result.rows_target = sum(c[0] for c in target.values())
+        mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
+        self.progress(self.result.table, 0.5)
+        for number, bucket in enumerate(mismatched):
+            self._narrow(buckets.range_of(bucket), source.get(bucket, (0,))[0], target.get(bucket, (0,))[0])
+            self.progress(self.result.table, 0.5 + 0.5 * (number + 1) / len(mismatched))
+
+    def _range_checksum(self, rng: Range) -> tuple[Checksum, Checksum]:
+        where, params = range_sql(self.key, rng)
+        sql = f"SELECT count(*), sum(hashtextextended(r, 0)), sum(hashtextextended(r, 1)) " \
+              f"FROM ({self._hashed('', where)}) s"
+        src, tgt = self.sides.both(sql, params)
+        return tuple(src[0]), tuple(tgt[0])  # type: ignore[return-value]
+
+    def _narrow(self, rng: Range, rows_source: int, rows_target: int) -> None:
+        if max(rows_source, rows_target) <= FETCH_LIMIT:
+            self._compare_rows(rng)
+            return
+        denser = self.sides.source if rows_source >= rows_target else self.sides.target
+        step = max(1, max(rows_source, rows_target) // SPLIT)
+        where, params = range_sql(self.key, rng)
+        keys = ", ".join(ident(c.name) for c in self.key)
+        texts = ", ".join(f"{ident(c.name)}::text" for c in self.key)
+        thresholds = [tuple(row) for row in denser.execute(
+            f"SELECT {texts} FROM (SELECT {keys}, row_number() OVER (ORDER BY {keys}) AS rn FROM {self.relation} "
+            f"WHERE {where}) s WHERE rn %% {step} = 1 AND rn > 1 ORDER BY rn", params).fetchall()]
+        bounds = [rng.lo, *thresholds, rng.hi]
+        for lo, hi in zip(bounds, bounds[1:]):
+            sub = Range(lo, hi)
+            src, tgt = self._range_checksum(sub)
+            if src != tgt:
+                self._narrow(sub, src[0], tgt[0])
+
+    def _key_rows(self, where: str, params: list[Any]) -> tuple[dict, dict]:
+        texts = ", ".join(f"{ident(c.name)}::text" for c in self.key)
+        keys = ", ".join(ident(c.name) for c in self.key)
+        sql = f"SELECT {texts}, hashtextextended(r, 0), hashtextextended(r, 1) FROM ({self._hashed(keys, where)}) s"
+        src, tgt = self.sides.both(sql, params)
+        width = len(self.key)
+        return _by_key(src, width), _by_key(tgt, width)
+
+    def _compare_rows(self, rng: Range) -> None:
+        where, params = range_sql(self.key, rng)
+        source, target = self._key_rows(where, params)
+        self.record(source, target)
+
+    def record(self, source: dict, target: dict) -> None:
+        """Add the differences between two ``key -> hashes`` maps to the result."""
+        names = self.table.key
+        for key in sorted(source.keys() - target.keys()):
+            self.result.missing.add(dict(zip(names, key)))
+        for key in sorted(target.keys() - source.keys()):
+            self.result.extra.add(dict(zip(names, key)))
+        for key in sorted(source.keys() & target.keys()):
+            if source[key] != target[key] or source[key] is None:
+                self.result.different.add(dict(zip(names, key)))
+
+    def rows_of_keys(self, keys: list[tuple[str, ...]]) -> tuple[dict, dict]:
+        """``key -> hashes`` on both sides for exactly ``keys`` (the re-check of mismatched keys)."""
+        cols = ", ".join(ident(c.name) for c in self.key)
+        arrays = ", ".join(f"%s::text[]::{c.type}[]" for c in self.key)
+        where = f"({cols}) IN (SELECT * FROM unnest({arrays}))"
+        params = [[key[i] for key in keys] for i in range(len(self.key))]
+        return self._key_rows(where, params)
+
+    # -- unkeyed ---------------------------------------------------------------------------------------------
+    def _unkeyed(self) -> None:
+        count = 1
+        while count < bucket_count(self._estimated_rows()):
+            count *= 2
+        mask = count - 1
+        hashes = f"SELECT hashtextextended(r, 0) AS h0, hashtextextended(r, 1) AS h1 FROM ({self._hashed('')}) x"
+        src, tgt = self.sides.both(f"SELECT h0 & {mask}, count(*), sum(h0), sum(h1) FROM ({hashes}) s GROUP BY 1")
+        source = {b: (n, s0, s1) for b, n, s0, s1 in src}
+        target = {b: (n, s0, s1) for b, n, s0, s1 in tgt}
+        self.result.rows_source = sum(c[0] for c in source.values())
+        self.result.rows_target = sum(c[0] for c in target.values())
+        mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
+        if not mismatched:
+            return
+        src, tgt = self.sides.both(f"SELECT h0, h1, count(*) FROM ({hashes}) s WHERE h0 & {mask} = ANY(%s) "
+                                   "GROUP BY 1, 2", (mismatched,))
+        self.record_multisets({(h0, h1): n for h0, h1, n in src}, {(h0, h1): n for h0, h1, n in tgt})
+
+    def record_multisets(self, source: dict[tuple[int, int], int], target: dict[tuple[int, int], int]) -> None:
+        """Add the row hashes whose number of copies differs to ``missing`` (source has more) or ``extra``."""
+        for hashes in sorted(source.keys() | target.keys()):
+            surplus = source.get(hashes, 0) - target.get(hashes, 0)
+            if surplus:
+                listing = self.result.missing if surplus > 0 else self.result.extra
+                listing.add({"row_hash": _hex(hashes), "copies": abs(surplus)}, abs(surplus))
+
+
+def _hex(hashes: tuple[int, int]) -> str:
+    return "".join(f"{h & 0xFFFFFFFFFFFFFFFF:016x}" for h in hashes)
+
+
+def _by_key(rows: list[tuple], width: int) -> dict[tuple[str, ...], tuple[int, int] | None]:
+    """``key -> (h0, h1)``; a key seen twice (a side without the unique key) maps to ``None``: different."""
+    found: dict[tuple[str, ...], tuple[int, int] | None] = {}
+    for row in rows:
+        key = tuple(row[:width])
+        found[key] = None if key in found else (row[width], row[width + 1])
+    return found

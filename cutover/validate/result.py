@@ -1,0 +1,122 @@
+"""What a validation run found: one :class:`TableResult` per table and the :class:`ValidationReport`.
+
+Nothing here holds a row value: keys (each an object of key column to its PostgreSQL text form), counts and,
+for tables without a key, row hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cutover.cli.terminal import ExitCode
+from cutover.schema import SchemaDifference
+
+EQUAL, DIFFERENT, ERROR = "equal", "different", "error"
+
+
+@dataclass
+class Listing:
+    """Keys (or row hashes) of one kind of difference: the first ``limit`` listed, all counted."""
+
+    limit: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, item: dict[str, Any], copies: int = 1) -> None:
+        self.count += copies
+        if len(self.items) < self.limit:
+            self.items.append(item)
+
+
+@dataclass
+class TableResult:
+    """The comparison of one table.
+
+    Attributes:
+        table: ``schema.table``. keyed: whether a key identified rows (else a multiset of row hashes).
+        key: the key columns used. status: ``equal``, ``different`` or ``error`` (could not be compared).
+        rows_source / rows_target: row counts in each side's snapshot (``None`` when not read).
+        missing / extra / different: keys on the source only / on the target only / on both with other values
+            (unkeyed tables: ``{"row_hash": ..., "copies": n}`` in missing and extra).
+        transient: differences seen first and gone at the re-check (``--recheck-after``).
+        schema: this table's schema differences. error: why it could not be compared.
+    """
+
+    table: str
+    keyed: bool
+    key: tuple[str, ...]
+    limit: int
+    status: str = EQUAL
+    rows_source: int | None = None
+    rows_target: int | None = None
+    missing: Listing = field(init=False)
+    extra: Listing = field(init=False)
+    different: Listing = field(init=False)
+    transient: int = 0
+    schema: list[SchemaDifference] = field(default_factory=list)
+    error: str | None = None
+    compared_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.reset_differences()
+
+    def reset_differences(self) -> None:
+        self.missing, self.extra, self.different = Listing(self.limit), Listing(self.limit), Listing(self.limit)
+
+    @property
+    def difference_count(self) -> int:
+        return self.missing.count + self.extra.count + self.different.count
+
+    def settle(self) -> None:
+        """Set ``status`` from what was found (``error`` stays)."""
+        if self.status != ERROR:
+            self.status = DIFFERENT if self.difference_count or self.schema else EQUAL
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON contract's table object."""
+        data: dict[str, Any] = {
+            "table": self.table, "keyed": self.keyed, "key": list(self.key), "status": self.status,
+            "rows_source": self.rows_source, "rows_target": self.rows_target,
+            "missing": self.missing.items, "extra": self.extra.items, "different": self.different.items,
+            "counts": {"missing": self.missing.count, "extra": self.extra.count,
+                       "different": self.different.count, "transient": self.transient},
+            "listed_limit": self.limit,
+            "schema": [d.as_dict() for d in self.schema],
+        }
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+@dataclass
+class ValidationReport:
+    """A whole run: every table, the schema differences found before any data was compared, the re-check."""
+
+    tables: list[TableResult]
+    schema_differences: list[SchemaDifference]
+    recheck_after_seconds: float | None = None
+    schema: str = "public"
+
+    @property
+    def status(self) -> str:
+        if any(t.status == ERROR for t in self.tables):
+            return ERROR
+        if self.schema_differences or any(t.status != EQUAL for t in self.tables):
+            return DIFFERENT
+        return EQUAL
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 every table equal; 1 a difference; 3 anything could not be compared (never 0 then)."""
+        return {EQUAL: ExitCode.OK, DIFFERENT: ExitCode.DIFFERENT, ERROR: ExitCode.INTERNAL}[self.status]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document of ``--json``: ``{"status", "tables": [...], "schema_differences": [...], ...}``."""
+        return {
+            "status": self.status, "schema": self.schema,
+            "tables": [t.as_dict() for t in self.tables],
+            "schema_differences": [d.as_dict() for d in self.schema_differences],
+            "recheck_after_seconds": self.recheck_after_seconds,
+            "summary": {s: sum(1 for t in self.tables if t.status == s) for s in (EQUAL, DIFFERENT, ERROR)},
+        }

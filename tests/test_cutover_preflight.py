@@ -1,0 +1,121 @@
+"""``cutover preflight``, ``schema copy`` and ``sequences sync`` on real PostgreSQL 15."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from cutover.preflight import LOB_MAX_SIZE_KB, Roles, preflight
+from cutover.schema import copy_schema
+from cutover.sequences import sync_sequences
+from cutover.validate import ValidateOptions, validate
+from tests.payments_schema import SCHEMA, data
+from tests.postgres import PostgresServer
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = """
+CREATE ROLE payments_app LOGIN; CREATE ROLE dms_migration LOGIN {dms_extra}; CREATE ROLE cutover_validation LOGIN;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO payments_app;
+GRANT SELECT {dms_grants} ON ALL TABLES IN SCHEMA public TO dms_migration;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO cutover_validation;
+"""
+
+
+def cutover(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cutover", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def replica_source(tmp_path_factory: pytest.TempPathFactory):
+    """A prepared bad source: wal_level replica."""
+    with PostgresServer(tmp_path_factory.mktemp("pg-replica"), wal_level="replica") as server:
+        yield server
+
+
+def test_lob_max_size_matches_the_dms_task_settings() -> None:
+    from modules.dms import default_task_settings
+
+    assert default_task_settings()["TargetMetadata"]["LobMaxSize"] == LOB_MAX_SIZE_KB
+
+
+def test_schema_copy_then_preflight_passes_on_a_ready_pair(fresh_databases) -> None:
+    src, tgt, db = fresh_databases.source, fresh_databases.target, fresh_databases.dbname
+    src.execute(SCHEMA + "CREATE INDEX payments_created ON payments (created_at);" + data(200), db)
+    done = cutover("schema", "copy", "--section", "pre-data", "--source", src.dsn(db), "--target", tgt.dsn(db))
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(tgt.dsn(db)) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+        foreign = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0]
+    assert indexes == {"payments_pkey", "refunds_pkey", "ledger_entries_pkey"} and foreign == 0
+    again = cutover("schema", "copy", "--section", "pre-data", "--source", src.dsn(db), "--target", tgt.dsn(db))
+    assert again.returncode == 1 and "not empty" in again.stderr
+    copy_schema(src.dsn(db), tgt.dsn(db), "public", "post-data")
+    with psycopg.connect(tgt.dsn(db)) as conn:
+        assert "payments_created" in {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 1
+    tgt.execute(data(200), db)  # the "full load"
+    for server, extra, grants in ((src, "REPLICATION", ""), (tgt, "", ", INSERT, UPDATE, DELETE")):
+        server.execute(_roles_sql(server, db, extra, grants), db)
+    sync_sequences(src.dsn(db), tgt.dsn(db))
+    checks = {c.name: c for c in preflight(src.dsn(db), tgt.dsn(db))}
+    assert {n: c.status for n, c in checks.items() if c.status == "fail"} == {"keys": "fail",
+                                                                             "replica_identity": "fail"}
+    assert checks["keys"].details == ["public.audit_log"]
+    assert checks["target_schema"].status == checks["lob_sizes"].status == checks["sequences"].status == "pass"
+    assert checks["roles_source"].status == checks["roles_target"].status == "pass"
+    assert checks["wal_level"].status == "pass"
+    assert validate(src.dsn(db), tgt.dsn(db), ValidateOptions(recheck_after=0)).exit_code == 0
+
+
+def _roles_sql(server: PostgresServer, db: str, extra: str, grants: str) -> str:
+    """Roles are cluster-wide: create them once per server, grant in this database."""
+    with psycopg.connect(server.dsn(db)) as conn:
+        exists = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'payments_app'").fetchone()[0]
+    sql = ROLES.format(dms_extra=extra, dms_grants=grants)
+    if exists:
+        sql = "\n".join(line for line in sql.splitlines() if not line.startswith("CREATE ROLE"))
+    return sql
+
+
+def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresServer, postgres_target,
+                                                      tmp_path: Path) -> None:
+    db = f"bad_{tmp_path.name[-8:].replace('-', '_')}".lower()
+    for server in (replica_source, postgres_target):
+        server.execute(f'CREATE DATABASE "{db}"')
+        server.execute(SCHEMA + data(50), db)
+    replica_source.execute("""
+        UPDATE payments SET metadata = jsonb_build_object('blob', repeat('x', 40 * 1024)) WHERE id = 3;
+        SELECT setval('refunds_id_seq', 5000);
+        CREATE ROLE cutover_validation LOGIN SUPERUSER;
+    """, db)
+    report = tmp_path / "preflight.json"
+    done = cutover("preflight", "--source", replica_source.dsn(db), "--target", postgres_target.dsn(db),
+                   "--json", str(report))
+    assert done.returncode == 1, done.stderr
+    checks = {c["check"]: c for c in json.loads(report.read_text())}
+    assert checks["keys"]["status"] == "fail" and checks["keys"]["details"] == ["public.audit_log"]
+    assert checks["wal_level"]["status"] == "fail" and checks["wal_level"]["found"] == "wal_level = replica"
+    assert checks["lob_sizes"]["status"] == "fail"
+    assert checks["lob_sizes"]["details"] == ["public.payments.metadata: largest value 40972 bytes"]
+    assert checks["sequences"]["status"] == "warn"
+    assert "public.refunds_id_seq: source 5000, target 5" in checks["sequences"]["details"]
+    roles = checks["roles_source"]
+    assert roles["status"] == "fail" and "payments_app: missing" in roles["details"]
+    assert any(line.startswith("cutover_validation: is the master user") for line in roles["details"])
+    assert "xxxxxxxx" not in done.stdout + report.read_text()
+    for line in ("wal_level", "keys", "lob_sizes", "sequences"):
+        assert line in done.stdout
+    assert sync_sequences(replica_source.dsn(db), postgres_target.dsn(db), margin=100)
+    with psycopg.connect(postgres_target.dsn(db)) as conn:
+        assert conn.execute("SELECT last_value FROM refunds_id_seq").fetchone()[0] == 5100
+    # never backwards: a second sync leaves it
+    assert [v for s, v in sync_sequences(replica_source.dsn(db), postgres_target.dsn(db))] == [None]
+    replica_source.execute("DROP ROLE cutover_validation")
+    for server in (replica_source, postgres_target):
+        server.execute(f'DROP DATABASE "{db}" WITH (FORCE)')

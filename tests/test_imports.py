@@ -1,0 +1,152 @@
+"""The picture of imports: no cycle between the project's modules or top-level folders, and each folder's
+dependencies go one way (``LAYERS``). Read from the source with ``ast`` (imports inside functions count too), so a
+cycle hidden in a function body is found as well."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cdktf_runtime.environment import PROJECT_ROOT
+
+PACKAGES = ("backend", "bench", "cdktf_runtime", "config", "cutover", "emulator", "modules", "ops", "stacks",
+            "terraform_driver", "tests")
+"""The project's top-level folders with Python code (``main.py`` is the ``main`` module)."""
+
+BINDINGS = frozenset({"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"})
+"""cdktf and the provider bindings: loading them costs seconds and hundreds of MB."""
+
+ALLOWED = {
+    "terraform_driver": set(),
+    "config": set(),
+    "cdktf_runtime": {"terraform_driver"},
+    "emulator": {"terraform_driver"},
+    "modules": {"cdktf_runtime", "config"},
+    "backend": {"cdktf_runtime", "config"},
+    "stacks": {"backend", "cdktf_runtime", "config", "modules"},
+    "ops": {"backend", "cdktf_runtime", "config", "emulator", "modules", "stacks", "terraform_driver"},
+    "cutover": {"config", "emulator", "terraform_driver"},
+}
+"""Top-level folder -> the project folders it may import (every other folder of ``PACKAGES`` is off limits)."""
+
+WITHOUT_BINDINGS = ("terraform_driver", "config", "emulator", "cutover")
+"""Folders that must never import cdktf, jsii or the provider bindings (``cutover`` and what it uses start fast)."""
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_modules() -> dict[str, Path]:
+    """Module name -> file, for every Python file of ``PACKAGES`` and ``main.py``."""
+    modules = {"main": PROJECT_ROOT / "main.py"}
+    for package in PACKAGES:
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            if "fixtures" not in path.parts:
+                modules[module_name(path)] = path
+    return modules
+
+
+def imported_names(path: Path, module: str) -> Iterator[str]:
+    """Every module name that ``path`` imports, anywhere in the file (``from a import b`` yields ``a.b`` and
+    ``a``; relative imports are resolved)."""
+    is_package = path.name == "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
+                base = ".".join(parent + ([base] if base else []))
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Project module -> the project modules it imports."""
+    modules = project_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph[name] = {target for target in imported_names(path, name) if target in modules and target != name}
+    return graph
+
+
+def external_imports(package: str) -> dict[str, set[str]]:
+    """Module of ``package`` -> the top-level names of what it imports."""
+    return {name: {target.split(".")[0] for target in imported_names(path, name)}
+            for name, path in project_modules().items() if name.split(".")[0] == package}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one node (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    assert cycles(import_graph()) == []
+
+
+def test_no_cycle_between_top_level_folders():
+    graph: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        graph.setdefault(module.split(".")[0], set()).update(target.split(".")[0] for target in targets)
+    for package, targets in graph.items():
+        targets.discard(package)
+    assert cycles(graph) == []
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_folder_imports_only_the_folders_below_it(package):
+    project = set(PACKAGES) | {"main"}
+    wrong = {module: sorted((targets & project) - ALLOWED[package] - {package})
+             for module, targets in external_imports(package).items()}
+    assert {module: targets for module, targets in wrong.items() if targets} == {}
+
+
+@pytest.mark.parametrize("package", WITHOUT_BINDINGS)
+def test_fast_folders_never_load_cdktf_or_the_provider_bindings(package):
+    forbidden = BINDINGS | {"cdktf_runtime"}
+    wrong = {module: sorted(targets & forbidden) for module, targets in external_imports(package).items()}
+    assert {module: targets for module, targets in wrong.items() if targets} == {}
+
+
+def test_the_graph_sees_imports_inside_functions(tmp_path):
+    source = tmp_path / "sample.py"
+    source.write_text("def f():\n    from config.naming import Names\n", encoding="utf-8")
+    assert set(imported_names(source, "sample")) == {"config.naming", "config.naming.Names"}
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
