@@ -21,11 +21,9 @@ from typing import Any
 
 import pytest
 
-from ops import deploy
 from ops.plan_summary import summarize_plan
-from ops.synthesized import SynthesizedStack
-from ops.terraform import terraform
 from stacks.addresses import reviewed_addresses
+from terraform_driver import SynthesizedStack, Terraform
 from tests.local_deployment import Deployment
 
 pytestmark = pytest.mark.terraform
@@ -66,10 +64,10 @@ def plan_copy(stack: SynthesizedStack, state: dict[str, Any], workdir: Path, *, 
     workdir.mkdir(parents=True)
     (workdir / "cdk.tf.json").write_text(json.dumps(document), encoding="utf-8")
     (workdir / "terraform.tfstate").write_text(json.dumps(state), encoding="utf-8")
-    terraform(workdir, ["init", "-input=false", "-no-color"])
-    terraform(workdir, ["plan", "-input=false", "-no-color", "-lock=false", f"-refresh={str(refresh).lower()}",
-                        "-out=plan"])
-    return json.loads(terraform(workdir, ["show", "-json", "plan"]).stdout)
+    terraform = Terraform(workdir, name=f"{stack.name} (previous addresses)")
+    terraform.init()
+    terraform.plan(out=workdir / "plan", refresh=refresh, lock=False)
+    return terraform.show_json(workdir / "plan")
 
 
 @pytest.mark.stacks(*MOVED_STACKS)
@@ -80,7 +78,7 @@ def test_a_deployment_at_the_previous_addresses_only_moves(deployment: Deploymen
     def check(name: str, moved: bool = True) -> tuple[str, bool, dict[str, Any], dict[str, str]]:
         stack = deployment.stacks[name]
         previous = previous_addresses(name)
-        state = json.loads(deploy.run(stack, ["state", "pull"]).stdout)
+        state = stack.terraform().state_pull()
         old = state_at_previous_addresses(state, previous)
         plan = plan_copy(stack, old, tmp_path / f"{name}-{moved}", moved=moved, refresh=name == "data" and moved)
         return name, moved, plan, previous
