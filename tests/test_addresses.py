@@ -117,3 +117,12 @@ def test_malformed_entries_are_refused_with_stack_address_and_rule():
     assert "data.pinned.'aws_kms_key.database'.moved_from = 'aws_s3_bucket.x': must be a aws_kms_key" in str(refused.value)
     with pytest.raises(ValueError, match=r"address = 'Bad-Name': must match"):
         with_address(None, "Bad-Name")  # type: ignore[arg-type]
+
+
+@pytest.mark.terraform
+def test_the_protected_data_stack_with_its_moved_blocks_and_prevent_destroy_is_valid_terraform(prod_synthesized):
+    terraform = prod_synthesized["data"].terraform()
+    terraform.init(backend=False)
+    report = terraform.validate()
+    assert report["valid"], report["diagnostics"]
+    assert prod_synthesized["data"].document["moved"]
