@@ -17,8 +17,12 @@ CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
 ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
+# `make deploy-local SUFFIX=pr123` (and synth, diff, roles, destroy-local): a per-change environment whose
+# AWS names, state bucket, lock table and state keys carry the suffix (dev and local only; config/settings.py).
+SUFFIX ?= $(PAYMIG_SUFFIX)
+export PAYMIG_SUFFIX := $(SUFFIX)
 
-.PHONY: all help install graphviz postgresql synth validate security-scan dms-credentials diff hcl diagram test golden bench bench-validate clean \
+.PHONY: all help install graphviz postgresql synth validate security-scan roles diff hcl diagram test golden bench bench-validate clean \
 	deploy-local destroy-local state emulator-stop
 
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -76,8 +80,8 @@ hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the w
 diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
 	$(PYTHON) -m ops synth diagram --output docs
 
-dms-credentials: install ## Write the DMS endpoint secrets from the RDS-managed master secrets (runbook step)
-	$(PYTHON) -m ops dms-credentials --environment $(ENVIRONMENT)
+roles: install ## Create the database roles (app, DMS, validation) and write their secrets (runbook step; ROLES_ARGS=--rotate)
+	$(PYTHON) -m cutover roles --environment $(ENVIRONMENT) $(ROLES_ARGS)
 
 deploy-local: install ## Deploy every stack (environment local) onto the emulated AWS on 127.0.0.1, print outputs
 	$(WITH_ENV) $(PYTHON) -m ops local deploy

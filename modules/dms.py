@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointPostgresSettings
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
 from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
@@ -47,10 +49,13 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
 from modules.addressing import suffixed, with_address
-from modules.iam import assume_role_policy, policy_document, statement
+from modules.iam import assume_role_policy, policy_document, statement, via_service
 
 DMS_VPC_ROLE = "dms-vpc-role"
 DMS_CLOUDWATCH_LOGS_ROLE = "dms-cloudwatch-logs-role"
+HEARTBEAT_SCHEMA = "awsdms"
+"""Schema of the source database where DMS keeps its heartbeat table (``cutover roles`` creates it, owned by the
+DMS source role, so that role needs no CREATE privilege on the payment schema)."""
 _MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/{}"
 
 # DMS task settings keys DMS accepts at create time (top-level sections of the task settings document).
@@ -64,11 +69,17 @@ TASK_SETTINGS_SECTIONS = frozenset(
 )
 
 
-def default_task_settings() -> dict[str, Any]:
+def default_task_settings(log_severity: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Task settings for a payment migration: validation on, stop on any data or apply error.
 
     Keys follow the DMS task settings document. Nothing is silently skipped: a row that fails to load or apply
     stops the task instead of being logged and dropped, and every migrated row is validated against the source.
+
+    Args:
+        log_severity: DMS log component (``SOURCE_UNLOAD``, ``TARGET_LOAD``, ``SOURCE_CAPTURE``, ``TARGET_APPLY``,
+            ``TASK_MANAGER``, ...) -> severity (``LOGGER_SEVERITY_DEFAULT``, ...), written as
+            ``Logging.LogComponents`` (DMS user guide, "Logging task settings"); default: none listed, DMS logs
+            every component at its default severity.
     """
     stop = "STOP_TASK"
     return {
@@ -81,7 +92,9 @@ def default_task_settings() -> dict[str, Any]:
             "TransactionConsistencyTimeout": 600, "CommitRate": 10000,
             "StopTaskCachedChangesApplied": False, "StopTaskCachedChangesNotApplied": False,
         },
-        "Logging": {"EnableLogging": True},
+        "Logging": {"EnableLogging": True, **({"LogComponents": [
+            {"Id": component, "Severity": severity} for component, severity in log_severity.items()]}
+            if log_severity else {})},
         "ControlTablesSettings": {
             "ControlSchema": "dms_control", "HistoryTimeslotInMinutes": 5, "HistoryTableEnabled": True,
             "SuspendedTablesTableEnabled": True, "StatusTableEnabled": True,
@@ -106,16 +119,26 @@ def default_task_settings() -> dict[str, Any]:
     }
 
 
-def schema_table_mappings(schema: str) -> dict[str, Any]:
-    """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON)."""
-    return {
-        "rules": [
-            {
-                "rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
-                "object-locator": {"schema-name": schema, "table-name": "%"}, "rule-action": "include",
-            }
-        ]
-    }
+def schema_table_mappings(schema: str, commit_timestamp_column: str | None = None) -> dict[str, Any]:
+    """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON).
+
+    Args:
+        commit_timestamp_column: also add this column to every target table, holding the source transaction's
+            commit time (``$AR_H_COMMIT_TIMESTAMP``; during full load, the time the row was loaded): a
+            ``transformation`` rule with ``add-column`` (DMS user guide, "Using transformation rule expressions to
+            define column content"). It changes the target's schema: with ``TargetTablePrepMode`` ``DO_NOTHING``
+            the target tables must already have the column (``timestamp``), and any comparison of source and target
+            rows must leave it out. Default None: no transformation.
+    """
+    locator = {"schema-name": schema, "table-name": "%"}
+    rules: list[dict[str, Any]] = [{"rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
+                                    "object-locator": locator, "rule-action": "include"}]
+    if commit_timestamp_column:
+        rules.append({"rule-type": "transformation", "rule-id": "2", "rule-name": f"add-{commit_timestamp_column}",
+                      "rule-target": "column", "object-locator": locator, "rule-action": "add-column",
+                      "value": commit_timestamp_column, "expression": "$AR_H_COMMIT_TIMESTAMP",
+                      "data-type": {"type": "datetime", "precision": 6}})
+    return {"rules": rules}
 
 
 @dataclass(frozen=True)
@@ -125,8 +148,8 @@ class PostgresEndpoint:
     DMS reads host, port, username and password from a Secrets Manager secret; it cannot use the RDS-managed
     master secret, which holds no host or port (DMS user guide, "Using secrets to access AWS DMS endpoints").
     ``DmsMigration`` creates the secret, encrypted with the migration key, but never a secret value:
-    ``python -m ops dms-credentials`` writes it from the RDS-managed master secret and the instance address,
-    outside Terraform, so no password reaches Terraform configuration or state.
+    ``cutover roles`` writes it with the DMS database role's own credentials (``cutover/roles.py``) and the instance
+    address, outside Terraform, so no password reaches Terraform configuration or state.
     """
 
     database_name: str
@@ -246,7 +269,7 @@ class DmsMigration(Construct):
             self, f"{kind}-secret", name=endpoint.secret_name, kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.secret_recovery_window_days,
             description=f"DMS {kind} endpoint connection (host, port, username, password); value written by "
-                        "`python -m ops dms-credentials`, never by Terraform"), suffixed(props.address, kind))
+                        "`cutover roles`, never by Terraform"), suffixed(props.address, kind))
             for kind, endpoint in (("source", props.source), ("target", props.target))}
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
@@ -272,15 +295,20 @@ class DmsMigration(Construct):
 
     def _secrets_role(self) -> IamRole:
         props = self.props
+        # confused deputy: DMS (3.4.7+) may assume the role only for this account's DMS resources in this region
+        # (DMS user guide, "Cross-service confused deputy prevention")
+        account = DataAwsCallerIdentity(self, "account").account_id
         role = IamRole(
             self, "secrets-role", name=props.secrets_role_name,
-            assume_role_policy=assume_role_policy(f"dms.{props.region}.amazonaws.com"),
+            assume_role_policy=assume_role_policy(f"dms.{props.region}.amazonaws.com", source_account=account,
+                                                  source_arn=f"arn:aws:dms:{props.region}:{account}:*"),
             description="Lets DMS read the database credentials from Secrets Manager",
         )
         statements = [statement(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                                 [secret.arn for secret in self.secrets.values()], sid="ReadEndpointSecrets")]
         if props.kms_key_arn:
-            statements.append(statement(["kms:Decrypt"], [props.kms_key_arn], sid="DecryptDatabaseSecrets"))
+            statements.append(statement(["kms:Decrypt"], [props.kms_key_arn], sid="DecryptDatabaseSecrets",
+                                        condition=via_service("secretsmanager", props.region)))
         IamRolePolicy(self, "secrets-role-policy", role=role.id, name="read-database-secrets",
                       policy=policy_document(statements))
         return role
@@ -289,7 +317,8 @@ class DmsMigration(Construct):
         settings = None
         if endpoint_type == "source":
             # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
-            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False)
+            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False,
+                                                   heartbeat_schema=HEARTBEAT_SCHEMA)
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
         return with_address(DmsEndpoint(

@@ -3,7 +3,17 @@
 Alarms: DMS ``CDCLatencySource`` and ``CDCLatencyTarget`` (dimensions ``ReplicationInstanceIdentifier`` and
 ``ReplicationTaskIdentifier`` = the task's resource identifier, the last segment of its ARN), RDS
 ``CPUUtilization`` and ``FreeStorageSpace`` per instance, ALB ``HTTPCode_Target_5XX_Count`` and
-``HTTPCode_ELB_5XX_Count``, target group ``UnHealthyHostCount``, ECS service ``CPUUtilization``.
+``HTTPCode_ELB_5XX_Count``, target group ``UnHealthyHostCount``, ECS service ``CPUUtilization``, and on the CDC
+source the WAL that replication slots retain: ``OldestReplicationSlotLag`` and ``TransactionLogsDiskUsage``
+(bytes; a slot that no consumer advances fills the source's storage).
+
+Nothing goes quiet: while a migration runs (``migration_running``), the CDC latency alarms treat missing data as
+breaching, because a stopped or failed task publishes no latency at all; the other alarms treat it as not
+breaching. Task state changes (stopped, failed) reach the same topic through EventBridge
+(``modules.dms_events``).
+
+The dashboard graphs every alarm's metric and, without alarms, RDS ``DatabaseConnections`` of every instance, ECS
+service ``MemoryUtilization``, ALB ``RequestCount`` and target group ``HealthyHostCount``.
 
 Example::
 
@@ -19,7 +29,8 @@ Example::
 
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics,
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html,
-https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html.
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data.
 """
 
 from __future__ import annotations
@@ -49,6 +60,18 @@ class AlarmSpec:
     threshold: float
     comparison: str = "GreaterThanThreshold"
     evaluation_periods: int = 3
+    missing_data: str = "notBreaching"
+
+
+@dataclass(frozen=True)
+class MetricGraph:
+    """A dashboard graph without an alarm: one line per dimension set of one metric and statistic."""
+
+    title: str
+    namespace: str
+    metric_name: str
+    dimensions: tuple[dict[str, str], ...]
+    statistic: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,9 @@ class ObservabilityProps:
         replication_lag_seconds, db_cpu_percent, db_free_storage_gib, alb_5xx_count, ecs_cpu_percent: thresholds.
         period_seconds: alarm period, seconds.
         kms_key_arn: SNS topic encryption key; None uses the AWS-managed key.
+        replication_source_db_id: the CDC source instance whose retained WAL is watched; None: no such alarms.
+        wal_retained_gib: threshold of ``OldestReplicationSlotLag`` and ``TransactionLogsDiskUsage``, GiB.
+        migration_running: the DMS task is expected to run: CDC latency alarms treat missing data as breaching.
     """
 
     name_prefix: str
@@ -88,16 +114,28 @@ class ObservabilityProps:
     ecs_cpu_percent: int = 85
     period_seconds: int = 60
     kms_key_arn: str | None = None
+    replication_source_db_id: str | None = None
+    wal_retained_gib: int = 5
+    migration_running: bool = True
 
     def alarm_specs(self) -> list[AlarmSpec]:
         """Every alarm of the migration, in a stable order."""
         dms = {"ReplicationInstanceIdentifier": self.dms_instance_id,
                "ReplicationTaskIdentifier": self.dms_task_resource_id}
+        missing = "breaching" if self.migration_running else "notBreaching"
         specs = [
-            AlarmSpec(f"dms-{metric}", f"DMS {metric} above {self.replication_lag_seconds} s", "AWS/DMS", metric, dms,
-                      "Maximum", self.replication_lag_seconds)
+            AlarmSpec(f"dms-{metric}", f"DMS {metric} above {self.replication_lag_seconds} s"
+                      + (" or missing (task not running)" if self.migration_running else ""),
+                      "AWS/DMS", metric, dms, "Maximum", self.replication_lag_seconds, missing_data=missing)
             for metric in ("CDCLatencySource", "CDCLatencyTarget")
         ]
+        if self.replication_source_db_id:
+            source = {"DBInstanceIdentifier": self.replication_source_db_id}
+            specs += [AlarmSpec(f"{self.replication_source_db_id}-{key}", f"{self.replication_source_db_id} {what} "
+                                f"above {self.wal_retained_gib} GiB", "AWS/RDS", metric, source, "Maximum",
+                                self.wal_retained_gib * GIB)
+                      for key, metric, what in (("slot-lag", "OldestReplicationSlotLag", "replication slot lag"),
+                                                ("wal-disk", "TransactionLogsDiskUsage", "WAL on disk"))]
         for db in self.db_instance_ids:
             dims = {"DBInstanceIdentifier": db}
             specs.append(AlarmSpec(f"{db}-cpu", f"{db} CPU above {self.db_cpu_percent} %", "AWS/RDS",
@@ -119,17 +157,34 @@ class ObservabilityProps:
         ]
         return specs
 
+    def metric_graphs(self) -> list[MetricGraph]:
+        """Dashboard graphs beside the alarms' metrics: connections of every database, ECS memory, ALB requests
+        and healthy targets."""
+        alb = {"LoadBalancer": self.alb_arn_suffix}
+        return [
+            MetricGraph("Database connections", "AWS/RDS", "DatabaseConnections",
+                        tuple({"DBInstanceIdentifier": db} for db in self.db_instance_ids), "Maximum"),
+            MetricGraph("ECS service memory %", "AWS/ECS", "MemoryUtilization",
+                        ({"ClusterName": self.ecs_cluster_name, "ServiceName": self.ecs_service_name},), "Average"),
+            MetricGraph("ALB requests", "AWS/ApplicationELB", "RequestCount", (alb,), "Sum"),
+            MetricGraph("Healthy targets", "AWS/ApplicationELB", "HealthyHostCount",
+                        ({**alb, "TargetGroup": self.target_group_arn_suffix},), "Minimum"),
+        ]
+
     def dashboard_body(self) -> str:
-        """Dashboard JSON (CloudWatch dashboard body structure): one metric widget per alarm."""
+        """Dashboard JSON (CloudWatch dashboard body structure): one metric widget per alarm, then one per
+        ``metric_graphs`` entry."""
+        graphs = [(spec.description, spec.namespace, spec.metric_name, (spec.dimensions,), spec.statistic)
+                  for spec in self.alarm_specs()]
+        graphs += [(g.title, g.namespace, g.metric_name, g.dimensions, g.statistic) for g in self.metric_graphs()]
         widgets = []
-        for index, spec in enumerate(self.alarm_specs()):
-            metric: list[str] = [spec.namespace, spec.metric_name]
-            for key, value in spec.dimensions.items():
-                metric += [key, value]
+        for index, (title, namespace, metric_name, dimension_sets, statistic) in enumerate(graphs):
+            metrics = [[namespace, metric_name, *(part for item in dimensions.items() for part in item)]
+                       for dimensions in dimension_sets]
             widgets.append({
                 "type": "metric", "x": (index % 3) * 8, "y": (index // 3) * 6, "width": 8, "height": 6,
-                "properties": {"title": spec.description, "region": self.region, "stat": spec.statistic,
-                               "period": self.period_seconds, "metrics": [metric]},
+                "properties": {"title": title, "region": self.region, "stat": statistic,
+                               "period": self.period_seconds, "metrics": metrics},
             })
         return json.dumps({"widgets": widgets}, sort_keys=True)
 
@@ -158,7 +213,7 @@ class MigrationObservability(Construct):
                 alarm_description=spec.description, namespace=spec.namespace, metric_name=spec.metric_name,
                 dimensions=spec.dimensions, statistic=spec.statistic, threshold=spec.threshold,
                 comparison_operator=spec.comparison, evaluation_periods=spec.evaluation_periods,
-                period=props.period_seconds, treat_missing_data="notBreaching",
+                period=props.period_seconds, treat_missing_data=spec.missing_data,
                 alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
             )
         self.dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=props.dashboard_name,

@@ -19,16 +19,23 @@ class TrafficStack(MigrationStack):
         new_protocol, new_port = ("HTTPS", 443) if config.service.certificate_arn else ("HTTP", 80)
         self.dns = WeightedDns(self, "weighted-dns", WeightedDnsProps(
             zone_name=dns.zone_name, record_name=dns.record_name,
-            legacy=AliasTarget(dns.legacy_dns_name, dns.legacy_zone_id),
-            new=AliasTarget(service.alb.dns_name, service.alb.zone_id, new_protocol, new_port),
-            legacy_weight=dns.legacy_weight, new_weight=dns.new_weight, health_check_path=dns.health_check_path,
+            legacy=AliasTarget(dns.legacy_dns_name, dns.legacy_zone_id, health_check_path=dns.health_check_path),
+            new=AliasTarget(service.alb.dns_name, service.alb.zone_id, new_protocol, new_port,
+                            service.props.health_check_path),  # what the container answers
+            legacy_weight=dns.legacy_weight, new_weight=dns.new_weight,
         ))
         self.output("zone_id", self.dns.zone.zone_id, "Route 53 hosted zone ID")
         self.output("name_servers", self.dns.zone.name_servers, "Delegate the zone to these name servers")
         self.output("record_fqdn", dns.fqdn, "Weighted record that clients use")
-        deploy_command = ("make deploy-local" if config.emulator else
+        for side, check in self.dns.health_checks.items():
+            self.output(f"{side}_health_check_id", check.id, f"Route 53 health check of the {side} endpoint")
+        self.output("runbook_test_record", f"curl --fail --silent --show-error --max-time 10 "
+                    f"{new_protocol.lower()}://{dns.fqdn}{dns.health_check_path}",
+                    "Runbook: the weighted record answers (legacy or new, by weight) once the zone is delegated")
+        suffix = config.suffix
+        deploy_command = (f"make deploy-local{f' SUFFIX={suffix}' if suffix else ''}" if config.emulator else
                           f'eval "$(.venv/bin/python -m ops env)" && PAYMIG_ENVIRONMENT={config.environment} '
-                          "npx cdktf deploy traffic")
+                          f"{f'PAYMIG_SUFFIX={suffix} ' if suffix else ''}npx cdktf deploy traffic")
         self.output("runbook_shift_traffic",
                     f"edit [dns] legacy_weight/new_weight in config/{config.environment}.toml, then {deploy_command}",
                     "Runbook: move traffic between legacy and new")

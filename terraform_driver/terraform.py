@@ -94,7 +94,7 @@ class ApplyResult:
 @dataclass(frozen=True)
 class PlanResult:
     """A plan: ``has_changes`` (``-detailed-exitcode`` 2), the ``change_summary`` counts and the planned changes
-    as (action, address) pairs (``planned_change`` and ``resource_drift`` messages)."""
+    as (action, address) pairs (``planned_change`` messages)."""
 
     stack: str
     has_changes: bool
@@ -144,14 +144,18 @@ class Terraform:
 
     # --- running ------------------------------------------------------------------------------------------------
 
+    def _process(self, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        """``terraform <args>`` in the directory with the project's environment, output captured, never raising."""
+        return subprocess.run(["terraform", *args], cwd=self.directory, env=process_environment(self.env),
+                              text=True, capture_output=True, check=False)
+
     def _run(self, args: Sequence[str], *, ok: Sequence[int] = (0,)) -> _Run:
         """``terraform <args>``; JSON lines of stdout are parsed, the rest kept as text.
 
         Raises:
             TerraformError: the exit code is not in ``ok``.
         """
-        completed = subprocess.run(["terraform", *args], cwd=self.directory, env=process_environment(self.env),
-                                   text=True, capture_output=True, check=False)
+        completed = self._process(args)
         messages, other = [], []
         for line in completed.stdout.splitlines():
             if line.startswith("{"):
@@ -168,8 +172,7 @@ class Terraform:
 
     def _document(self, args: Sequence[str]) -> Any:
         """``terraform <args>`` whose standard output is one JSON document."""
-        completed = subprocess.run(["terraform", *args], cwd=self.directory, env=process_environment(self.env),
-                                   text=True, capture_output=True, check=False)
+        completed = self._process(args)
         if completed.returncode != 0:
             raise TerraformError(self.name, args[0], _diagnostics_in(completed.stdout), completed.stderr)
         return json.loads(completed.stdout or "null")
@@ -181,8 +184,7 @@ class Terraform:
         Raises:
             TerraformError: Terraform exited non-zero and ``check`` is set.
         """
-        completed = subprocess.run(["terraform", *args], cwd=self.directory, env=process_environment(self.env),
-                                   text=True, capture_output=True, check=False)
+        completed = self._process(args)
         if check and completed.returncode != 0:
             raise TerraformError(self.name, args[0], _diagnostics_in(completed.stdout),
                                  completed.stdout + completed.stderr)
@@ -207,8 +209,7 @@ class Terraform:
     def validate(self) -> dict[str, Any]:
         """``terraform validate -json`` of an initialized directory: the report (``valid``, ``error_count``,
         ``warning_count``, ``diagnostics``). An invalid configuration is a report, not an error."""
-        completed = subprocess.run(["terraform", "validate", "-json", "-no-color"], cwd=self.directory,
-                                   env=process_environment(self.env), text=True, capture_output=True, check=False)
+        completed = self._process(["validate", "-json", "-no-color"])
         try:
             return json.loads(completed.stdout)
         except ValueError:

@@ -18,6 +18,7 @@ os.environ["TF_CLI_ARGS_init"] = "-backend=false"
 import cdktf  # noqa: E402  (starts the jsii node process with the variable above)
 
 del os.environ["TF_CLI_ARGS_init"]
+os.environ.pop("PAYMIG_SUFFIX", None)  # tests that want a per-change environment set it themselves
 
 import pytest  # noqa: E402
 from cdktf import App, Testing  # noqa: E402
@@ -31,6 +32,13 @@ pytest_plugins = ("tests.postgres",)  # real PostgreSQL servers: postgres_source
 
 LEGACY_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 """The (made-up) KMS key of the legacy source instance that import tests name."""
+
+LEGACY_SOURCE = {"existing_instance_identifier": "legacy-payments-db", "existing_kms_key_arn": LEGACY_KEY_ARN,
+                 "existing_db_subnet_group_name": "legacy-payments-db-subnets",
+                 "existing_security_group_ids": ["sg-0123456789abcdef0"], "existing_port": 5433,
+                 "existing_network_cidrs": ["172.16.32.0/20"]}
+"""``[source_database]`` settings that import the (made-up) legacy instance where it lives: its key, subnet group,
+security group, port and network."""
 
 
 def config_data(environment: str = "dev") -> dict[str, Any]:
@@ -67,8 +75,7 @@ def prod_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synt
 def import_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
     """The dev environment with an existing source instance to import."""
     data = config_data()
-    data["source_database"]["existing_instance_identifier"] = "legacy-payments-db"
-    data["source_database"]["existing_kms_key_arn"] = LEGACY_KEY_ARN
+    data["source_database"].update(LEGACY_SOURCE)
     return synth_app(parse_config(data), tmp_path_factory.mktemp("import-synth"))
 
 

@@ -56,7 +56,7 @@ def test_readable_addresses_of_the_payment_databases_and_their_moves(synthesized
     assert moves["aws_kms_key.database"] == "aws_kms_key.database-key_C4D88439"
     service = synthesized["service"].document
     secret = service["resource"]["aws_ecs_task_definition"]
-    assert "cross-stack-output-aws_db_instancetargetmaster_user_secret0secret_arn" in json.dumps(secret)
+    assert "cross-stack-output-aws_secretsmanager_secretdb_role_apparn" in json.dumps(secret)
 
 
 def test_protected_environments_prevent_destroying_stateful_resources_and_disposable_ones_do_not(environments):
