@@ -6,9 +6,13 @@ is refused). A local JSON-lines copy lives under ``.state/<env>/cutover/``.
 
 Example::
 
+    from modules.cutover_journal import CutoverJournal, CutoverJournalProps
+
     journal = CutoverJournal(stack, "cutover-journal", CutoverJournalProps(
-        table_name="paymig-dev-cutover-journal", kms_key_arn=key.arn))
-    journal.table.name
+        table_name="paymig-dev-cutover-journal",
+        kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        address="cutover_journal"))
+    table_name = journal.table.name  # aws_dynamodb_table.cutover_journal
 
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/dynamodb_table and
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html.
@@ -26,6 +30,8 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from modules.addressing import with_address
+
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 
@@ -38,11 +44,14 @@ class CutoverJournalProps:
         table_name: DynamoDB table name (3-255 characters).
         kms_key_arn: customer-managed key for server-side encryption.
         deletion_protection: refuse to delete the table (the journal is the migration's audit trail); default on.
+        address: fixed Terraform name of the table (``modules.addressing``). None (default): cdktf's path-derived
+            name.
     """
 
     table_name: str
     kms_key_arn: str
     deletion_protection: bool = True
+    address: str | None = None
 
 
 class CutoverJournal(Construct):
@@ -52,10 +61,11 @@ class CutoverJournal(Construct):
     """
 
     table: DynamodbTable
+    """The ``aws_dynamodb_table`` (``pk``/``sk`` strings, on demand, KMS-encrypted, point-in-time recovery)."""
 
     def __init__(self, scope: Construct, id_: str, props: CutoverJournalProps):
         super().__init__(scope, id_)
-        self.table = DynamodbTable(
+        self.table = with_address(DynamodbTable(
             self, "table", name=props.table_name, billing_mode="PAY_PER_REQUEST", hash_key=PARTITION_KEY,
             range_key=SORT_KEY,
             attribute=[DynamodbTableAttribute(name=PARTITION_KEY, type="S"),
@@ -63,4 +73,4 @@ class CutoverJournal(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=props.kms_key_arn),
             deletion_protection_enabled=props.deletion_protection,
-        )
+        ), props.address)

@@ -10,10 +10,14 @@ Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/reso
 https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html (database
 secret structure).
 
-Example:
+Example::
+
+    from modules.database_roles import DatabaseRoleSecrets, DatabaseRoleSecretsProps
+
     secrets = DatabaseRoleSecrets(stack, "db-roles", DatabaseRoleSecretsProps(
-        secrets={"app": "paymig-dev/db/app"}, kms_key_arn=key.arn))
-    secrets.arn("app")  # token of the secret's ARN
+        secrets={"app": "paymig-dev/db/app", "validation-source": "paymig-dev/db/validation-source"},
+        address="db_role"))
+    app_secret_arn = secrets.arn("app")  # aws_secretsmanager_secret.db_role_app
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
+
+from modules.addressing import suffixed, with_address
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class DatabaseRoleSecretsProps:
         secrets: key (e.g. ``app``, ``validation-source``) -> secret name.
         kms_key_arn: key that encrypts the secrets; None uses the AWS-managed ``aws/secretsmanager`` key.
         recovery_window_days: days a deleted secret can be restored (0: delete at once). Default 7.
+        address: fixed Terraform names of the secrets, ``<address>_<key>`` (``-`` in the key as ``_``;
+            ``modules.addressing``); None: cdktf's path-derived names.
 
     Raises:
         ValueError: no secret, or a recovery window outside 0 and 7-30 days (Secrets Manager's rule).
@@ -40,6 +48,7 @@ class DatabaseRoleSecretsProps:
     secrets: dict[str, str] = field(default_factory=dict)
     kms_key_arn: str | None = None
     recovery_window_days: int = 7
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if not self.secrets:
@@ -52,11 +61,15 @@ class DatabaseRoleSecrets(Construct):
     """One value-less, KMS-encrypted secret per database role. Attribute: ``secrets`` (key -> SecretsmanagerSecret).
     """
 
+    secrets: dict[str, SecretsmanagerSecret]
+    """Key (``app``, ``validation-source``, ...) -> its value-less secret."""
+
     def __init__(self, scope: Construct, id_: str, props: DatabaseRoleSecretsProps):
         super().__init__(scope, id_)
-        self.secrets = {key: SecretsmanagerSecret(
+        self.secrets = {key: with_address(SecretsmanagerSecret(
             self, key, name=name, kms_key_id=props.kms_key_arn, recovery_window_in_days=props.recovery_window_days,
-            description=f"Database role credentials ({key}); value written by `cutover roles`, never by Terraform")
+            description=f"Database role credentials ({key}); value written by `cutover roles`, never by Terraform"),
+            suffixed(props.address, key.replace("-", "_")))
             for key, name in sorted(props.secrets.items())}
 
     def arn(self, key: str) -> str:

@@ -9,6 +9,21 @@
   without a value; see ``PostgresEndpoint``. No password is in Terraform.
 - Table mappings and task settings are Python dicts serialized with ``json.dumps``; data validation is on.
 
+Example::
+
+    from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
+
+    dms = DmsMigration(stack, "dms", DmsMigrationProps(
+        instance_id="paymig-dev-dms", subnet_group_id="paymig-dev-dms", task_id="paymig-dev-cdc",
+        task_resource_identifier="paymig-dev-cdc", source_endpoint_id="paymig-dev-source",
+        target_endpoint_id="paymig-dev-target", secrets_role_name="paymig-dev-dms-secrets",
+        instance_class="dms.t3.medium", engine_version="3.5.4", allocated_storage_gib=50, multi_az=False,
+        subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-dms",),
+        source=PostgresEndpoint("payments", "paymig-dev-dms-source"),
+        target=PostgresEndpoint("payments", "paymig-dev-dms-target"), region="us-east-1",
+        table_mappings=schema_table_mappings("public"), address="migration"))
+    task_arn = dms.task.replication_task_arn  # aws_dms_replication_task.migration
+
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/security-iam.html#CHAP_Security.APIRole,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.html,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Validating.html and
@@ -33,6 +48,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
+from modules.addressing import suffixed, with_address
 from modules.iam import assume_role_policy, policy_document, statement, via_service
 
 DMS_VPC_ROLE = "dms-vpc-role"
@@ -165,6 +181,8 @@ class DmsMigrationProps:
             second, CDC-only task replicates the other way (target database -> source database) through two more
             endpoints that reuse the two connection secrets. It is created stopped; ``cutover switchover`` starts
             it once the target is the writer, so that a rollback finds the source up to date. Default None: none.
+        address: fixed Terraform name of the replication instance and task; the endpoints and their secrets are
+            ``<address>_source`` / ``<address>_target`` (``modules.addressing``). None: cdktf's path-derived names.
 
     Raises:
         ValueError: task settings with an unknown top-level section or not serializable to JSON.
@@ -197,6 +215,7 @@ class DmsMigrationProps:
     reverse_task_id: str | None = None
     reverse_source_endpoint_id: str | None = None
     reverse_target_endpoint_id: str | None = None
+    address: str | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.task_settings) - TASK_SETTINGS_SECTIONS)
@@ -225,6 +244,24 @@ class DmsMigration(Construct):
     (the policy attachments the DMS resources depend on; empty when the account already has the roles).
     """
 
+    props: DmsMigrationProps
+    """The props it was built from."""
+    account_roles_ready: list[IamRolePolicyAttachment]
+    """Policy attachments of ``dms-vpc-role`` / ``dms-cloudwatch-logs-role`` the DMS resources depend on (empty
+    when the account already has the roles)."""
+    instance: DmsReplicationInstance
+    """The ``aws_dms_replication_instance``."""
+    secrets: dict[str, SecretsmanagerSecret]
+    """``source`` / ``target`` -> the endpoint's connection secret (created without a value)."""
+    source_endpoint: DmsEndpoint
+    """The source ``aws_dms_endpoint`` (heartbeat on)."""
+    target_endpoint: DmsEndpoint
+    """The target ``aws_dms_endpoint``."""
+    task: DmsReplicationTask
+    """The ``aws_dms_replication_task`` (never started by Terraform)."""
+    reverse_task: DmsReplicationTask | None
+    """The CDC-only task from the target back to the source (``cutover switchover`` starts it), or None."""
+
     def __init__(self, scope: Construct, id_: str, props: DmsMigrationProps):
         super().__init__(scope, id_)
         self.props = props
@@ -234,47 +271,53 @@ class DmsMigration(Construct):
             replication_subnet_group_description=f"{props.instance_id} replication subnets",
             subnet_ids=list(props.subnet_ids), depends_on=self.account_roles_ready or None,
         )
-        self.instance = DmsReplicationInstance(
+        self.instance = with_address(DmsReplicationInstance(
             self, "instance", replication_instance_id=props.instance_id,
             replication_instance_class=props.instance_class, engine_version=props.engine_version,
             allocated_storage=props.allocated_storage_gib, multi_az=props.multi_az, publicly_accessible=False,
             replication_subnet_group_id=subnet_group.replication_subnet_group_id,
             vpc_security_group_ids=list(props.security_group_ids), kms_key_arn=props.kms_key_arn,
             auto_minor_version_upgrade=True, apply_immediately=True, depends_on=self.account_roles_ready or None,
-        )
-        self.secrets = {kind: SecretsmanagerSecret(
+        ), props.address)
+        self.secrets = {kind: with_address(SecretsmanagerSecret(
             self, f"{kind}-secret", name=endpoint.secret_name, kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.secret_recovery_window_days,
             description=f"DMS {kind} endpoint connection (host, port, username, password); value written by "
-                        "`cutover roles`, never by Terraform")
+                        "`cutover roles`, never by Terraform"), suffixed(props.address, kind))
             for kind, endpoint in (("source", props.source), ("target", props.target))}
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
         self.target_endpoint = self._endpoint("target", props.target_endpoint_id, props.target, secrets_role)
         self.task = self._task("task", props.task_id, props.task_resource_identifier, props.migration_type,
-                               self.source_endpoint, self.target_endpoint)
+                               self.source_endpoint, self.target_endpoint, props.table_mappings, props.address)
         self.reverse_task: DmsReplicationTask | None = None
         if props.reverse_task_id and props.reverse_source_endpoint_id and props.reverse_target_endpoint_id:
             # the target database is read (its connection secret), the source database is written (its secret)
             reverse_source = self._endpoint("source", props.reverse_source_endpoint_id, props.target, secrets_role,
-                                            secret=self.secrets["target"], id_="reverse-source-endpoint")
+                                            secret=self.secrets["target"], id_="reverse-source-endpoint",
+                                            address=suffixed(props.address, "reverse_source"))
             reverse_target = self._endpoint("target", props.reverse_target_endpoint_id, props.source, secrets_role,
-                                            secret=self.secrets["source"], id_="reverse-target-endpoint")
+                                            secret=self.secrets["source"], id_="reverse-target-endpoint",
+                                            address=suffixed(props.address, "reverse_target"))
+            # no transformation rules backwards: a column the forward task adds on the target is not the source's
+            mappings = {**props.table_mappings, "rules": [rule for rule in props.table_mappings.get("rules", [])
+                                                          if rule.get("rule-type") != "transformation"]}
             self.reverse_task = self._task("reverse-task", props.reverse_task_id, props.reverse_task_id, "cdc",
-                                           reverse_source, reverse_target)
+                                           reverse_source, reverse_target, mappings,
+                                           suffixed(props.address, "reverse"))
 
     def _task(self, id_: str, task_id: str, resource_identifier: str, migration_type: str, source: DmsEndpoint,
-              target: DmsEndpoint) -> DmsReplicationTask:
+              target: DmsEndpoint, table_mappings: dict, address: str | None) -> DmsReplicationTask:
         """A replication task, created stopped (``start_replication_task = false``): the runbook starts it."""
         props = self.props
-        return DmsReplicationTask(
+        return with_address(DmsReplicationTask(
             self, id_, replication_task_id=task_id, resource_identifier=resource_identifier,
             migration_type=migration_type, replication_instance_arn=self.instance.replication_instance_arn,
             source_endpoint_arn=source.endpoint_arn, target_endpoint_arn=target.endpoint_arn,
-            table_mappings=json.dumps(props.table_mappings, sort_keys=True),
+            table_mappings=json.dumps(table_mappings, sort_keys=True),
             replication_task_settings=json.dumps(props.task_settings, sort_keys=True),
             start_replication_task=False,
-        )
+        ), address)
 
     def _account_roles(self) -> list[IamRolePolicyAttachment]:
         attachments = []
@@ -307,7 +350,8 @@ class DmsMigration(Construct):
         return role
 
     def _endpoint(self, endpoint_type: str, endpoint_id: str, endpoint: PostgresEndpoint, role: IamRole, *,
-                  secret: SecretsmanagerSecret | None = None, id_: str | None = None) -> DmsEndpoint:
+                  secret: SecretsmanagerSecret | None = None, id_: str | None = None,
+                  address: str | None = None) -> DmsEndpoint:
         settings = None
         if endpoint_type == "source":
             # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
@@ -315,9 +359,9 @@ class DmsMigration(Construct):
                                                    heartbeat_schema=HEARTBEAT_SCHEMA)
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
-        return DmsEndpoint(
+        return with_address(DmsEndpoint(
             self, id_ or f"{endpoint_type}-endpoint", endpoint_id=endpoint_id, endpoint_type=endpoint_type,
             engine_name="postgres", database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
             certificate_arn=self.props.certificate_arn, secrets_manager_arn=(secret or self.secrets[endpoint_type]).arn,
             secrets_manager_access_role_arn=role.arn, postgres_settings=settings, kms_key_arn=self.props.kms_key_arn,
-        )
+        ), address or suffixed(self.props.address, endpoint_type))

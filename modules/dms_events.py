@@ -8,6 +8,16 @@ encrypted topic, the topic key's policy (``EncryptionKeyProps.eventbridge``). Th
 default one, so it also keeps what that allowed: the owning account administers the topic, and CloudWatch
 alarms of the account publish to it.
 
+Example::
+
+    from modules.dms_events import DmsTaskEvents, DmsTaskEventsProps
+
+    events = DmsTaskEvents(stack, "dms-events", DmsTaskEventsProps(
+        rule_name="paymig-dev-dms-task-events",
+        task_arn="arn:aws:dms:us-east-1:123456789012:task:PAYMIGDEVCDC",
+        topic_arn="arn:aws:sns:us-east-1:123456789012:paymig-dev-alarms"))
+    rule_arn = events.rule.arn
+
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_EventBridge.html,
 https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-dms.html,
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions and
@@ -62,6 +72,13 @@ class DmsTaskEvents(Construct):
 
     Attributes: ``rule`` (CloudwatchEventRule), ``target``, ``topic_policy`` (SnsTopicPolicy).
     """
+
+    rule: CloudwatchEventRule
+    """The EventBridge rule matching the task's stop and failure events."""
+    target: CloudwatchEventTarget
+    """The rule's target: the alarm topic."""
+    topic_policy: SnsTopicPolicy
+    """The topic policy (EventBridge for this rule, CloudWatch alarms, the account)."""
 
     def __init__(self, scope: Construct, id_: str, props: DmsTaskEventsProps):
         super().__init__(scope, id_)

@@ -20,6 +20,20 @@ Deploys fail when the service fails: the deployment circuit breaker rolls a fail
 ``wait_for_steady_state`` (on everywhere but the emulator, which runs no container) ``terraform apply`` and so
 ``cdktf deploy`` wait for the service to be steady and fail when it is not.
 
+Example::
+
+    from modules.fargate_service import FargateService, FargateServiceProps
+
+    api = FargateService(stack, "payments-api", FargateServiceProps(
+        cluster_name="paymig-dev-cluster", service_name="paymig-dev-payments-api", task_family="paymig-dev-api",
+        alb_name="paymig-dev-alb", target_group_name="paymig-dev-tg", execution_role_name="paymig-dev-exec",
+        task_role_name="paymig-dev-task", log_group_name="/ecs/paymig-dev/payments-api", region="us-east-1",
+        vpc_id="vpc-1", public_subnet_ids=("subnet-a", "subnet-b"), private_subnet_ids=("subnet-c", "subnet-d"),
+        alb_security_group_id="sg-alb", service_security_group_id="sg-svc",
+        container_image="public.ecr.aws/nginx/nginx:1.27", container_port=8080, cpu=512, memory_mib=1024,
+        desired_count=2, min_count=2, max_count=6, address="payments_api"))
+    alb_dns_name = api.alb.dns_name  # aws_lb.payments_api
+
 Follows: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data-secrets.html,
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html,
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html,
@@ -58,6 +72,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from constructs import Construct
 
 from modules.access_logs import ALB_LOG_PREFIX
+from modules.addressing import with_address
 from modules.iam import assume_role_policy, policy_document, statement, via_service
 
 CONTAINER_NAME = "app"
@@ -101,6 +116,8 @@ class FargateServiceProps:
         log_kms_key_arn: key of the container log group; None uses CloudWatch Logs' own encryption.
         access_logs_bucket: bucket (same region, SSE-S3, ELB delivery allowed) for ALB access logs; None: off.
         deletion_protection: ALB deletion protection.
+        address: fixed Terraform name of the ALB and its target group (``modules.addressing``); None: cdktf's
+            path-derived names.
 
     Raises:
         ValueError: an environment variable name that looks like a credential (use ``secrets``); an ALB or
@@ -144,6 +161,7 @@ class FargateServiceProps:
     log_kms_key_arn: str | None = None
     access_logs_bucket: str | None = None
     deletion_protection: bool = False
+    address: str | None = None
 
     def __post_init__(self) -> None:
         for field_name in ("alb_name", "target_group_name"):
@@ -203,6 +221,23 @@ class FargateService(Construct):
     ``task_role``, ``execution_role``.
     """
 
+    props: FargateServiceProps
+    """The props it was built from."""
+    cluster: EcsCluster
+    """The ECS cluster (Container Insights on)."""
+    service: EcsService
+    """The Fargate service (circuit breaker with rollback)."""
+    execution_role: IamRole
+    """Role ECS uses to pull the image, write logs and read the injected secrets."""
+    task_role: IamRole
+    """Role of the application (``task_policy_statements`` only)."""
+    alb: Lb
+    """The internet-facing Application Load Balancer."""
+    target_group: LbTargetGroup
+    """The ``ip`` target group of the service."""
+    listener: LbListener
+    """The listener that forwards to ``target_group`` (HTTPS when a certificate is set)."""
+
     def __init__(self, scope: Construct, id_: str, props: FargateServiceProps):
         super().__init__(scope, id_)
         self.props = props
@@ -260,20 +295,20 @@ class FargateService(Construct):
 
     def _load_balancer(self) -> None:
         props = self.props
-        self.alb = Lb(
+        self.alb = with_address(Lb(
             self, "alb", name=props.alb_name, load_balancer_type="application", internal=False,
             security_groups=[props.alb_security_group_id], subnets=list(props.public_subnet_ids),
             drop_invalid_header_fields=True, enable_deletion_protection=props.deletion_protection,
             access_logs=LbAccessLogs(bucket=props.access_logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True)
             if props.access_logs_bucket else None,
-        )
-        self.target_group = LbTargetGroup(
+        ), props.address)
+        self.target_group = with_address(LbTargetGroup(
             self, "target-group", name=props.target_group_name, port=props.container_port, protocol="HTTP",
             target_type="ip", vpc_id=props.vpc_id, deregistration_delay="30",
             health_check=LbTargetGroupHealthCheck(enabled=True, path=props.health_check_path, matcher="200-399",
                                                   interval=15, timeout=5, healthy_threshold=2,
                                                   unhealthy_threshold=3),
-        )
+        ), props.address)
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
         if props.certificate_arn:
             self.listener = LbListener(self, "https", load_balancer_arn=self.alb.arn, port=443, protocol="HTTPS",

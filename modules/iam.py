@@ -1,4 +1,16 @@
-"""IAM policy documents as Python dicts, serialized with ``json.dumps`` (IAM JSON policy reference)."""
+"""IAM policy documents as Python dicts, serialized with ``json.dumps`` (IAM JSON policy reference).
+
+Example::
+
+    from cdktf_cdktf_provider_aws.iam_role import IamRole
+    from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+    from modules.iam import assume_role_policy, policy_document, statement
+
+    role = IamRole(stack, "task-role", name="paymig-dev-task",
+                   assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"))
+    IamRolePolicy(stack, "task-policy", role=role.id, name="write-logs", policy=policy_document([
+        statement(["s3:PutObject"], ["arn:aws:s3:::paymig-dev-txlog-us-east-1/*"], "WriteTransactionLogs")]))
+"""
 
 from __future__ import annotations
 

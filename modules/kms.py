@@ -5,6 +5,14 @@ AWS recommends as the default key policy) and, where a service encrypts on its o
 principal use the key: CloudWatch Logs (scoped by the ``aws:logs:arn`` encryption context to this account and
 region), CloudWatch alarms and EventBridge rules publishing to an encrypted SNS topic.
 
+Example::
+
+    from modules.kms import EncryptionKey, EncryptionKeyProps
+
+    key = EncryptionKey(stack, "database-key", EncryptionKeyProps(
+        alias="paymig-dev-database", description="RDS storage", region="us-east-1", address="database"))
+    key_arn = key.arn  # aws_kms_key.database, alias/paymig-dev-database
+
 Follows: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html,
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html,
 https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse,
@@ -22,6 +30,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from modules.addressing import with_address
 from modules.iam import policy_document
 
 USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
@@ -40,6 +49,7 @@ class EncryptionKeyProps:
         eventbridge: let EventBridge use the key (rule targets publishing to an encrypted SNS topic).
         deletion_window_days: waiting period before a scheduled deletion, days (7-30).
         provider: AWS provider of the key's region; None uses the stack's default provider.
+        address: fixed Terraform name of the ``aws_kms_key`` (``modules.addressing``); None: cdktf's path-derived name.
     """
 
     alias: str
@@ -50,10 +60,16 @@ class EncryptionKeyProps:
     eventbridge: bool = False
     deletion_window_days: int = 30
     provider: TerraformProvider | None = None
+    address: str | None = None
 
 
 class EncryptionKey(Construct):
     """KMS key (rotation on) with its alias and policy. Attributes: ``key``, ``arn`` (token)."""
+
+    key: KmsKey
+    """The ``aws_kms_key`` (rotation on)."""
+    arn: str
+    """Token of the key ARN."""
 
     def __init__(self, scope: Construct, id_: str, props: EncryptionKeyProps):
         super().__init__(scope, id_)
@@ -81,9 +97,9 @@ class EncryptionKey(Construct):
                 "Sid": "EventBridgeToSns", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
             })
-        self.key = KmsKey(
+        self.key = with_address(KmsKey(
             self, "key", description=props.description, enable_key_rotation=True,
             deletion_window_in_days=props.deletion_window_days, policy=policy_document(statements), provider=provider,
-        )
+        ), props.address)
         KmsAlias(self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id, provider=provider)
         self.arn = self.key.arn

@@ -3,6 +3,15 @@
 Security groups are created here, in the network stack, before any stack references them; rules between tiers
 use ``aws_vpc_security_group_ingress_rule`` / ``egress_rule`` resources (one rule each, as the AWS provider
 recommends) so that groups can reference each other without cycles.
+
+Example::
+
+    from modules.network import Network, NetworkProps
+
+    network = Network(stack, "network", NetworkProps(
+        name_prefix="paymig-dev", region="us-east-1", vpc_cidr="10.20.0.0/16", az_count=2, container_port=8080,
+        address="main"))
+    private_subnet_ids = network.subnet_ids["private"]  # aws_subnet.main_private_0 and _1
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from modules.addressing import suffixed, with_address
 from modules.iam import assume_role_policy, policy_document, statement
 
 POSTGRES_PORT = 5432
@@ -52,6 +62,8 @@ class NetworkProps:
         flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
             turns flow logs off (tests of other modules only).
         flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.
+        address: fixed Terraform name of the VPC; subnets are ``<address>_<tier>_<index>``, security groups
+            ``<address>_<alb|service|database|dms>`` (``modules.addressing``). None: cdktf's path-derived names.
     """
 
     name_prefix: str
@@ -66,6 +78,7 @@ class NetworkProps:
     flow_logs_role_name: str | None = None
     flow_log_kms_key_arn: str | None = None
     flow_log_retention_days: int = 365
+    address: str | None = None
 
     def subnet_cidrs(self, tier: str) -> list[str]:
         """CIDR blocks of ``tier`` (``public``, ``private`` or ``database``), one per AZ.
@@ -94,26 +107,41 @@ class Network(Construct):
     .../vpc_security_group_ingress_rule.
     """
 
+    props: NetworkProps
+    """The props it was built from."""
+    vpc: Vpc
+    """The VPC."""
+    subnets: dict[str, list[Subnet]]
+    """Tier (``public``, ``private``, ``database``) -> its subnets, one per AZ."""
+    subnet_ids: dict[str, list[str]]
+    """Tier -> tokens of its subnet IDs."""
+    alb_security_group: SecurityGroup
+    """Group of the ALB (80/443 from anywhere)."""
+    service_security_group: SecurityGroup
+    """Group of the ECS tasks (from the ALB only)."""
+    database_security_group: SecurityGroup
+    """Group of the databases (PostgreSQL from the tasks and DMS)."""
+    dms_security_group: SecurityGroup
+    """Group of the DMS replication instance."""
+
     def __init__(self, scope: Construct, id_: str, props: NetworkProps):
         super().__init__(scope, id_)
         self.props = props
         prefix = props.name_prefix
-        self.vpc = Vpc(
+        self.vpc = with_address(Vpc(
             self, "vpc", cidr_block=props.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
             tags={"Name": f"{prefix}-vpc"},
-        )
+        ), props.address)
         # The VPC's default security group is taken over with no rules, so nothing can use it by accident.
         DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-default-deny-all"})
-        self.subnet_ids: dict[str, list[str]] = {}
-        for tier in TIERS:
-            ids = []
-            for index, (zone, cidr) in enumerate(zip(props.availability_zones, props.subnet_cidrs(tier))):
-                subnet = Subnet(
-                    self, f"{tier}-subnet-{index}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=zone,
-                    map_public_ip_on_launch=False, tags={"Name": f"{prefix}-{tier}-{zone}", "Tier": tier},
-                )
-                ids.append(subnet.id)
-            self.subnet_ids[tier] = ids
+        self.subnets = {tier: [
+            with_address(Subnet(self, f"{tier}-subnet-{index}", vpc_id=self.vpc.id, cidr_block=cidr,
+                                availability_zone=zone, map_public_ip_on_launch=False,
+                                tags={"Name": f"{prefix}-{tier}-{zone}", "Tier": tier}),
+                         suffixed(props.address, f"{tier}_{index}"))
+            for index, (zone, cidr) in enumerate(zip(props.availability_zones, props.subnet_cidrs(tier)))]
+            for tier in TIERS}
+        self.subnet_ids = {tier: [subnet.id for subnet in subnets] for tier, subnets in self.subnets.items()}
         self._routing(prefix)
         self._security_groups(prefix)
         if props.flow_log_group_name and props.flow_logs_role_name:
@@ -153,10 +181,10 @@ class Network(Construct):
                 RouteTableAssociation(self, f"{tier}-routes-{index}", route_table_id=table.id, subnet_id=subnet_id)
 
     def _group(self, name: str, purpose: str, prefix: str) -> SecurityGroup:
-        return SecurityGroup(
+        return with_address(SecurityGroup(
             self, f"{name}-sg", name=f"{prefix}-{name}", description=purpose, vpc_id=self.vpc.id,
             tags={"Name": f"{prefix}-{name}"},
-        )
+        ), suffixed(self.props.address, name))
 
     def _ingress(self, id_: str, group: SecurityGroup, port: int, description: str, *, cidr: str | None = None,
                  source: SecurityGroup | None = None) -> None:

@@ -15,6 +15,18 @@ breaching. Task state changes (stopped, failed) reach the same topic through Eve
 The dashboard graphs every alarm's metric and, without alarms, RDS ``DatabaseConnections`` of every instance, ECS
 service ``MemoryUtilization``, ALB ``RequestCount`` and target group ``HealthyHostCount``.
 
+Example::
+
+    from modules.observability import MigrationObservability, ObservabilityProps
+
+    observability = MigrationObservability(stack, "migration", ObservabilityProps(
+        name_prefix="paymig-dev", topic_name="paymig-dev-alarms", dashboard_name="paymig-dev-migration",
+        email="oncall@example.com", region="us-east-1", dms_instance_id="paymig-dev-dms",
+        dms_task_resource_id="paymig-dev-cdc", db_instance_ids=("paymig-dev-source", "paymig-dev-target"),
+        alb_arn_suffix="app/paymig-dev-alb/123", target_group_arn_suffix="targetgroup/paymig-dev-tg/456",
+        ecs_cluster_name="paymig-dev-cluster", ecs_service_name="paymig-dev-payments-api"))
+    topic_arn = observability.topic.arn
+
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics,
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html,
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html,
@@ -183,11 +195,18 @@ class MigrationObservability(Construct):
     Attributes: ``topic``, ``alarms`` (key -> CloudwatchMetricAlarm), ``dashboard``.
     """
 
+    topic: SnsTopic
+    """The alarm topic (e-mail subscription)."""
+    alarms: dict[str, CloudwatchMetricAlarm]
+    """``AlarmSpec.key`` -> its alarm."""
+    dashboard: CloudwatchDashboard
+    """The migration dashboard."""
+
     def __init__(self, scope: Construct, id_: str, props: ObservabilityProps):
         super().__init__(scope, id_)
         self.topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn or "alias/aws/sns")
         SnsTopicSubscription(self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=props.email)
-        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        self.alarms = {}
         for spec in props.alarm_specs():
             self.alarms[spec.key] = CloudwatchMetricAlarm(
                 self, f"alarm-{spec.key}", alarm_name=f"{props.name_prefix}-{spec.key}",

@@ -19,6 +19,18 @@ its own subnet group, security groups and port), never has a change applied outs
 import reads the exact minor version, which a major-only ``engine_version`` would otherwise "change"), so the
 import does not interrupt the legacy application.
 
+Example::
+
+    from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps
+
+    source = PostgresDatabase(stack, "source", PostgresProps(
+        identifier="paymig-dev-source", parameter_group_name="paymig-dev-source-postgres15", engine_version="15.7",
+        instance_class="db.t4g.medium", allocated_storage_gib=50, max_allocated_storage_gib=200, multi_az=False,
+        backup_retention_days=7, database_name="payments", master_username="paymig_admin",
+        subnet_group_name="paymig-dev-db", security_group_ids=("sg-db",), protected=False,
+        logical_replication=LogicalReplication(), address="source"))
+    secret_arn = source.secret_arn  # RDS-managed master secret of aws_db_instance.source
+
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/db_instance,
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (RDS source prerequisites) and
@@ -37,6 +49,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from modules.addressing import with_address
 from modules.iam import assume_role_policy
 
 ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -84,6 +97,7 @@ class PostgresProps:
         maintenance_window: weekly, UTC, ``ddd:hh24:mi-ddd:hh24:mi``; backup_window: daily, UTC, ``hh24:mi-hh24:mi``.
         port: PostgreSQL port. Default 5432.
         imported: the instance exists and is imported: changes wait for its maintenance window.
+        address: fixed Terraform name of both the ``aws_db_instance`` and its ``aws_db_parameter_group`` (``modules.addressing``); None: cdktf's path-derived name.
     """
 
     identifier: str
@@ -109,6 +123,7 @@ class PostgresProps:
     backup_window: str = "03:00-04:00"
     port: int = 5432
     imported: bool = False
+    address: str | None = None
 
     @property
     def parameter_group_family(self) -> str:
@@ -157,10 +172,23 @@ class PostgresDatabase(Construct):
     master user secret), ``address`` and ``port`` (tokens).
     """
 
+    props: PostgresProps
+    """The props it was built from."""
+    parameter_group: DbParameterGroup
+    """The instance's ``aws_db_parameter_group`` (``rds.force_ssl``, CDC settings)."""
+    instance: DbInstance
+    """The ``aws_db_instance``."""
+    secret_arn: str
+    """Token of the ARN of the RDS-managed master user secret (Secrets Manager)."""
+    address: str
+    """Token of the instance's DNS name."""
+    port: float
+    """Token of the instance's port (5432)."""
+
     def __init__(self, scope: Construct, id_: str, props: PostgresProps):
         super().__init__(scope, id_)
         self.props = props
-        self.parameter_group = DbParameterGroup(
+        self.parameter_group = with_address(DbParameterGroup(
             self, "parameters", name=props.parameter_group_name, family=props.parameter_group_family,
             description=f"{props.identifier}: PostgreSQL {props.engine_version.split('.')[0]}"
             + (" with logical replication" if props.logical_replication else ""),
@@ -168,8 +196,8 @@ class PostgresDatabase(Construct):
             # the name carries the family: a new major's group is created before the old one goes. A changed
             # description would force a replacement under the same name, which RDS refuses: ignore it.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True, ignore_changes=["description"]),
-        )
-        self.instance = DbInstance(
+        ), props.address)
+        self.instance = with_address(DbInstance(
             self, "instance",
             identifier=props.identifier,
             engine="postgres",
@@ -210,7 +238,7 @@ class PostgresDatabase(Construct):
             # import reads the exact version (15.7) into state; a major-only engine_version would then modify the
             # legacy engine. The legacy source's version stays its owner's: Terraform never changes it.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]) if props.imported else None,
-        )
+        ), props.address)
         self.secret_arn = self.instance.master_user_secret.get(0).secret_arn
         self.address = self.instance.address
         self.port = self.instance.port

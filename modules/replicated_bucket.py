@@ -5,6 +5,18 @@ destination is not versioned). The rule replicates delete markers, uses Replicat
 with replication metrics, and the replication role may only read the source and replicate into the
 destination.
 
+Example::
+
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from modules.replicated_bucket import ReplicatedBucketPair, ReplicatedBucketPairProps
+    from modules.secure_bucket import Lifecycle
+
+    replica = AwsProvider(stack, "aws-replica", region="us-west-2", alias="replica")
+    logs = ReplicatedBucketPair(stack, "transaction-logs", ReplicatedBucketPairProps(
+        "paymig-dev-txlog-us-east-1", "paymig-dev-txlog-us-west-2", "paymig-dev-s3-replication",
+        Lifecycle(glacier_transition_days=90, expiration_days=2555), replica, address="transaction_logs"))
+    bucket = logs.source.bucket.bucket  # aws_s3_bucket.transaction_logs; the replica is ..._replica
+
 Follows: https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-walkthrough1.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html,
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/s3_bucket_replication_configuration.
@@ -34,6 +46,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
 )
 from constructs import Construct
 
+from modules.addressing import suffixed
 from modules.iam import assume_role_policy, policy_document, statement, via_service
 from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 
@@ -55,6 +68,8 @@ class ReplicatedBucketPairProps:
         source_region / replica_region: regions of the two buckets; with them the replication role may use each
             key only through S3 of that region (``kms:ViaService``). None: no such condition.
         force_destroy: let Terraform delete both buckets with their objects (disposable environments only).
+        address: fixed Terraform name of the source ``aws_s3_bucket`` (the replica's is ``<address>_replica``,
+            ``modules.addressing``); None: cdktf's path-derived names.
     """
 
     source_bucket_name: str
@@ -69,6 +84,7 @@ class ReplicatedBucketPairProps:
     source_region: str | None = None
     replica_region: str | None = None
     force_destroy: bool = False
+    address: str | None = None
 
 
 class ReplicatedBucketPair(Construct):
@@ -77,15 +93,25 @@ class ReplicatedBucketPair(Construct):
     Attributes: ``source``, ``replica`` (SecureBucket), ``role``, ``replication``.
     """
 
+    source: SecureBucket
+    """The source bucket (stack's provider)."""
+    replica: SecureBucket
+    """The replica bucket (``replica_provider``)."""
+    role: IamRole
+    """The role S3 assumes to replicate."""
+    replication: S3BucketReplicationConfigurationA
+    """The replication rule (RTC 15 minutes, delete markers)."""
+
     def __init__(self, scope: Construct, id_: str, props: ReplicatedBucketPairProps):
         super().__init__(scope, id_)
         self.source = SecureBucket(self, "source", SecureBucketProps(
             props.source_bucket_name, props.lifecycle, kms_key_arn=props.source_kms_key_arn,
-            access_log_bucket=props.source_access_log_bucket, force_destroy=props.force_destroy))
+            access_log_bucket=props.source_access_log_bucket, force_destroy=props.force_destroy,
+            address=props.address))
         self.replica = SecureBucket(self, "replica", SecureBucketProps(
             props.replica_bucket_name, props.lifecycle, kms_key_arn=props.replica_kms_key_arn,
             provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket,
-            force_destroy=props.force_destroy))
+            force_destroy=props.force_destroy, address=suffixed(props.address, "replica")))
         source_arn, replica_arn = self.source.bucket.arn, self.replica.bucket.arn
         account = DataAwsCallerIdentity(self, "account").account_id
         # confused deputy: S3 may assume the role only to replicate this account's source bucket

@@ -2,6 +2,14 @@
 
 Used for the transaction-log buckets (both regions) and the Terraform state bucket.
 
+Example::
+
+    from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
+
+    archive = SecureBucket(stack, "archive", SecureBucketProps(
+        "paymig-dev-archive", Lifecycle(glacier_transition_days=30, expiration_days=365), address="archive"))
+    archive_arn = archive.bucket.arn  # aws_s3_bucket.archive
+
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/s3_bucket (and the split
 ``s3_bucket_*`` resources), https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html.
 """
@@ -33,6 +41,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
+from modules.addressing import with_address
 from modules.iam import policy_document
 
 
@@ -71,6 +80,7 @@ class SecureBucketProps:
     force_destroy: bool = False
     access_log_bucket: str | None = None
     policy_statements: tuple[dict[str, Any], ...] = ()
+    address: str | None = None
 
 
 class SecureBucket(Construct):
@@ -80,11 +90,16 @@ class SecureBucket(Construct):
     enabled first, such as replication rules).
     """
 
+    bucket: S3Bucket
+    """The ``aws_s3_bucket``."""
+    versioning: S3BucketVersioningA
+    """Its versioning (resources that need versioning first depend on it)."""
+
     def __init__(self, scope: Construct, id_: str, props: SecureBucketProps):
         super().__init__(scope, id_)
         provider = props.provider
-        self.bucket = S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=props.force_destroy,
-                               provider=provider)
+        self.bucket = with_address(S3Bucket(self, "bucket", bucket=props.bucket_name, force_destroy=props.force_destroy,
+                                            provider=provider), props.address)
         bucket_id = self.bucket.id
         self.versioning = S3BucketVersioningA(
             self, "versioning", bucket=bucket_id, provider=provider,

@@ -13,6 +13,16 @@ the share of traffic (0-255 each, not both 0).
   new side before the migration moved any weight there. The legacy check still exists for dashboards and the
   shift gates.
 
+Example::
+
+    from modules.weighted_dns import AliasTarget, WeightedDns, WeightedDnsProps
+
+    dns = WeightedDns(stack, "weighted-dns", WeightedDnsProps(
+        zone_name="payments.example.com", record_name="api",
+        legacy=AliasTarget("legacy.elb.amazonaws.com", "Z35SXDOTRQ7X7K"),
+        new=AliasTarget("new.elb.amazonaws.com", "Z35SXDOTRQ7X7K"), legacy_weight=90, new_weight=10))
+    name_servers = dns.zone.name_servers
+
 Follows: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-weighted.html,
 https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html and
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/route53_record.
@@ -84,11 +94,18 @@ class WeightedDns(Construct):
     Attributes: ``zone``, ``records`` (set identifier -> Route53Record), ``health_checks`` (same keys).
     """
 
+    zone: Route53Zone
+    """The hosted zone."""
+    records: dict[str, Route53Record]
+    """Set identifier (``legacy``, ``new``) -> weighted alias record."""
+    health_checks: dict[str, Route53HealthCheck]
+    """Set identifier -> the health check of that side."""
+
     def __init__(self, scope: Construct, id_: str, props: WeightedDnsProps):
         super().__init__(scope, id_)
         self.zone = Route53Zone(self, "zone", name=props.zone_name, comment="Payments API migration")
-        self.records: dict[str, Route53Record] = {}
-        self.health_checks: dict[str, Route53HealthCheck] = {}
+        self.records = {}
+        self.health_checks = {}
         for side, target, weight in (("legacy", props.legacy, props.legacy_weight), ("new", props.new, props.new_weight)):
             check = Route53HealthCheck(
                 self, f"{side}-health", type=target.protocol, fqdn=target.dns_name, port=target.port,

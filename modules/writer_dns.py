@@ -12,9 +12,12 @@ switchover waits at least one TTL before it lifts the freeze on the new writer.
 
 Example::
 
+    from modules.writer_dns import WriterDns, WriterDnsProps
+
     dns = WriterDns(stack, "writer-dns", WriterDnsProps(
-        zone_name="payment-migration-dev.internal", vpc_id=vpc.id, initial_target=source.address))
-    dns.fqdn  # "db.payment-migration-dev.internal"
+        zone_name="payment-migration-dev.internal", vpc_id="vpc-0123456789abcdef0",
+        initial_target="paymig-dev-source.abc123.us-east-1.rds.amazonaws.com", address="writer"))
+    assert dns.fqdn == "db.payment-migration-dev.internal"
 
 Follows: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/hosted-zones-private.html,
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/route53_zone and
@@ -30,6 +33,8 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone, Route53ZoneVpc
 from constructs import Construct
 
+from modules.addressing import suffixed, with_address
+
 TOOL_OWNED_ATTRIBUTES = ("records",)
 """Attributes of the writer record that the migration tool owns and Terraform ignores after creation."""
 
@@ -44,6 +49,8 @@ class WriterDnsProps:
         initial_target: DNS name the record points at when created (the source instance's address).
         record_label: label of the writer record; default ``db``.
         ttl_seconds: record TTL, seconds (1-300); default 5, so writers follow a switch within seconds.
+        address: fixed Terraform name of the zone and the record (``<address>`` / ``<address>_record``;
+            ``modules.addressing``). None (default): cdktf's path-derived names.
 
     Raises:
         ValueError: ``ttl_seconds`` outside 1-300.
@@ -54,6 +61,7 @@ class WriterDnsProps:
     initial_target: str
     record_label: str = "db"
     ttl_seconds: int = 5
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.ttl_seconds <= 300:
@@ -73,16 +81,19 @@ class WriterDns(Construct):
     """
 
     zone: Route53Zone
+    """The private ``aws_route53_zone``, associated with the VPC."""
     record: Route53Record
+    """The writer ``aws_route53_record`` (CNAME); its value belongs to ``cutover`` (Terraform ignores it)."""
     fqdn: str
+    """The writer name, e.g. ``db.payment-migration-dev.internal``."""
 
     def __init__(self, scope: Construct, id_: str, props: WriterDnsProps):
         super().__init__(scope, id_)
         self.fqdn = props.fqdn
-        self.zone = Route53Zone(self, "zone", name=props.zone_name, comment="Database writer name (private)",
-                                vpc=[Route53ZoneVpc(vpc_id=props.vpc_id)])
-        self.record = Route53Record(
+        self.zone = with_address(Route53Zone(self, "zone", name=props.zone_name, comment="Database writer name (private)",
+                                             vpc=[Route53ZoneVpc(vpc_id=props.vpc_id)]), props.address)
+        self.record = with_address(Route53Record(
             self, "writer", zone_id=self.zone.zone_id, name=props.fqdn, type="CNAME", ttl=props.ttl_seconds,
             records=[props.initial_target],
             lifecycle=TerraformResourceLifecycle(ignore_changes=list(TOOL_OWNED_ATTRIBUTES)),
-        )
+        ), suffixed(props.address, "record"))

@@ -195,8 +195,9 @@ def _naming_arguments(resource_type: str) -> set[str]:
 
 
 def _stem(key: str) -> str:
-    """``key`` without the cdktf hash and a trailing ``-<n>`` (``public-subnet-0`` and ``-1`` share a stem)."""
-    return re.sub(r"-\d+$", "", _CONSTRUCT_HASH.sub("", key))
+    """``key`` without the cdktf hash and a trailing ``-<n>`` or ``_<n>`` (``public-subnet-0`` and ``-1``, or the
+    fixed names ``main_public_0`` and ``_1``, share a stem)."""
+    return re.sub(r"[-_]\d+$", "", _CONSTRUCT_HASH.sub("", key))
 
 
 def build_architecture(stacks: Mapping[str, SynthesizedStack]) -> Architecture:

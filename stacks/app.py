@@ -9,6 +9,7 @@ from stacks.bootstrap import BootstrapStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack
+from stacks.addresses import apply_reviewed_list
 from stacks.service import ServiceStack
 from stacks.storage import StorageStack
 from stacks.traffic import TrafficStack
@@ -18,7 +19,8 @@ STACK_ORDER = ("bootstrap", "network", "data", "storage", "service", "traffic", 
 
 
 def build_stacks(app: App, config: MigrationConfig) -> dict[str, TerraformStack]:
-    """Add every stack of ``config``'s environment to ``app``.
+    """Add every stack of ``config``'s environment to ``app``, with the moved blocks and ``prevent_destroy`` of
+    the reviewed stable addresses (``stacks.addresses``).
 
     Returns:
         Stack name -> stack, in ``STACK_ORDER``.
@@ -31,6 +33,8 @@ def build_stacks(app: App, config: MigrationConfig) -> dict[str, TerraformStack]
     traffic = TrafficStack(app, config, service.service)
     observability = ObservabilityStack(app, config, service.service, data.dms)
     stacks = [BootstrapStack(app, config), network, data, storage, service, traffic, observability]
+    for stack in stacks:  # moved blocks and prevent_destroy of the reviewed addresses (stacks/stateful.toml)
+        apply_reviewed_list(stack, protected=config.protected)
     return {stack.node.id: stack for stack in stacks}
 
 

@@ -20,6 +20,7 @@ from constructs import Construct
 from backend.local import use_local_backend
 from config import MigrationConfig
 from modules.access_logs import AccessLogBucket, AccessLogBucketProps
+from modules.addressing import with_address
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 from stacks.base import MigrationStack
@@ -40,21 +41,22 @@ class BootstrapStack(MigrationStack):
         use_local_backend(self, config, BOOTSTRAP_STACK)
         key = EncryptionKey(self, "state-key", EncryptionKeyProps(
             alias=f"{self.names.kms_alias_prefix}-terraform-state", description="Terraform state and lock table",
-            region=config.regions.primary))
+            region=config.regions.primary, address="terraform_state"))
         logs = AccessLogBucket(self, "state-access-logs", AccessLogBucketProps(
-            self.names.state_access_logs_bucket, force_destroy=config.disposable))
+            self.names.state_access_logs_bucket, force_destroy=config.disposable,
+            address="terraform_state_access_logs"))
         # A per-change environment's state bucket goes with it; an environment's own keeps refusing to be destroyed
         # while it holds state (the safety net against destroying the backend of stacks that still exist).
         self.state_bucket = SecureBucket(self, "state", SecureBucketProps(
             config.state.bucket, Lifecycle(glacier_transition_days=None, expiration_days=None),
             kms_key_arn=key.arn, access_log_bucket=logs.name,
-            force_destroy=config.disposable and config.suffix is not None))
-        self.lock_table = DynamodbTable(
+            force_destroy=config.disposable and config.suffix is not None, address="terraform_state"))
+        self.lock_table = with_address(DynamodbTable(
             self, "lock-table", name=config.state.lock_table, billing_mode="PAY_PER_REQUEST", hash_key="LockID",
             attribute=[DynamodbTableAttribute(name="LockID", type="S")],
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key.arn),
             deletion_protection_enabled=config.protected,
-        )
+        ), "terraform_state_lock")
         self.output("state_bucket", self.state_bucket.bucket.bucket, "Terraform state bucket")
         self.output("lock_table", self.lock_table.name, "Terraform state lock table")

@@ -44,7 +44,7 @@ class DataStack(MigrationStack):
                                      description="Database tier of the payments migration")
         self.key = EncryptionKey(self, "database-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-database", region=config.regions.primary,
-            description="RDS storage, Performance Insights, master user secrets and DMS storage"))
+            description="RDS storage, Performance Insights, master user secrets and DMS storage", address="database"))
         self.monitoring_role = enhanced_monitoring_role(
             self, "rds-monitoring-role", names.rds_monitoring_role, region=config.regions.primary,
             account_id=DataAwsCallerIdentity(self, "account").account_id,
@@ -84,15 +84,18 @@ class DataStack(MigrationStack):
             create_account_roles=config.dms.create_account_roles and config.suffix is None, kms_key_arn=self.key.arn,
             reverse_task_id=names.dms_reverse_task, reverse_source_endpoint_id=names.dms_reverse_source_endpoint,
             reverse_target_endpoint_id=names.dms_reverse_target_endpoint,
+            address="migration",
         ))
         self.role_secrets = DatabaseRoleSecrets(self, "db-role-secrets", DatabaseRoleSecretsProps(
             secrets={"app": names.app_db_secret, "validation-source": names.validation_source_secret,
                      "validation-target": names.validation_target_secret},
-            kms_key_arn=self.key.arn, recovery_window_days=7 if config.protected else 0))
+            kms_key_arn=self.key.arn, recovery_window_days=7 if config.protected else 0, address="db_role"))
         self.writer = WriterDns(self, "writer-dns", WriterDnsProps(
-            zone_name=names.private_zone, vpc_id=network.vpc.id, initial_target=self.source.address))
+            zone_name=names.private_zone, vpc_id=network.vpc.id, initial_target=self.source.address,
+            address="writer"))
         self.journal = CutoverJournal(self, "cutover-journal", CutoverJournalProps(
-            table_name=names.cutover_journal_table, kms_key_arn=self.key.arn, deletion_protection=config.protected))
+            table_name=names.cutover_journal_table, kms_key_arn=self.key.arn, deletion_protection=config.protected,
+            address="cutover_journal"))
         self._outputs()
         if legacy:
             self.output("runbook_legacy_source_ingress", [
@@ -117,7 +120,7 @@ class DataStack(MigrationStack):
             auto_minor_version_upgrade=settings.auto_minor_version_upgrade,
             allow_major_version_upgrade=settings.allow_major_version_upgrade,
             maintenance_window=settings.maintenance_window, backup_window=settings.backup_window, port=port,
-            imported=imported,
+            imported=imported, address=role,
         ))
 
     def _outputs(self) -> None:

@@ -18,7 +18,7 @@ class NetworkStack(MigrationStack):
         region = config.regions.primary
         flow_logs_key = EncryptionKey(self, "flow-logs-key", EncryptionKeyProps(
             alias=f"{self.names.kms_alias_prefix}-flow-logs", description="VPC flow logs", region=region,
-            cloudwatch_logs=True))
+            cloudwatch_logs=True, address="flow_logs"))
         self.network = Network(self, "network", NetworkProps(
             name_prefix=config.name_prefix, region=region,
             vpc_cidr=config.network.vpc_cidr, az_count=config.network.az_count,
@@ -27,6 +27,7 @@ class NetworkStack(MigrationStack):
             legacy_database_port=config.source_database.existing_port,
             flow_log_group_name=self.names.flow_log_group,
             flow_logs_role_name=self.names.flow_logs_role, flow_log_kms_key_arn=flow_logs_key.arn,
+            address="main",  # the VPC, subnets and security groups are read by the data and service stacks
         ))
         self.output("vpc_id", self.network.vpc.id, "VPC ID")
         self.output("vpc_cidr", self.network.vpc.cidr_block, "VPC CIDR block")

@@ -24,7 +24,7 @@ class ObservabilityStack(MigrationStack):
         names, alarms = self.names, config.alarms
         key = EncryptionKey(self, "alarms-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-alarms", description="SNS topic of the migration alarms",
-            region=config.regions.primary, cloudwatch_alarms=True, eventbridge=True))
+            region=config.regions.primary, cloudwatch_alarms=True, eventbridge=True, address="alarms"))
         self.observability = MigrationObservability(self, "migration", ObservabilityProps(
             name_prefix=config.name_prefix, topic_name=names.alarm_topic,
             dashboard_name=names.dashboard, email=alarms.email, region=config.regions.primary,

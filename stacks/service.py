@@ -36,7 +36,7 @@ class ServiceStack(MigrationStack):
         bucket_arn = buckets.source.bucket.arn
         logs_key = EncryptionKey(self, "app-logs-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-app-logs", description="Payments API container logs",
-            region=config.regions.primary, cloudwatch_logs=True))
+            region=config.regions.primary, cloudwatch_logs=True, address="app_logs"))
         self.service = FargateService(self, "payments-api", FargateServiceProps(
             cluster_name=names.ecs_cluster, service_name=names.ecs_service, task_family=names.task_family,
             alb_name=names.alb, target_group_name=names.target_group, execution_role_name=names.task_execution_role,
@@ -63,6 +63,7 @@ class ServiceStack(MigrationStack):
             ),
             log_kms_key_arn=logs_key.arn, access_logs_bucket=storage.access_logs.name,
             deletion_protection=config.protected,
+            address="payments_api",  # the ALB and target group are read by the traffic and observability stacks
         ))
         alb = self.service.alb
         self.output("alb_dns_name", alb.dns_name, "DNS name of the Application Load Balancer")

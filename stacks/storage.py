@@ -27,15 +27,17 @@ class StorageStack(MigrationStack):
         self.replica_provider = aws_provider(self, config, regions.replica, alias="replica")
         self.key = EncryptionKey(self, "transaction-logs-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-transaction-logs", description="Transaction-log bucket",
-            region=regions.primary))
+            region=regions.primary, address="transaction_logs"))
         replica_key = EncryptionKey(self, "transaction-logs-replica-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-transaction-logs-replica", description="Transaction-log replica bucket",
-            region=regions.replica, provider=self.replica_provider))
+            region=regions.replica, provider=self.replica_provider,
+            address="transaction_logs_replica"))
         disposable = config.disposable
         self.access_logs = AccessLogBucket(self, "access-logs", AccessLogBucketProps(
-            names.access_logs_bucket, allow_alb=True, force_destroy=disposable))
+            names.access_logs_bucket, allow_alb=True, force_destroy=disposable, address="access_logs"))
         replica_logs = AccessLogBucket(self, "access-logs-replica", AccessLogBucketProps(
-            names.access_logs_replica_bucket, provider=self.replica_provider, force_destroy=disposable))
+            names.access_logs_replica_bucket, provider=self.replica_provider, force_destroy=disposable,
+            address="access_logs_replica"))
         self.buckets = ReplicatedBucketPair(self, "transaction-logs", ReplicatedBucketPairProps(
             source_bucket_name=names.txlog_bucket, replica_bucket_name=names.txlog_replica_bucket,
             replication_role_name=names.replication_role,
@@ -43,7 +45,7 @@ class StorageStack(MigrationStack):
             replica_provider=self.replica_provider, source_kms_key_arn=self.key.arn,
             replica_kms_key_arn=replica_key.arn, source_access_log_bucket=self.access_logs.name,
             replica_access_log_bucket=replica_logs.name, source_region=regions.primary,
-            replica_region=regions.replica, force_destroy=disposable,
+            replica_region=regions.replica, force_destroy=disposable, address="transaction_logs",
         ))
         self.output("transaction_log_bucket", self.buckets.source.bucket.bucket, "Transaction-log bucket (primary)")
         self.output("transaction_log_replica_bucket", self.buckets.replica.bucket.bucket,

@@ -67,7 +67,7 @@ def synthesized(dev_config: MigrationConfig, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="session")
 def prod_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
-    """Every stack of the prod environment, synthesized once per session."""
+    """Every stack of the prod environment (protected: deletion protection, prevent_destroy), once per session."""
     return synth_app(load_config("prod"), tmp_path_factory.mktemp("prod-synth"))
 
 

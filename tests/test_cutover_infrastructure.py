@@ -20,7 +20,7 @@ def test_private_zone_is_associated_with_the_vpc_and_the_writer_record_points_at
     zone = only(data.of_type("aws_route53_zone"))
     assert zone["name"] == "payment-migration-dev.internal"
     assert zone["vpc"] == [{"vpc_id": "${data.terraform_remote_state.cross-stack-reference-input-network.outputs."
-                                      "cross-stack-output-aws_vpcnetwork_vpc_4E8F0223id}"}]
+                                      "cross-stack-output-aws_vpcmainid}"}]
     record = only(data.of_type("aws_route53_record"))
     source = next(name for name, r in data.of_type("aws_db_instance").items() if r["identifier"].endswith("-source"))
     assert (record["name"], record["type"], record["ttl"]) == ("db.payment-migration-dev.internal", "CNAME", 5)
@@ -35,7 +35,7 @@ def test_private_zone_is_associated_with_the_vpc_and_the_writer_record_points_at
 def test_the_service_reaches_the_database_through_the_writer_name(synthesized):
     task = only(synthesized["service"].of_type("aws_ecs_task_definition"))
     environment = {e["name"]: e["value"] for e in json.loads(task["container_definitions"])[0]["environment"]}
-    assert "writer-dns_writer" in environment["DB_HOST"] and environment["DB_HOST"].endswith("fqdn}")
+    assert environment["DB_HOST"].endswith("cross-stack-output-aws_route53_recordwriter_recordfqdn}")
     assert "aws_db_instance" not in environment["DB_HOST"]
 
 
@@ -67,7 +67,7 @@ def test_the_journal_table_is_encrypted_with_a_customer_key_and_recoverable(synt
     assert table["name"] == "paymig-dev-cutover-journal"
     assert (table["hash_key"], table["range_key"]) == ("pk", "sk")
     assert table["server_side_encryption"]["enabled"] is True
-    assert table["server_side_encryption"]["kms_key_arn"].startswith("${aws_kms_key.database-key")
+    assert table["server_side_encryption"]["kms_key_arn"] == "${aws_kms_key.database.arn}"
     assert table["point_in_time_recovery"] == {"enabled": True}
 
 

@@ -48,7 +48,7 @@ def test_stack_not_deployed_plans_every_resource(deployment, undeployed):
     plan = diff_stack(outdir, "storage", stacks["storage"].directory)
     assert plan.error is None
     assert (plan.create, plan.update, plan.delete, plan.replace) == (stacks["storage"].resource_count(), 0, 0, 0)
-    assert plan.database_alerts == ()
+    assert plan.stateful_alerts == ()
 
 
 @pytest.mark.stacks("bootstrap")

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from ops.plan_summary import (
-    DatabaseAlert,
+    StatefulAlert,
     PlanFormatError,
     failed_plan,
-    is_database,
+    is_stateful,
     render_markdown,
     summarize_plan,
+    unacknowledged,
 )
 from terraform_driver import Terraform
 
@@ -30,7 +31,7 @@ def terraform_lines() -> dict[str, str]:
     return {name: text for name, text in pairs}
 
 
-@pytest.mark.parametrize("name", ["initial", "no-changes", "changes", "destroy"])
+@pytest.mark.parametrize("name", ["initial", "no-changes", "changes", "destroy", "stateful", "stateful-destroy"])
 def test_counts_match_terraforms_own_summary_line(name):
     summary = summarize_plan("fixture", load_plan(name))
     expected = terraform_lines()[name]
@@ -51,24 +52,69 @@ def test_every_kind_of_change_is_counted_once():
     assert summary.error is None
 
 
-def test_database_replacements_are_alerts_with_their_cause_and_other_replacements_are_not():
+def test_stateful_replacements_are_alerts_with_their_cause():
     summary = summarize_plan("data", load_plan("changes"))
-    assert summary.database_alerts == (
-        DatabaseAlert("aws_db_instance.target", "replaced", ("storage_encrypted",)),
-        DatabaseAlert("aws_dms_endpoint.source", "replaced", ("endpoint_id",)),
+    assert summary.stateful_alerts == (
+        StatefulAlert("aws_db_instance.target", "replaced", ("storage_encrypted",)),
+        StatefulAlert("aws_dms_endpoint.source", "replaced", ("endpoint_id",)),
+        StatefulAlert("aws_s3_bucket.removed[0]", "destroyed", (), "its count index is gone"),
+        StatefulAlert("aws_s3_bucket.renamed", "replaced", ("bucket",)),
     )
+
+
+def test_destroying_a_key_a_bucket_a_secret_and_a_dms_task_are_alerts_with_the_key_deletion_window():
+    summary = summarize_plan("data", load_plan("stateful"))
+    alerts = {alert.address: alert for alert in summary.stateful_alerts}
+    assert set(alerts) == {"aws_kms_key.database[0]", "aws_kms_key.logs", "aws_s3_bucket.transaction_logs[0]",
+                           "aws_s3_bucket.renamed", "aws_secretsmanager_secret.dms_source[0]",
+                           "aws_dms_replication_task.migration[0]"}
+    assert alerts["aws_kms_key.database[0]"].kind == "destroyed"
+    assert "`deletion_window_in_days` = 30" in alerts["aws_kms_key.database[0]"].reason
+    assert (alerts["aws_kms_key.logs"].kind, alerts["aws_kms_key.logs"].forced_by) == ("disabled", ("is_enabled",))
+    assert alerts["aws_s3_bucket.renamed"] == StatefulAlert("aws_s3_bucket.renamed", "replaced", ("bucket",))
+    for address in ("aws_s3_bucket.transaction_logs[0]", "aws_secretsmanager_secret.dms_source[0]",
+                    "aws_dms_replication_task.migration[0]"):
+        assert (alerts[address].kind, alerts[address].reason) == ("destroyed", "its count index is gone")
+    # creating the renamed secret, and the unchanged DMS instance and endpoints, raise nothing
+    assert "aws_secretsmanager_secret.migration_source[0]" not in alerts
+
+
+def test_a_destroy_plan_alerts_on_every_stateful_resource_and_nothing_else():
+    summary = summarize_plan("data", load_plan("stateful-destroy"))
+    destroyed = {alert.address for alert in summary.stateful_alerts}
+    assert len(destroyed) == 9 and summary.delete == 13  # VPC, subnets and DMS subnet group are not stateful
+    assert not any(address.startswith(("aws_vpc", "aws_subnet", "aws_dms_replication_subnet_group"))
+                   for address in destroyed)
+    keys = [alert for alert in summary.stateful_alerts if alert.address.startswith("aws_kms_key")]
+    assert sorted(alert.reason for alert in keys) == [
+        "key deletion scheduled: `deletion_window_in_days` = 30, then every object it encrypted is unreadable",
+        "key deletion scheduled: `deletion_window_in_days` = 7, then every object it encrypted is unreadable"]
+
+
+def test_each_alert_needs_its_own_acknowledgement():
+    plans = [summarize_plan("data", load_plan("stateful"))]
+    assert len(unacknowledged(plans)) == 6
+    allowed = ["aws_kms_key.database[0]", "data:aws_kms_key.logs", "storage:aws_s3_bucket.renamed"]
+    pending = {alert.address for _, alert in unacknowledged(plans, allowed)}
+    assert pending == {"aws_s3_bucket.transaction_logs[0]", "aws_s3_bucket.renamed",  # other stack's address
+                       "aws_secretsmanager_secret.dms_source[0]", "aws_dms_replication_task.migration[0]"}
+    text = render_markdown(plans, "t", allowed)
+    assert ("> - `data`: `aws_kms_key.database[0]` **DESTROYED** (its count index is gone; key deletion scheduled: "
+            "`deletion_window_in_days` = 30, then every object it encrypted is unreadable) (acknowledged)") in text
+    assert "> - `data`: `aws_dms_replication_task.migration[0]` **DESTROYED** (its count index is gone)\n" in text
 
 
 def test_destroying_a_database_is_an_alert():
     summary = summarize_plan("data", load_plan("destroy"))
-    assert {(alert.address, alert.kind) for alert in summary.database_alerts} == {
-        ("aws_db_instance.target", "destroyed"), ("aws_dms_endpoint.source", "destroyed")}
+    assert {(alert.address, alert.kind) for alert in summary.stateful_alerts} == {
+        ("aws_db_instance.target", "destroyed"), ("aws_dms_endpoint.source", "destroyed"),
+        *((f"aws_s3_bucket.{name}", "destroyed") for name in ("kept", "retagged", "renamed", "removed[0]"))}
 
 
 def test_no_changes_and_creates_raise_no_alert():
     assert summarize_plan("a", load_plan("no-changes")).has_changes is False
     initial = summarize_plan("a", load_plan("initial"))
-    assert initial.create == 6 and initial.database_alerts == ()
+    assert initial.create == 6 and initial.stateful_alerts == ()
 
 
 def test_markdown_puts_the_database_warning_first_and_a_row_per_stack():
@@ -78,19 +124,19 @@ def test_markdown_puts_the_database_warning_first_and_a_row_per_stack():
     lines = text.splitlines()
     assert lines[0] == "## Terraform plan: dev"
     assert lines[2] == "> [!CAUTION]"
-    assert "DATABASE REPLACEMENT" in lines[3]
+    assert "STATEFUL RESOURCE REPLACEMENT OR DELETION" in lines[3]
     assert "> - `data`: `aws_db_instance.target` **REPLACED** (forced by `storage_encrypted`)" in lines
     assert "| network | 0 | 0 | 0 | 0 | 0 | no changes |" in lines
-    assert "| data | 4 | 1 | 4 | 3 | 1 | **DATABASE REPLACED** |" in lines
+    assert "| data | 4 | 1 | 4 | 3 | 1 | **STATEFUL DESTROYED + REPLACED** |" in lines
     assert "| service | | | | | | **FAILED**: cdktf diff exited 1 |" in lines
     assert "**data**: Plan: 1 to import, 4 to add, 1 to change, 4 to destroy." in lines
     assert "- `<=` `aws_s3_bucket.legacy[0]`" in lines
     assert text.index("CAUTION") < text.index("| stack |")
 
 
-def test_markdown_without_database_changes_has_no_warning():
+def test_markdown_without_stateful_changes_has_no_warning():
     text = render_markdown([summarize_plan("bootstrap", load_plan("initial"))], "t")
-    assert "CAUTION" not in text and "DATABASE" not in text
+    assert "CAUTION" not in text and "STATEFUL" not in text
     assert "| bootstrap | 6 | 0 | 0 | 0 | 0 | changes |" in text
 
 
@@ -108,9 +154,10 @@ def test_errored_plan_is_reported_as_failed():
     assert summarize_plan("x", plan).error
 
 
-def test_database_types():
-    assert is_database("aws_db_instance") and is_database("aws_dms_replication_task")
-    assert not is_database("aws_db_subnet_group") and not is_database("aws_s3_bucket")
+def test_stateful_types():
+    assert all(is_stateful(kind) for kind in ("aws_db_instance", "aws_dms_replication_task", "aws_kms_key",
+                                               "aws_s3_bucket", "aws_secretsmanager_secret", "aws_dynamodb_table"))
+    assert not is_stateful("aws_db_subnet_group") and not is_stateful("aws_dms_replication_subnet_group")
 
 
 LIVE_CONFIG = """
@@ -139,4 +186,28 @@ def test_counts_match_the_installed_terraform(tmp_path):
     assert summary.terraform_line() == line == "Plan: 3 to add, 1 to change, 2 to destroy."
     assert (planned.add, planned.change, planned.remove) == (summary.to_add, summary.to_change, summary.to_destroy)
     assert (summary.create, summary.update, summary.delete, summary.replace) == (2, 1, 1, 1)
-    assert summary.database_alerts == ()
+    assert summary.stateful_alerts == ()
+
+
+def test_diff_exits_3_until_every_stateful_change_is_acknowledged(monkeypatch, tmp_path):
+    """``python -m ops diff`` over captured plans (the cdktf diff runs replaced by the fixtures)."""
+    from typer.testing import CliRunner
+
+    import ops.diff
+    from ops.cli import app
+    from ops.cli.terminal import ExitCode
+
+    plans = [summarize_plan("network", load_plan("no-changes")), summarize_plan("data", load_plan("stateful"))]
+    monkeypatch.setattr(ops.diff, "diff_all", lambda outdir, exclude=(): plans)
+    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "dev")
+    base = ["diff", "--outdir", str(tmp_path), "--markdown", str(tmp_path / "summary.md")]
+    alerts = [f"data:{alert.address}" for alert in plans[1].stateful_alerts]
+    refused = CliRunner().invoke(app, base + [arg for address in alerts[1:] for arg in ("--allow-destroy", address)])
+    assert refused.exit_code == ExitCode.STATEFUL_CHANGE
+    assert f"--allow-destroy {alerts[0]}" in refused.output + (refused.stderr if refused.stderr_bytes else "")
+    assert "CAUTION" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+    accepted = CliRunner().invoke(app, base + [arg for address in alerts for arg in ("--allow-destroy", address)])
+    assert accepted.exit_code == 0, accepted.output
+    quiet = CliRunner().invoke(app, base[:3])
+    monkeypatch.setattr(ops.diff, "diff_all", lambda outdir, exclude=(): plans[:1])
+    assert CliRunner().invoke(app, base[:3]).exit_code == 0 and quiet.exit_code == ExitCode.STATEFUL_CHANGE

@@ -181,7 +181,7 @@ def test_imported_source_keeps_its_network_placement_and_dms_reaches_it(import_s
     egress = by_path(network, "aws_vpc_security_group_egress_rule")["network/network/dms-to-legacy-database-0"]
     assert (egress["cidr_ipv4"], egress["from_port"], egress["to_port"]) == (
         LEGACY_SOURCE["existing_network_cidrs"][0], 5433, 5433)
-    assert egress["security_group_id"].startswith("${aws_security_group.network_dms-sg")
+    assert egress["security_group_id"] == "${aws_security_group.main_dms.id}"
     runbook = data.document["output"]["runbook_legacy_source_ingress"]["value"]
     assert all("--port 5433" in command and "sg-0123456789abcdef0" in command for command in runbook)
 
@@ -211,7 +211,7 @@ def test_dms_task_events_reach_the_alarm_topic(apps, environment):
     assert pattern["detail"]["eventType"] == list(ALERTING_EVENT_TYPES)
     assert pattern["resources"] == [
         "${data.terraform_remote_state.cross-stack-reference-input-data.outputs."
-        "cross-stack-output-aws_dms_replication_taskdms_task_3CCA84E2replication_task_arn}"]
+        "cross-stack-output-aws_dms_replication_taskmigrationreplication_task_arn}"]
     assert "data" in apps[environment]["observability"].dependencies
     topic_key = f"${{aws_sns_topic.{next(iter(stack.of_type('aws_sns_topic')))}.arn}}"
     target = only(stack.of_type("aws_cloudwatch_event_target"))

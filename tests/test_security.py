@@ -65,7 +65,7 @@ def test_customer_managed_keys_with_rotation_for_every_purpose(prod_synthesized)
 def test_databases_encrypt_everything_with_the_database_key(prod_synthesized):
     for instance in prod_synthesized["data"].of_type("aws_db_instance").values():
         for attribute in ("kms_key_id", "performance_insights_kms_key_id", "master_user_secret_kms_key_id"):
-            assert instance[attribute].startswith("${aws_kms_key.database-key_"), attribute
+            assert instance[attribute] == "${aws_kms_key.database.arn}", attribute
         assert instance["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
         assert instance["deletion_protection"] is True and instance["skip_final_snapshot"] is False
         assert instance["backup_retention_period"] == 30 and instance["multi_az"] is True
@@ -76,7 +76,7 @@ def test_databases_encrypt_everything_with_the_database_key(prod_synthesized):
 def test_dms_endpoints_require_tls(prod_synthesized):
     endpoints = prod_synthesized["data"].of_type("aws_dms_endpoint").values()
     assert {e["ssl_mode"] for e in endpoints} == {"require"}
-    assert all(e["kms_key_arn"].startswith("${aws_kms_key.database-key") for e in endpoints)
+    assert all(e["kms_key_arn"] == "${aws_kms_key.database.arn}" for e in endpoints)
 
 
 def test_transaction_logs_are_sse_kms_in_both_regions_and_replicated_as_such(prod_synthesized):
@@ -88,8 +88,8 @@ def test_transaction_logs_are_sse_kms_in_both_regions_and_replicated_as_such(pro
     assert sorted(algorithms.values()) == ["AES256", "AES256", "aws:kms", "aws:kms"]  # access logs must be SSE-S3
     rule = next(iter(storage.of_type("aws_s3_bucket_replication_configuration").values()))["rule"][0]
     assert rule["source_selection_criteria"]["sse_kms_encrypted_objects"]["status"] == "Enabled"
-    assert rule["destination"]["encryption_configuration"]["replica_kms_key_id"].startswith(
-        "${aws_kms_key.transaction-logs-replica-key")
+    assert rule["destination"]["encryption_configuration"]["replica_kms_key_id"] == (
+        "${aws_kms_key.transaction_logs_replica.arn}")
     role_policy = json.loads(next(iter(storage.of_type("aws_iam_role_policy").values()))["policy"])
     sids = {s["Sid"] for s in role_policy["Statement"]}
     assert {"DecryptSource", "EncryptReplica"} <= sids
@@ -118,7 +118,7 @@ def test_only_the_alb_accepts_traffic_from_anywhere(prod_synthesized):
     ingress = all_of(prod_synthesized, "aws_vpc_security_group_ingress_rule")
     world = [r for r in ingress if r.get("cidr_ipv4") == "0.0.0.0/0" or r.get("cidr_ipv6") == "::/0"]
     assert sorted(r["from_port"] for r in world) == [80, 443]
-    assert all("alb-sg" in r["security_group_id"] for r in world)
+    assert all(r["security_group_id"] == "${aws_security_group.main_alb.id}" for r in world)
     default = next(iter(prod_synthesized["network"].of_type("aws_default_security_group").values()))
     assert "ingress" not in default and "egress" not in default
 
@@ -133,7 +133,7 @@ def test_vpc_flow_logs_go_to_an_encrypted_log_group(prod_synthesized):
 def test_sns_topic_is_encrypted_with_a_key_cloudwatch_may_use(prod_synthesized):
     observability = prod_synthesized["observability"]
     topic = next(iter(observability.of_type("aws_sns_topic").values()))
-    assert topic["kms_master_key_id"].startswith("${aws_kms_key.alarms-key")
+    assert topic["kms_master_key_id"] == "${aws_kms_key.alarms.arn}"
     policy = json.loads(next(iter(observability.of_type("aws_kms_key").values()))["policy"])
     assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in policy["Statement"])
 
@@ -149,7 +149,7 @@ def test_containers_are_read_only_unprivileged_and_get_secrets_by_reference(prod
     assert [s["Action"] for s in execution] == [["secretsmanager:GetSecretValue"], ["kms:Decrypt"]]
     # the app database role's secret, never the RDS master secret
     assert [r.split("cross-stack-output-")[1] for r in execution[0]["Resource"]] == [
-        next(o for o in prod_synthesized["data"].document["output"] if "db-role-secrets_app" in o).split(
+        next(o for o in prod_synthesized["data"].document["output"] if "db_role_app" in o).split(
             "cross-stack-output-")[1] + "}"]
     assert execution[1]["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
 

@@ -67,7 +67,7 @@ def test_replica_bucket_uses_replica_provider(synthesized):
     buckets = {b["bucket"]: b for b in synthesized["storage"].of_type("aws_s3_bucket").values()}
     assert buckets["paymig-dev-txlog-us-west-2"]["provider"] == "aws.replica"
     rule = only(synthesized["storage"].of_type("aws_s3_bucket_replication_configuration"))["rule"][0]
-    assert rule["destination"]["bucket"].startswith("${aws_s3_bucket.transaction-logs_replica_bucket")
+    assert rule["destination"]["bucket"] == "${aws_s3_bucket.transaction_logs_replica.arn}"
 
 
 def test_security_groups_live_in_the_network_stack_only(synthesized):
@@ -114,12 +114,12 @@ def test_existing_source_database_is_imported_not_created(import_synthesized):
     data = import_synthesized["data"]
     imports = data.document["import"]
     assert imports == [{"id": "legacy-payments-db", "to": imports[0]["to"]}]
-    assert imports[0]["to"].startswith("aws_db_instance.source_instance")
+    assert imports[0]["to"] == "aws_db_instance.source"
     instances = {i["identifier"]: i for i in data.of_type("aws_db_instance").values()}
     assert set(instances) == {"legacy-payments-db", "paymig-dev-target"}
     # the imported instance keeps its own storage key (a different key would replace it); the target uses the stack's
     assert instances["legacy-payments-db"]["kms_key_id"] == LEGACY_KEY_ARN
-    assert instances["paymig-dev-target"]["kms_key_id"].startswith("${aws_kms_key.database-key")
+    assert instances["paymig-dev-target"]["kms_key_id"] == "${aws_kms_key.database.arn}"
 
 
 def test_outputs_include_endpoints_and_runbook(synthesized):

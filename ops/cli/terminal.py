@@ -22,6 +22,9 @@ class ExitCode(IntEnum):
     """Terraform, the emulator or a check failed, or a stack was not found."""
     USAGE = 2
     """Bad usage or configuration (the message names the field, the value and the rule)."""
+    STATEFUL_CHANGE = 3
+    """``ops diff``: the plan replaces, destroys or disables a stateful resource that no ``--allow-destroy``
+    acknowledges."""
 
 
 class Terminal:
