@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ops.cli.terminal import terminal
+from ops.cli.terminal import JSON, terminal
 from terraform_driver.synthesized import DEFAULT_OUTDIR
 
 
@@ -16,23 +16,31 @@ def diff(
     exclude: list[str] = typer.Option([], help="stack to leave out (repeatable)"),
     markdown: Path | None = typer.Option(None, help="also write the Markdown summary to this file"),
     title: str = typer.Option("", help="heading of the summary (default: 'cdktf diff: <environment>')"),
+    as_json: bool = JSON,
 ) -> None:
     """Plan every synthesized stack, then one summary: add/change/destroy/replace/import per stack, database
-    replacements called out. Environment ``local``: synthesized against the running emulated AWS
-    (``make deploy-local``) first. Exits 1 when a stack could not be planned or no emulator runs."""
-    from rich.markdown import Markdown
-
+    replacements called out (rendered on a terminal, Markdown text in a log or pipe, or JSON). Environment
+    ``local``: synthesized against the running emulated AWS (``make deploy-local``) first. Exits 1 when a stack
+    could not be planned, 3 when no emulator runs."""
     from config import EMULATOR_ENVIRONMENT, selected_environment
     from ops.diff import diff_all, synthesize_local
-    from ops.plan_summary import render_markdown
+    from ops.plan_summary import plans_document, render_markdown
 
     environment = selected_environment()
     if environment == EMULATOR_ENVIRONMENT and outdir == DEFAULT_OUTDIR:
         outdir = synthesize_local()
     plans = diff_all(outdir, exclude=exclude)
-    text = render_markdown(plans, title or f"cdktf diff: {environment}")
+    heading = title or f"cdktf diff: {environment}"
+    text = render_markdown(plans, heading)
     if markdown:
         markdown.write_text(text, encoding="utf-8")
-    terminal.print(Markdown(text))
+    if as_json:
+        terminal.json(plans_document(plans, heading))
+    elif terminal.on_terminal:
+        from rich.markdown import Markdown
+
+        terminal.print(Markdown(text))
+    else:
+        terminal.print(text.rstrip("\n"))
     if any(plan.error for plan in plans):
         raise typer.Exit(1)
