@@ -28,6 +28,10 @@ from rich.text import Text
 from cli_common.failures import Failure
 
 
+UNFOLDED_WIDTH = 1000
+"""Widest a table gets in a log or a pipe (columns, not pixels): a table is only as wide as its content."""
+
+
 def _console(*, stderr: bool) -> Console:
     return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
 
@@ -56,8 +60,17 @@ class Terminal:
             self.out.print(Text(item) if isinstance(item, str) else item, soft_wrap=isinstance(item, str))
 
     def table(self, table: Any) -> None:
-        """Print a Rich ``Table`` (cells given as ``str`` are plain text: the console parses no markup)."""
-        self.out.print(table)
+        """Print a Rich ``Table`` (cells given as ``str`` are plain text: the console parses no markup). Not on a
+        terminal, the table takes the width its content needs, so that no row is folded into fragments."""
+        if self.on_terminal:
+            self.out.print(table)
+            return
+        width = self.out.width
+        self.out.width = UNFOLDED_WIDTH
+        try:
+            self.out.print(table)
+        finally:
+            self.out.width = width
 
     def note(self, text: str) -> None:
         """Print a progress or status line for people on stderr (stdout stays for results)."""
