@@ -321,3 +321,51 @@ def test_diff_prints_markdown_off_a_terminal_and_json_for_scripts(monkeypatch):
     assert data["changes"][0] == {"action": plans[1].changes[0][0], "address": plans[1].changes[0][1]}
     text = CliRunner().invoke(app, ["diff"])
     assert text.stdout.startswith("## cdktf diff: dev\n") and "| network | 0 | 0 | 0 | 0 | 0 | no changes |" in text.stdout
+
+
+# --- every command once, in the operator's order ---------------------------------------------------------------
+
+OPERATOR_ORDER = ("install", "synth", "diff", "deploy", "state", "cutover", "destroy")
+"""The groups an operator goes through, in order (a last group of development targets may follow)."""
+
+
+def makefile_groups() -> list[tuple[str, list[str]]]:
+    """``(group, [target, ...])`` in Makefile order: ``##@ <group>`` lines and targets with a ``##`` comment."""
+    import re
+
+    groups: list[tuple[str, list[str]]] = []
+    for line in (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("##@ "):
+            groups.append((line[4:].strip(), []))
+        elif match := re.match(r"^([a-z-]+):.*## ", line):
+            assert groups, f"target {match.group(1)} before the first ##@ group"
+            groups[-1][1].append(match.group(1))
+    return groups
+
+
+def test_make_help_and_the_readme_list_every_target_once_in_the_operators_order():
+    import re
+
+    groups = makefile_groups()
+    names = [group.split(":")[0].lower() for group, _ in groups]
+    assert names[: len(OPERATOR_ORDER)] == list(OPERATOR_ORDER) and len(names) <= len(OPERATOR_ORDER) + 1, names
+    targets = [target for _, group_targets in groups for target in group_targets]
+    assert len(targets) == len(set(targets)), targets
+
+    shown = subprocess.run(["make", "-s", "--no-print-directory", "help"], cwd=PROJECT_ROOT, capture_output=True,
+                           text=True, check=True).stdout
+    listed: list[tuple[str, list[str]]] = []
+    for line in shown.splitlines():
+        if line.startswith("  "):
+            listed[-1][1].append(line.split()[0])
+        elif line.strip():
+            listed.append((line.strip(), []))
+    assert listed == groups
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+    headings = re.findall(r"^### (.+)$", section, re.MULTILINE)
+    assert headings == [group for group, _ in groups]
+    for heading, (group, group_targets) in zip(headings, groups):
+        part = section.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0]
+        assert re.findall(r"`make ([a-z-]+)[ `]", part) == group_targets, group
