@@ -20,7 +20,7 @@ RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 
 .PHONY: all help install graphviz postgresql synth validate security-scan hcl diagram diff deploy-local state outputs \
-	dms-credentials cutover destroy-local emulator-stop clean test golden bench bench-validate
+	roles cutover destroy-local emulator-stop clean test golden bench bench-validate
 
 ##@ Install
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -94,8 +94,8 @@ outputs: install ## Every stack's outputs as deployed (local by default; STATE_O
 	@$(WITH_ENV) $(PYTHON) -m ops local outputs $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR)) $(if $(JSON),--json)
 
 ##@ Cutover
-dms-credentials: install ## Write the DMS endpoint secrets from the RDS-managed master secrets (runbook step)
-	$(PYTHON) -m ops dms-credentials --environment $(ENVIRONMENT)
+roles: install ## Create the database roles (app, DMS, validation) and write their secrets (runbook step; ROLES_ARGS=--rotate)
+	$(PYTHON) -m cutover roles --environment $(ENVIRONMENT) $(ROLES_ARGS)
 
 cutover: .venv/.installed ## ARGS="<command> [options]": the migration tool, e.g. ARGS="preflight -e local"
 	@test -n "$(ARGS)" || { $(PYTHON) -m cutover --help; exit 2; }

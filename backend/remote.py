@@ -1,10 +1,18 @@
-"""S3 backend with DynamoDB locking for every stack but the bootstrap stack.
+"""S3 backend with S3 native state locking for every stack but the bootstrap stack.
+
+Locking as Terraform 1.11 recommends: ``use_lockfile = true`` (a ``<key>.tflock`` object written with a
+conditional PUT beside the state). DynamoDB locking (``dynamodb_table``) is deprecated since Terraform 1.11, which
+warns about it at every ``init``; the bootstrap stack still creates the lock table, and ``[state]
+dynamodb_locking = true`` takes both locks while someone still runs Terraform < 1.10. cdktf's ``S3Backend``
+(0.21) has no ``use_lockfile``: it is set with an override, as is ``dynamodb_table``, so that neither reaches the
+``terraform_remote_state`` data sources (reading state takes no lock; Terraform warns about ``dynamodb_table``
+there too).
 
 Follows: https://developer.hashicorp.com/terraform/language/backend/s3 (``bucket``, ``key``, ``region``,
-``dynamodb_table``, ``encrypt``; for the emulated AWS ``endpoints``, ``use_path_style`` and the ``skip_*`` checks).
+``use_lockfile``, ``encrypt``; for the emulated AWS ``endpoints``, ``use_path_style`` and the ``skip_*`` checks).
 
-cdktf copies a stack's backend configuration into the ``terraform_remote_state`` data sources of the stacks that
-reference it, so cross-stack lookups reach the same bucket (and, locally, the same emulator).
+cdktf copies a stack's backend configuration (without overrides) into the ``terraform_remote_state`` data sources
+of the stacks that reference it, so cross-stack lookups reach the same bucket (and, locally, the same emulator).
 """
 
 from __future__ import annotations
@@ -61,17 +69,21 @@ def emulator_backend_settings(config: MigrationConfig) -> dict[str, Any]:
 
 
 def use_s3_backend(stack: TerraformStack, config: MigrationConfig, stack_name: str) -> S3Backend:
-    """Configure ``stack`` to keep its state in the environment's state bucket, locked by its DynamoDB table.
+    """Configure ``stack`` to keep its state in the environment's state bucket, locked by a lock file beside it
+    (and by the DynamoDB table too with ``[state] dynamodb_locking``).
 
     Raises:
         config.ConfigError: an emulator environment without a valid ``$PAYMIG_AWS_ENDPOINT_URL``.
     """
-    return S3Backend(
+    backend = S3Backend(
         stack,
         bucket=config.state.bucket,
         key=state_key(config, stack_name),
         region=config.regions.primary,
-        dynamodb_table=config.state.lock_table,
         encrypt=True,
         **emulator_backend_settings(config),
     )
+    stack.add_override("terraform.backend.s3.use_lockfile", True)
+    if config.state.dynamodb_locking:
+        stack.add_override("terraform.backend.s3.dynamodb_table", config.state.lock_table)
+    return backend

@@ -107,6 +107,55 @@ def _optional_arn(value: str | None, service: str, resource: str, rule: str) -> 
     return value
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEK_MINUTES = 7 * 24 * 60
+
+
+def _minute(day: str | None, clock: str) -> int:
+    """Minute of the week (``day`` given) or of the day of ``hh:mm``; raises ValueError."""
+    hours, minutes = (int(part) for part in clock.split(":"))
+    if hours > 23 or minutes > 59:
+        raise ValueError(clock)
+    return (_DAYS.index(day) * 24 * 60 if day else 0) + hours * 60 + minutes
+
+
+def window_minutes(value: str) -> tuple[int, int]:
+    """(start, length) in minutes of an RDS window: weekly ``ddd:hh24:mi-ddd:hh24:mi`` (start counted from
+    Monday 00:00 UTC) or daily ``hh24:mi-hh24:mi``.
+
+    Raises:
+        ValueError: not such a window, or shorter than 30 minutes (the RDS minimum) or longer than a day.
+    """
+    weekly = re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun):(\d\d:\d\d)-(mon|tue|wed|thu|fri|sat|sun):(\d\d:\d\d)", value)
+    daily = re.fullmatch(r"(\d\d:\d\d)-(\d\d:\d\d)", value)
+    try:
+        if weekly:
+            start, end, period = _minute(weekly[1], weekly[2]), _minute(weekly[3], weekly[4]), WEEK_MINUTES
+        elif daily:
+            start, end, period = _minute(None, daily[1]), _minute(None, daily[2]), 24 * 60
+        else:
+            raise ValueError(value)
+    except ValueError:
+        raise ValueError("must be an RDS window in UTC: ddd:hh24:mi-ddd:hh24:mi (maintenance) or hh24:mi-hh24:mi "
+                         "(backup)") from None
+    length = (end - start) % period
+    if not 30 <= length <= 24 * 60:
+        raise ValueError(f"lasts {length} minutes: RDS windows last at least 30 minutes (here at most 24 hours)")
+    return start, length
+
+
+def windows_overlap(first: str, second: str) -> bool:
+    """Whether two RDS windows (see ``window_minutes``) share a minute in any week; a daily window recurs
+    every day."""
+    def spans(value: str) -> list[tuple[int, int]]:
+        start, length = window_minutes(value)
+        days = range(7) if value[0].isdigit() else range(1)
+        return [((start + day * 24 * 60) % WEEK_MINUTES, length) for day in days]
+
+    return any((b_start - a_start) % WEEK_MINUTES < a_len or (a_start - b_start) % WEEK_MINUTES < b_len
+               for a_start, a_len in spans(first) for b_start, b_len in spans(second))
+
+
 def _private_network(value: str) -> ipaddress.IPv4Network:
     """Parse a private IPv4 CIDR block; raises ValueError naming the rule."""
     try:
@@ -119,9 +168,22 @@ def _private_network(value: str) -> ipaddress.IPv4Network:
 
 
 class PostgresInstance(_Model):
-    """One RDS for PostgreSQL instance: engine, size, storage and backups."""
+    """One RDS for PostgreSQL instance: engine, size, storage, backups, version policy and windows.
 
-    engine_version: str = "15.7"
+    Version policy (one of two, checked): ``engine_version`` the major version only (``"15"``) with
+    ``auto_minor_version_upgrade = true``: RDS picks and upgrades the minor version in the maintenance window
+    and Terraform accepts any 15.x (the AWS provider compares the prefix), so an upgrade done by AWS never makes
+    the next apply fail; or a pinned ``MAJOR.MINOR`` with ``auto_minor_version_upgrade = false``. Raising the
+    major version needs ``allow_major_version_upgrade = true`` in the same change; the parameter group of the new
+    family (its name carries the family) is created before the instance moves to it.
+    """
+
+    engine_version: str = "15"
+    auto_minor_version_upgrade: bool = True
+    allow_major_version_upgrade: bool = Field(
+        default=False, description="set true in the change that raises engine_version's major version")
+    maintenance_window: str = Field(default="sun:04:30-sun:05:30", description="weekly, UTC, ddd:hh24:mi-ddd:hh24:mi")
+    backup_window: str = Field(default="03:00-04:00", description="daily, UTC, hh24:mi-hh24:mi")
     instance_class: str = "db.t4g.medium"
     allocated_storage_gib: PositiveGiB = 50
     max_allocated_storage_gib: int = Field(default=200, ge=20, le=65536)
@@ -133,10 +195,20 @@ class PostgresInstance(_Model):
     @field_validator("engine_version")
     @classmethod
     def _engine(cls, value: str) -> str:
-        match = re.fullmatch(r"(\d+)\.(\d+)", value)
+        match = re.fullmatch(r"(\d+)(\.\d+)?", value)
         if not match or int(match.group(1)) not in POSTGRES_MAJOR_VERSIONS:
             majors = ", ".join(str(v) for v in sorted(POSTGRES_MAJOR_VERSIONS))
-            raise ValueError(f"must be MAJOR.MINOR with a PostgreSQL major version supported by RDS and DMS ({majors})")
+            raise ValueError(f"must be MAJOR or MAJOR.MINOR with a PostgreSQL major version supported by RDS and "
+                             f"DMS ({majors})")
+        return value
+
+    @field_validator("maintenance_window", "backup_window")
+    @classmethod
+    def _window(cls, value: str, info: Any) -> str:
+        window_minutes(value)
+        if (info.field_name == "backup_window") != value[0].isdigit():
+            raise ValueError("must be " + ("hh24:mi-hh24:mi (daily)" if info.field_name == "backup_window"
+                                            else "ddd:hh24:mi-ddd:hh24:mi (weekly)"))
         return value
 
     @field_validator("instance_class")
@@ -158,11 +230,21 @@ class PostgresInstance(_Model):
         if self.max_allocated_storage_gib < self.allocated_storage_gib:
             raise ConfigProblem("max_allocated_storage_gib", self.max_allocated_storage_gib,
                                 f"must be >= allocated_storage_gib ({self.allocated_storage_gib})")
+        pinned = "." in self.engine_version
+        if pinned == self.auto_minor_version_upgrade:
+            raise ConfigProblem(
+                "auto_minor_version_upgrade", self.auto_minor_version_upgrade, f"engine_version "
+                f"{self.engine_version!r} needs it {not pinned}: either the major version only with automatic minor "
+                "upgrades (AWS's upgrade then never makes the next apply fail) or a pinned MAJOR.MINOR without them"
+            )
+        if windows_overlap(self.maintenance_window, self.backup_window):
+            raise ConfigProblem("maintenance_window", self.maintenance_window, f"must not overlap backup_window "
+                                f"({self.backup_window!r}); RDS rejects overlapping windows")
         return self
 
     @property
     def parameter_group_family(self) -> str:
-        """RDS parameter group family of the engine version, e.g. ``postgres15`` for 15.7."""
+        """RDS parameter group family of the engine version, e.g. ``postgres15`` for 15 or 15.7."""
         return f"postgres{self.engine_version.split('.')[0]}"
 
 
@@ -182,10 +264,34 @@ class SourceDatabase(PostgresInstance):
         description="set once the import of existing_instance_identifier has been applied: the instance is in state "
         "and the data stack stops declaring the import (keep the identifier: it names the instance)",
     )
+    existing_db_subnet_group_name: str | None = Field(
+        default=None, description="DB subnet group the existing instance lives in (kept: moving it would move the "
+        "instance); required with existing_instance_identifier")
+    existing_security_group_ids: tuple[str, ...] = Field(
+        default=(), max_length=5, description="VPC security groups of the existing instance (kept); required with it")
+    existing_port: int = Field(default=5432, ge=1150, le=65535, description="port of the existing instance (kept)")
+    existing_network_cidrs: tuple[str, ...] = Field(
+        default=(), max_length=10, description="legacy network(s) of the existing instance that DMS must reach "
+        "(egress rule of the DMS security group on existing_port); required with existing_instance_identifier")
     logical_replication: bool = True
     max_replication_slots: int = Field(default=10, ge=0, le=100)
     max_wal_senders: int = Field(default=10, ge=0, le=100)
     wal_sender_timeout_ms: int = Field(default=0, ge=0, le=3_600_000)
+
+    @field_validator("existing_security_group_ids")
+    @classmethod
+    def _security_groups(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [value for value in values if not re.fullmatch(r"sg-[0-9a-f]{8,17}", value)]
+        if bad:
+            raise ValueError(f"{bad[0]!r}: must be a VPC security group ID (sg- and 8 or 17 hex digits)")
+        return values
+
+    @field_validator("existing_network_cidrs")
+    @classmethod
+    def _legacy_networks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            _private_network(value)
+        return values
 
     @field_validator("existing_kms_key_arn")
     @classmethod
@@ -202,6 +308,15 @@ class SourceDatabase(PostgresInstance):
                 "the key its storage is encrypted with (a different key would replace it, an unencrypted instance "
                 "must be encrypted by a snapshot copy and restore first)"
             )
+        placement = {"existing_db_subnet_group_name": self.existing_db_subnet_group_name,
+                     "existing_security_group_ids": self.existing_security_group_ids,
+                     "existing_network_cidrs": self.existing_network_cidrs}
+        for name, value in placement.items():
+            if bool(value) != (self.existing_instance_identifier is not None):
+                raise ConfigProblem(
+                    name, value, "must be set exactly when existing_instance_identifier is "
+                    f"({self.existing_instance_identifier!r}): an imported instance keeps its network placement "
+                    "(a change of subnet group or security groups would move it away from the legacy application)")
         if self.existing_instance_imported and self.existing_instance_identifier is None:
             raise ConfigProblem("existing_instance_imported", True,
                                 "needs existing_instance_identifier (the instance that was imported)")
@@ -210,6 +325,8 @@ class SourceDatabase(PostgresInstance):
 
 class TargetDatabase(PostgresInstance):
     """The target database on AWS that DMS loads and keeps in sync."""
+
+    maintenance_window: str = Field(default="sun:06:00-sun:07:00", description="weekly, UTC; not the source's")
 
 
 class Dms(_Model):
@@ -243,14 +360,16 @@ class Dms(_Model):
 class Service(_Model):
     """ECS Fargate service behind the Application Load Balancer. CPU in ECS units (1024 = 1 vCPU), memory MiB."""
 
-    container_image: str = "public.ecr.aws/nginx/nginx:1.27"
-    container_port: int = Field(default=8080, ge=1, le=65535)
+    container_image: str = "public.ecr.aws/nginx/nginx-unprivileged:1.27"
+    container_port: int = Field(default=8080, ge=1024, le=65535, description="unprivileged port the image listens on")
+    container_user: str = Field(default="101", description="non-root uid[:gid] the container runs as")
     cpu: Literal[256, 512, 1024, 2048, 4096] = 512
     memory_mib: int = Field(default=1024, ge=512, le=30720)
     desired_count: int = Field(default=2, ge=0, le=100)
     min_count: int = Field(default=2, ge=0, le=100)
     max_count: int = Field(default=6, ge=1, le=100)
-    health_check_path: str = "/health"
+    health_check_path: str = Field(default="/", description="path the image answers with 2xx/3xx (target group, "
+                                   "Route 53 health check of the new side)")
     cpu_target_percent: int = Field(default=60, ge=10, le=90)
     memory_target_percent: int = Field(default=70, ge=10, le=90)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653] = 365
@@ -263,11 +382,16 @@ class Service(_Model):
             raise ValueError("must be a container image reference with a fixed tag or digest (not :latest)")
         return value
 
-    @field_validator("health_check_path")
+    @field_validator("health_check_path", "container_user")
     @classmethod
-    def _path(cls, value: str) -> str:
-        if not re.fullmatch(r"/[A-Za-z0-9/._-]*", value):
-            raise ValueError("must be an absolute URL path such as /health")
+    def _pattern(cls, value: str, info: Any) -> str:
+        pattern, rule = {
+            "health_check_path": (r"/[A-Za-z0-9/._-]*", "must be an absolute URL path such as /health"),
+            "container_user": (r"[1-9]\d{0,9}(:\d{1,10})?",
+                               "must be a numeric non-root uid or uid:gid (not 0/root): the container runs unprivileged"),
+        }[info.field_name]
+        if not re.fullmatch(pattern, value):
+            raise ValueError(rule)
         return value
 
     @field_validator("certificate_arn")
@@ -298,7 +422,8 @@ class Dns(_Model):
     legacy_zone_id: str = "Z35SXDOTRQ7X7K"
     legacy_weight: int = Field(default=100, ge=0, le=255)
     new_weight: int = Field(default=0, ge=0, le=255)
-    health_check_path: str = "/health"
+    health_check_path: str = Field(default="/health", description="path the Route 53 health check requests on the "
+                                   "legacy endpoint (the new side's check uses service.health_check_path)")
 
     @field_validator("zone_name", "legacy_dns_name")
     @classmethod
@@ -344,6 +469,10 @@ class Alarms(_Model):
     alb_5xx_count: int = Field(default=10, ge=1)
     ecs_cpu_percent: int = Field(default=85, ge=1, le=100)
     period_seconds: Literal[60, 300] = 60
+    wal_retained_gib: int = Field(default=5, ge=1, le=65536, description="source's OldestReplicationSlotLag and "
+                                  "TransactionLogsDiskUsage threshold, GiB")
+    migration_running: bool = Field(default=True, description="DMS CDC latency alarms treat missing data as "
+                                    "breaching (a stopped task publishes none); false before the start and after cutover")
 
     @field_validator("email")
     @classmethod
@@ -368,11 +497,17 @@ class Storage(_Model):
 
 
 class State(_Model):
-    """Terraform state: S3 bucket, key prefix and DynamoDB lock table (created by the bootstrap stack)."""
+    """Terraform state: S3 bucket, key prefix and DynamoDB lock table (created by the bootstrap stack).
+
+    Stacks lock with S3 native locking (``use_lockfile``, Terraform 1.10+). ``dynamodb_locking`` also takes the
+    DynamoDB lock, for a transition in which someone still runs Terraform < 1.10 (Terraform 1.11 then warns that
+    ``dynamodb_table`` is deprecated).
+    """
 
     bucket: str
     key_prefix: str
     lock_table: str
+    dynamodb_locking: bool = False
 
     @field_validator("key_prefix")
     @classmethod
@@ -442,6 +577,16 @@ class MigrationConfig(_Model):
                     raise ConfigProblem(f"source_database.{setting}", getattr(source, setting),
                                         "CDC needs at least one replication slot and one WAL sender")
         src, tgt = self.source_database, self.target_database
+        if windows_overlap(src.maintenance_window, tgt.maintenance_window):
+            raise ConfigProblem(
+                "target_database.maintenance_window", tgt.maintenance_window, "must not overlap "
+                f"source_database.maintenance_window ({src.maintenance_window!r}): both databases down at once "
+                "stops the migration and leaves no database to fall back to")
+        vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
+        for cidr in src.existing_network_cidrs:
+            if ipaddress.IPv4Network(cidr).overlaps(vpc):
+                raise ConfigProblem("source_database.existing_network_cidrs", cidr, "must not overlap "
+                                    f"network.vpc_cidr ({self.network.vpc_cidr}): DMS could not route to it")
         if int(tgt.engine_version.split(".")[0]) < int(src.engine_version.split(".")[0]):
             raise ConfigProblem("target_database.engine_version", tgt.engine_version,
                                 f"must not be an older major version than the source ({src.engine_version!r})")

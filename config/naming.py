@@ -75,6 +75,9 @@ class Names:
     dms_secrets_role: str
     dms_source_secret: str
     dms_target_secret: str
+    app_db_secret: str
+    validation_source_secret: str
+    validation_target_secret: str
     txlog_bucket: str
     txlog_replica_bucket: str
     replication_role: str
@@ -116,6 +119,9 @@ class Names:
             dms_secrets_role=f"{base}-dms-secrets",
             dms_source_secret=f"{base}/dms/source-endpoint",
             dms_target_secret=f"{base}/dms/target-endpoint",
+            app_db_secret=f"{base}/db/app",
+            validation_source_secret=f"{base}/db/validation-source",
+            validation_target_secret=f"{base}/db/validation-target",
             txlog_bucket=f"{base}-txlog-{config.regions.primary}",
             txlog_replica_bucket=f"{base}-txlog-{config.regions.replica}",
             replication_role=f"{base}-s3-replication",
@@ -155,6 +161,9 @@ RULES: dict[str, NameRule] = {
     "dms_secrets_role": IAM_ROLE,
     "dms_source_secret": SECRET,
     "dms_target_secret": SECRET,
+    "app_db_secret": SECRET,
+    "validation_source_secret": SECRET,
+    "validation_target_secret": SECRET,
     "txlog_bucket": S3_BUCKET,
     "txlog_replica_bucket": S3_BUCKET,
     "replication_role": IAM_ROLE,

@@ -52,8 +52,9 @@ def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connect
     except psycopg.Error as error:
         raise CutoverError(f"cannot connect to the {side} database: {_first_line(error)}",
                            exit_code=ExitCode.INTERNAL) from None
-    for name, value in SESSION_SETTINGS.items():
-        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    settings = list(SESSION_SETTINGS.items())  # one round trip for all of them
+    conn.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
+                 [item for pair in settings for item in pair])
     conn.autocommit = autocommit
     return conn
 

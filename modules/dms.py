@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointPostgresSettings
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
 from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
@@ -31,10 +32,13 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
-from modules.iam import assume_role_policy, policy_document, statement
+from modules.iam import assume_role_policy, policy_document, statement, via_service
 
 DMS_VPC_ROLE = "dms-vpc-role"
 DMS_CLOUDWATCH_LOGS_ROLE = "dms-cloudwatch-logs-role"
+HEARTBEAT_SCHEMA = "awsdms"
+"""Schema of the source database where DMS keeps its heartbeat table (``cutover roles`` creates it, owned by the
+DMS source role, so that role needs no CREATE privilege on the payment schema)."""
 _MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/{}"
 
 # DMS task settings keys DMS accepts at create time (top-level sections of the task settings document).
@@ -109,8 +113,8 @@ class PostgresEndpoint:
     DMS reads host, port, username and password from a Secrets Manager secret; it cannot use the RDS-managed
     master secret, which holds no host or port (DMS user guide, "Using secrets to access AWS DMS endpoints").
     ``DmsMigration`` creates the secret, encrypted with the migration key, but never a secret value:
-    ``python -m ops dms-credentials`` writes it from the RDS-managed master secret and the instance address,
-    outside Terraform, so no password reaches Terraform configuration or state.
+    ``cutover roles`` writes it with the DMS database role's own credentials (``cutover/roles.py``) and the instance
+    address, outside Terraform, so no password reaches Terraform configuration or state.
     """
 
     database_name: str
@@ -211,7 +215,7 @@ class DmsMigration(Construct):
             self, f"{kind}-secret", name=endpoint.secret_name, kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.secret_recovery_window_days,
             description=f"DMS {kind} endpoint connection (host, port, username, password); value written by "
-                        "`python -m ops dms-credentials`, never by Terraform")
+                        "`cutover roles`, never by Terraform")
             for kind, endpoint in (("source", props.source), ("target", props.target))}
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
@@ -237,15 +241,20 @@ class DmsMigration(Construct):
 
     def _secrets_role(self) -> IamRole:
         props = self.props
+        # confused deputy: DMS (3.4.7+) may assume the role only for this account's DMS resources in this region
+        # (DMS user guide, "Cross-service confused deputy prevention")
+        account = DataAwsCallerIdentity(self, "account").account_id
         role = IamRole(
             self, "secrets-role", name=props.secrets_role_name,
-            assume_role_policy=assume_role_policy(f"dms.{props.region}.amazonaws.com"),
+            assume_role_policy=assume_role_policy(f"dms.{props.region}.amazonaws.com", source_account=account,
+                                                  source_arn=f"arn:aws:dms:{props.region}:{account}:*"),
             description="Lets DMS read the database credentials from Secrets Manager",
         )
         statements = [statement(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                                 [secret.arn for secret in self.secrets.values()], sid="ReadEndpointSecrets")]
         if props.kms_key_arn:
-            statements.append(statement(["kms:Decrypt"], [props.kms_key_arn], sid="DecryptDatabaseSecrets"))
+            statements.append(statement(["kms:Decrypt"], [props.kms_key_arn], sid="DecryptDatabaseSecrets",
+                                        condition=via_service("secretsmanager", props.region)))
         IamRolePolicy(self, "secrets-role-policy", role=role.id, name="read-database-secrets",
                       policy=policy_document(statements))
         return role
@@ -254,7 +263,8 @@ class DmsMigration(Construct):
         settings = None
         if endpoint_type == "source":
             # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
-            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False)
+            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False,
+                                                   heartbeat_schema=HEARTBEAT_SCHEMA)
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
         return DmsEndpoint(

@@ -3,11 +3,12 @@
 The key policy delegates administration and use to IAM in the owning account (the ``root`` principal statement
 AWS recommends as the default key policy) and, where a service encrypts on its own behalf, lets that service
 principal use the key: CloudWatch Logs (scoped by the ``aws:logs:arn`` encryption context to this account and
-region) and CloudWatch alarms publishing to an encrypted SNS topic.
+region), CloudWatch alarms and EventBridge rules publishing to an encrypted SNS topic.
 
 Follows: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html,
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html,
-https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse.
+https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse,
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class EncryptionKeyProps:
         region: region of the key (for the CloudWatch Logs encryption context).
         cloudwatch_logs: let CloudWatch Logs of this account and region use the key (log groups).
         cloudwatch_alarms: let CloudWatch alarms use the key (publishing to an encrypted SNS topic).
+        eventbridge: let EventBridge use the key (rule targets publishing to an encrypted SNS topic).
         deletion_window_days: waiting period before a scheduled deletion, days (7-30).
         provider: AWS provider of the key's region; None uses the stack's default provider.
     """
@@ -45,6 +47,7 @@ class EncryptionKeyProps:
     region: str
     cloudwatch_logs: bool = False
     cloudwatch_alarms: bool = False
+    eventbridge: bool = False
     deletion_window_days: int = 30
     provider: TerraformProvider | None = None
 
@@ -71,6 +74,11 @@ class EncryptionKey(Construct):
         if props.cloudwatch_alarms:
             statements.append({
                 "Sid": "CloudWatchAlarmsToSns", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+            })
+        if props.eventbridge:
+            statements.append({
+                "Sid": "EventBridgeToSns", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
             })
         self.key = KmsKey(

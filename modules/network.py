@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -45,6 +46,9 @@ class NetworkProps:
         az_count: number of availability zones (2 or 3).
         container_port: TCP port of the application containers (ALB -> service rule).
         legacy_cidrs: legacy application networks allowed to reach PostgreSQL (until cutover).
+        legacy_database_cidrs / legacy_database_port: the network and port of an imported legacy source instance
+            that lives outside this VPC; the DMS security group may reach them (its own security group must
+            admit the private subnets, where DMS runs: see README "Importing the legacy source database").
         flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
             turns flow logs off (tests of other modules only).
         flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.
@@ -56,6 +60,8 @@ class NetworkProps:
     az_count: int
     container_port: int
     legacy_cidrs: tuple[str, ...] = ()
+    legacy_database_cidrs: tuple[str, ...] = ()
+    legacy_database_port: int = POSTGRES_PORT
     flow_log_group_name: str | None = None
     flow_logs_role_name: str | None = None
     flow_log_kms_key_arn: str | None = None
@@ -114,11 +120,17 @@ class Network(Construct):
             self._flow_logs(props.flow_log_group_name, props.flow_logs_role_name)
 
     def _flow_logs(self, group_name: str, role_name: str) -> None:
-        """Every accepted and rejected flow of the VPC to an encrypted CloudWatch Logs group."""
+        """Every accepted and rejected flow of the VPC to an encrypted CloudWatch Logs group.
+
+        The role trusts VPC Flow Logs only for flow logs of this account and region (``aws:SourceAccount``,
+        ``aws:SourceArn``; VPC user guide, "IAM role for publishing flow logs to CloudWatch Logs").
+        """
         group = CloudwatchLogGroup(self, "flow-log-group", name=group_name, kms_key_id=self.props.flow_log_kms_key_arn,
                                    retention_in_days=self.props.flow_log_retention_days)
-        role = IamRole(self, "flow-logs-role", name=role_name,
-                       assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"))
+        account = DataAwsCallerIdentity(self, "account").account_id
+        role = IamRole(self, "flow-logs-role", name=role_name, assume_role_policy=assume_role_policy(
+            "vpc-flow-logs.amazonaws.com", source_account=account,
+            source_arn=f"arn:aws:ec2:{self.props.region}:{account}:vpc-flow-log/*"))
         IamRolePolicy(self, "flow-logs-policy", role=role.id, name="write-flow-logs", policy=policy_document([
             statement(["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                       [group.arn, f"{group.arn}:*"], "WriteFlowLogs")]))
@@ -182,4 +194,7 @@ class Network(Construct):
             self._ingress(f"database-from-legacy-{index}", database, POSTGRES_PORT,
                           f"PostgreSQL from the legacy application network {cidr} (until cutover)", cidr=cidr)
         self._egress("dms-to-database", dms, POSTGRES_PORT, "DMS to PostgreSQL", destination=database)
+        for index, cidr in enumerate(self.props.legacy_database_cidrs):
+            self._egress(f"dms-to-legacy-database-{index}", dms, self.props.legacy_database_port,
+                         f"DMS to the legacy source database in {cidr}", cidr=cidr)
         self._egress("dms-https-out", dms, 443, "DMS to Secrets Manager and CloudWatch", cidr="0.0.0.0/0")

@@ -3,11 +3,19 @@
 Alarms: DMS ``CDCLatencySource`` and ``CDCLatencyTarget`` (dimensions ``ReplicationInstanceIdentifier`` and
 ``ReplicationTaskIdentifier`` = the task's resource identifier, the last segment of its ARN), RDS
 ``CPUUtilization`` and ``FreeStorageSpace`` per instance, ALB ``HTTPCode_Target_5XX_Count`` and
-``HTTPCode_ELB_5XX_Count``, target group ``UnHealthyHostCount``, ECS service ``CPUUtilization``.
+``HTTPCode_ELB_5XX_Count``, target group ``UnHealthyHostCount``, ECS service ``CPUUtilization``, and on the CDC
+source the WAL that replication slots retain: ``OldestReplicationSlotLag`` and ``TransactionLogsDiskUsage``
+(bytes; a slot that no consumer advances fills the source's storage).
+
+Nothing goes quiet: while a migration runs (``migration_running``), the CDC latency alarms treat missing data as
+breaching, because a stopped or failed task publishes no latency at all; the other alarms treat it as not
+breaching. Task state changes (stopped, failed) reach the same topic through EventBridge
+(``modules.dms_events``).
 
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics,
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html,
-https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html.
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ class AlarmSpec:
     threshold: float
     comparison: str = "GreaterThanThreshold"
     evaluation_periods: int = 3
+    missing_data: str = "notBreaching"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class ObservabilityProps:
         replication_lag_seconds, db_cpu_percent, db_free_storage_gib, alb_5xx_count, ecs_cpu_percent: thresholds.
         period_seconds: alarm period, seconds.
         kms_key_arn: SNS topic encryption key; None uses the AWS-managed key.
+        replication_source_db_id: the CDC source instance whose retained WAL is watched; None: no such alarms.
+        wal_retained_gib: threshold of ``OldestReplicationSlotLag`` and ``TransactionLogsDiskUsage``, GiB.
+        migration_running: the DMS task is expected to run: CDC latency alarms treat missing data as breaching.
     """
 
     name_prefix: str
@@ -76,16 +88,28 @@ class ObservabilityProps:
     ecs_cpu_percent: int = 85
     period_seconds: int = 60
     kms_key_arn: str | None = None
+    replication_source_db_id: str | None = None
+    wal_retained_gib: int = 5
+    migration_running: bool = True
 
     def alarm_specs(self) -> list[AlarmSpec]:
         """Every alarm of the migration, in a stable order."""
         dms = {"ReplicationInstanceIdentifier": self.dms_instance_id,
                "ReplicationTaskIdentifier": self.dms_task_resource_id}
+        missing = "breaching" if self.migration_running else "notBreaching"
         specs = [
-            AlarmSpec(f"dms-{metric}", f"DMS {metric} above {self.replication_lag_seconds} s", "AWS/DMS", metric, dms,
-                      "Maximum", self.replication_lag_seconds)
+            AlarmSpec(f"dms-{metric}", f"DMS {metric} above {self.replication_lag_seconds} s"
+                      + (" or missing (task not running)" if self.migration_running else ""),
+                      "AWS/DMS", metric, dms, "Maximum", self.replication_lag_seconds, missing_data=missing)
             for metric in ("CDCLatencySource", "CDCLatencyTarget")
         ]
+        if self.replication_source_db_id:
+            source = {"DBInstanceIdentifier": self.replication_source_db_id}
+            specs += [AlarmSpec(f"{self.replication_source_db_id}-{key}", f"{self.replication_source_db_id} {what} "
+                                f"above {self.wal_retained_gib} GiB", "AWS/RDS", metric, source, "Maximum",
+                                self.wal_retained_gib * GIB)
+                      for key, metric, what in (("slot-lag", "OldestReplicationSlotLag", "replication slot lag"),
+                                                ("wal-disk", "TransactionLogsDiskUsage", "WAL on disk"))]
         for db in self.db_instance_ids:
             dims = {"DBInstanceIdentifier": db}
             specs.append(AlarmSpec(f"{db}-cpu", f"{db} CPU above {self.db_cpu_percent} %", "AWS/RDS",
@@ -139,7 +163,7 @@ class MigrationObservability(Construct):
                 alarm_description=spec.description, namespace=spec.namespace, metric_name=spec.metric_name,
                 dimensions=spec.dimensions, statistic=spec.statistic, threshold=spec.threshold,
                 comparison_operator=spec.comparison, evaluation_periods=spec.evaluation_periods,
-                period=props.period_seconds, treat_missing_data="notBreaching",
+                period=props.period_seconds, treat_missing_data=spec.missing_data,
                 alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn],
             )
         self.dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=props.dashboard_name,

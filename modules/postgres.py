@@ -6,13 +6,28 @@ sets ``rds.logical_replication=1``, ``max_replication_slots`` and ``max_wal_send
 master password is generated and kept by RDS in Secrets Manager (``manage_master_user_password``): it never
 appears in Terraform configuration or state.
 
+Versions stay deployable: ``engine_version`` is either the major version only with ``auto_minor_version_upgrade``
+(the provider accepts any minor of that major, so RDS's own upgrades never make the next apply fail) or a pinned
+minor without it (``config.settings.PostgresInstance`` enforces one of the two). A major upgrade needs
+``allow_major_version_upgrade``; the parameter group's name carries the family and it is created before the old
+one is destroyed, so the instance moves to the new family's group in the same apply. Maintenance and backup
+windows are per instance (UTC).
+
+An imported instance (``PostgresProps.imported``) keeps its network placement, port and endpoint (the props carry
+its own subnet group, security groups and port), never has a change applied outside its maintenance window
+(``apply_immediately`` off) and never gets its engine version changed by Terraform (``ignore_changes``: the
+import reads the exact minor version, which a major-only ``engine_version`` would otherwise "change"), so the
+import does not interrupt the legacy application.
+
 Follows: https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/db_instance,
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (RDS source prerequisites) and
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
@@ -63,6 +78,12 @@ class PostgresProps:
             the AWS-managed keys.
         monitoring_role_arn: IAM role for Enhanced Monitoring (``enhanced_monitoring_role``); None turns it off.
         monitoring_interval_seconds: Enhanced Monitoring granularity, seconds (1, 5, 10, 15, 30 or 60).
+        auto_minor_version_upgrade: RDS upgrades the minor version in the maintenance window (with a major-only
+            ``engine_version``). Default on.
+        allow_major_version_upgrade: allow a change of ``engine_version``'s major version. Default off.
+        maintenance_window: weekly, UTC, ``ddd:hh24:mi-ddd:hh24:mi``; backup_window: daily, UTC, ``hh24:mi-hh24:mi``.
+        port: PostgreSQL port. Default 5432.
+        imported: the instance exists and is imported: changes wait for its maintenance window.
     """
 
     identifier: str
@@ -82,6 +103,12 @@ class PostgresProps:
     kms_key_arn: str | None = None
     monitoring_role_arn: str | None = None
     monitoring_interval_seconds: int = 60
+    auto_minor_version_upgrade: bool = True
+    allow_major_version_upgrade: bool = False
+    maintenance_window: str = "sun:04:30-sun:05:30"
+    backup_window: str = "03:00-04:00"
+    port: int = 5432
+    imported: bool = False
 
     @property
     def parameter_group_family(self) -> str:
@@ -102,12 +129,23 @@ class PostgresProps:
         return sorted(values)
 
 
-def enhanced_monitoring_role(scope: Construct, id_: str, role_name: str) -> IamRole:
+def enhanced_monitoring_role(scope: Construct, id_: str, role_name: str, *, region: str, account_id: str,
+                             db_instance_identifiers: tuple[str, ...]) -> IamRole:
     """The IAM role RDS Enhanced Monitoring assumes to publish OS metrics (AmazonRDSEnhancedMonitoringRole).
 
-    Follows: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html.
+    Args:
+        region: region of the DB instances.
+        account_id: account ID (token, from ``aws_caller_identity``) the instances belong to.
+        db_instance_identifiers: the only instances whose monitoring may assume the role (``aws:SourceArn``
+            ``arn:aws:rds:<region>:<account>:db:<identifier>``; identifiers, not ARNs, so no dependency cycle).
+
+    Follows: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+    ("Protecting against the confused deputy problem": ``aws:SourceAccount`` and ``aws:SourceArn``).
     """
-    role = IamRole(scope, id_, name=role_name, assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"))
+    trust = json.loads(assume_role_policy("monitoring.rds.amazonaws.com", source_account=account_id))
+    trust["Statement"][0]["Condition"]["ArnLike"] = {"aws:SourceArn": [
+        f"arn:aws:rds:{region}:{account_id}:db:{identifier}" for identifier in db_instance_identifiers]}
+    role = IamRole(scope, id_, name=role_name, assume_role_policy=json.dumps(trust, sort_keys=True))
     IamRolePolicyAttachment(scope, f"{id_}-policy", role=role.name, policy_arn=ENHANCED_MONITORING_POLICY)
     return role
 
@@ -124,10 +162,12 @@ class PostgresDatabase(Construct):
         self.props = props
         self.parameter_group = DbParameterGroup(
             self, "parameters", name=props.parameter_group_name, family=props.parameter_group_family,
-            description=f"{props.identifier}: PostgreSQL {props.engine_version}"
+            description=f"{props.identifier}: PostgreSQL {props.engine_version.split('.')[0]}"
             + (" with logical replication" if props.logical_replication else ""),
             parameter=[DbParameterGroupParameter(name=n, value=v, apply_method=m) for n, v, m in props.parameters()],
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # name carries the family
+            # the name carries the family: a new major's group is created before the old one goes. A changed
+            # description would force a replacement under the same name, which RDS refuses: ignore it.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True, ignore_changes=["description"]),
         )
         self.instance = DbInstance(
             self, "instance",
@@ -147,13 +187,15 @@ class PostgresDatabase(Construct):
             parameter_group_name=self.parameter_group.name,
             db_subnet_group_name=props.subnet_group_name,
             vpc_security_group_ids=list(props.security_group_ids),
+            port=props.port,
             publicly_accessible=False,
             multi_az=props.multi_az,
             backup_retention_period=props.backup_retention_days,
-            backup_window="03:00-04:00",
-            maintenance_window="sun:04:30-sun:05:30",
+            backup_window=props.backup_window,
+            maintenance_window=props.maintenance_window,
             copy_tags_to_snapshot=True,
-            auto_minor_version_upgrade=True,
+            auto_minor_version_upgrade=props.auto_minor_version_upgrade,
+            allow_major_version_upgrade=props.allow_major_version_upgrade,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=props.kms_key_arn,
             performance_insights_retention_period=7,
@@ -164,7 +206,10 @@ class PostgresDatabase(Construct):
             deletion_protection=props.protected,
             skip_final_snapshot=not props.protected,
             final_snapshot_identifier=f"{props.identifier}-final" if props.protected else None,
-            apply_immediately=not props.protected,
+            apply_immediately=not (props.protected or props.imported),
+            # import reads the exact version (15.7) into state; a major-only engine_version would then modify the
+            # legacy engine. The legacy source's version stays its owner's: Terraform never changes it.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]) if props.imported else None,
         )
         self.secret_arn = self.instance.master_user_secret.get(0).secret_arn
         self.address = self.instance.address

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
@@ -33,7 +34,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
 )
 from constructs import Construct
 
-from modules.iam import assume_role_policy, policy_document, statement
+from modules.iam import assume_role_policy, policy_document, statement, via_service
 from modules.secure_bucket import Lifecycle, SecureBucket, SecureBucketProps
 
 REPLICATION_MINUTES = 15  # the only value S3 Replication Time Control accepts
@@ -51,6 +52,8 @@ class ReplicatedBucketPairProps:
         source_kms_key_arn / replica_kms_key_arn: SSE-KMS keys of each bucket (each in its bucket's region);
             None for SSE-S3. The rule replicates SSE-KMS objects and re-encrypts them with the replica key.
         source_access_log_bucket / replica_access_log_bucket: access-log buckets in each region.
+        source_region / replica_region: regions of the two buckets; with them the replication role may use each
+            key only through S3 of that region (``kms:ViaService``). None: no such condition.
     """
 
     source_bucket_name: str
@@ -62,6 +65,8 @@ class ReplicatedBucketPairProps:
     replica_kms_key_arn: str | None = None
     source_access_log_bucket: str | None = None
     replica_access_log_bucket: str | None = None
+    source_region: str | None = None
+    replica_region: str | None = None
 
 
 class ReplicatedBucketPair(Construct):
@@ -79,8 +84,11 @@ class ReplicatedBucketPair(Construct):
             props.replica_bucket_name, props.lifecycle, kms_key_arn=props.replica_kms_key_arn,
             provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket))
         source_arn, replica_arn = self.source.bucket.arn, self.replica.bucket.arn
+        account = DataAwsCallerIdentity(self, "account").account_id
+        # confused deputy: S3 may assume the role only to replicate this account's source bucket
         self.role = IamRole(self, "replication-role", name=props.replication_role_name,
-                            assume_role_policy=assume_role_policy("s3.amazonaws.com"),
+                            assume_role_policy=assume_role_policy("s3.amazonaws.com", source_account=account,
+                                                                  source_arn=source_arn),
                             description="S3 cross-region replication of the transaction logs")
         IamRolePolicy(self, "replication-policy", role=self.role.id, name="replicate-transaction-logs",
                       policy=policy_document([
@@ -118,11 +126,14 @@ class ReplicatedBucketPair(Construct):
 
     @staticmethod
     def _kms_statements(props: ReplicatedBucketPairProps) -> list[dict]:
-        """Decrypt with the source key, encrypt with the replica key (only the keys in use)."""
+        """Decrypt with the source key, encrypt with the replica key (only the keys in use), each only through S3
+        of its bucket's region (S3 user guide, "Replicating objects created with server-side encryption")."""
         statements = []
         if props.source_kms_key_arn:
-            statements.append(statement(["kms:Decrypt"], [props.source_kms_key_arn], "DecryptSource"))
+            statements.append(statement(["kms:Decrypt"], [props.source_kms_key_arn], "DecryptSource",
+                                        via_service("s3", props.source_region) if props.source_region else None))
         if props.replica_kms_key_arn:
             statements.append(statement(["kms:Encrypt", "kms:GenerateDataKey"], [props.replica_kms_key_arn],
-                                        "EncryptReplica"))
+                                        "EncryptReplica",
+                                        via_service("s3", props.replica_region) if props.replica_region else None))
         return statements

@@ -26,12 +26,14 @@ from constructs import Construct
 @dataclass(frozen=True)
 class AliasTarget:
     """An alias target: DNS name and hosted zone ID (e.g. an ALB's ``dns_name`` and ``zone_id``), plus how its
-    health is checked (``protocol`` HTTP or HTTPS, ``port``)."""
+    health is checked (``protocol`` HTTP or HTTPS, ``port``, ``health_check_path``: the path its application
+    answers with 2xx/3xx; for the new ALB the container's, ``FargateServiceProps.health_check_path``)."""
 
     dns_name: str
     zone_id: str
     protocol: str = "HTTPS"
     port: int = 443
+    health_check_path: str = "/health"
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,6 @@ class WeightedDnsProps:
         record_name: record label, e.g. ``api``.
         legacy / new: the two alias targets.
         legacy_weight / new_weight: weights, 0-255 each.
-        health_check_path: HTTP path both health checks request.
 
     Raises:
         ValueError: a weight outside 0-255, or both 0.
@@ -55,7 +56,6 @@ class WeightedDnsProps:
     new: AliasTarget
     legacy_weight: int
     new_weight: int
-    health_check_path: str = "/health"
 
     def __post_init__(self) -> None:
         for name in ("legacy_weight", "new_weight"):
@@ -79,7 +79,7 @@ class WeightedDns(Construct):
         for side, target, weight in (("legacy", props.legacy, props.legacy_weight), ("new", props.new, props.new_weight)):
             check = Route53HealthCheck(
                 self, f"{side}-health", type=target.protocol, fqdn=target.dns_name, port=target.port,
-                resource_path=props.health_check_path, failure_threshold=3, request_interval=30,
+                resource_path=target.health_check_path, failure_threshold=3, request_interval=30,
                 tags={"Name": f"{props.record_name}.{props.zone_name} {side}"},
             )
             self.health_checks[side] = check

@@ -26,9 +26,10 @@ def build_stacks(app: App, config: MigrationConfig) -> dict[str, TerraformStack]
     network = NetworkStack(app, config)
     data = DataStack(app, config, network.network)
     storage = StorageStack(app, config)
-    service = ServiceStack(app, config, network.network, data.target, storage)
+    service = ServiceStack(app, config, network.network, data.target, storage,
+                           data.role_secrets.arn("app"), data.key.arn)
     traffic = TrafficStack(app, config, service.service)
-    observability = ObservabilityStack(app, config, service.service)
+    observability = ObservabilityStack(app, config, service.service, data.dms)
     stacks = [BootstrapStack(app, config), network, data, storage, service, traffic, observability]
     return {stack.node.id: stack for stack in stacks}
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
 from config import MigrationConfig
 from config.settings import PostgresInstance
+from modules.database_roles import DatabaseRoleSecrets, DatabaseRoleSecretsProps
 from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
@@ -20,7 +22,9 @@ class DataStack(MigrationStack):
     When ``source_database.existing_instance_identifier`` is set, the source instance is imported into state
     (a Terraform ``import`` block) instead of created; see README, "Importing the legacy source database".
 
-    Attributes: ``key`` (EncryptionKey), ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration).
+    Attributes: ``key`` (EncryptionKey), ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration),
+    ``role_secrets`` (DatabaseRoleSecrets: ``app``, ``validation-source``, ``validation-target``; the DMS roles'
+    secrets are ``dms.secrets``).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network):
@@ -32,18 +36,25 @@ class DataStack(MigrationStack):
         self.key = EncryptionKey(self, "database-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-database", region=config.regions.primary,
             description="RDS storage, Performance Insights, master user secrets and DMS storage"))
-        self.monitoring_role = enhanced_monitoring_role(self, "rds-monitoring-role", names.rds_monitoring_role)
+        self.monitoring_role = enhanced_monitoring_role(
+            self, "rds-monitoring-role", names.rds_monitoring_role, region=config.regions.primary,
+            account_id=DataAwsCallerIdentity(self, "account").account_id,
+            db_instance_identifiers=(names.source_db, names.target_db))
         src = config.source_database
+        # an imported source keeps its storage key (RDS cannot re-key an instance), network placement and port
+        legacy = src.existing_instance_identifier is not None
         self.source = self._database("source", src, names.source_db, names.source_parameter_group,
-                                     subnet_group.name, network, LogicalReplication(
+                                     src.existing_db_subnet_group_name or subnet_group.name,
+                                     src.existing_security_group_ids or (network.database_security_group.id,),
+                                     LogicalReplication(
                                          src.max_replication_slots, src.max_wal_senders, src.wal_sender_timeout_ms)
                                      if src.logical_replication else None,
-                                     # an imported source keeps its own storage key (RDS cannot re-key an instance)
-                                     storage_key_arn=src.existing_kms_key_arn)
+                                     storage_key_arn=src.existing_kms_key_arn,
+                                     port=src.existing_port if legacy else 5432, imported=legacy)
         if config.importing_source:
             self.source.instance.import_from(names.source_db)
         self.target = self._database("target", config.target_database, names.target_db, names.target_parameter_group,
-                                     subnet_group.name, network, None)
+                                     subnet_group.name, (network.database_security_group.id,), None)
         self.dms = DmsMigration(self, "dms", DmsMigrationProps(
             instance_id=names.dms_instance, subnet_group_id=names.dms_subnet_group, task_id=names.dms_task,
             task_resource_identifier=names.dms_task, source_endpoint_id=names.dms_source_endpoint,
@@ -59,11 +70,21 @@ class DataStack(MigrationStack):
             table_mappings=schema_table_mappings(config.dms.schema_name),
             create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
         ))
+        self.role_secrets = DatabaseRoleSecrets(self, "db-role-secrets", DatabaseRoleSecretsProps(
+            secrets={"app": names.app_db_secret, "validation-source": names.validation_source_secret,
+                     "validation-target": names.validation_target_secret},
+            kms_key_arn=self.key.arn, recovery_window_days=7 if config.protected else 0))
         self._outputs()
+        if legacy:
+            self.output("runbook_legacy_source_ingress", [
+                f"aws ec2 authorize-security-group-ingress --region {config.regions.primary} --group-id {group} "
+                f"--protocol tcp --port {src.existing_port} --cidr {cidr}"
+                for group in src.existing_security_group_ids[:1] for cidr in network.props.subnet_cidrs("private")],
+                "Runbook: let DMS (private subnets) reach the legacy source, unless its security group admits them")
 
     def _database(self, role: str, settings: PostgresInstance, identifier: str, parameter_group: str,
-                  subnet_group: str, network: Network, replication: LogicalReplication | None,
-                  storage_key_arn: str | None = None) -> PostgresDatabase:
+                  subnet_group: str, security_group_ids: tuple[str, ...], replication: LogicalReplication | None,
+                  storage_key_arn: str | None = None, port: int = 5432, imported: bool = False) -> PostgresDatabase:
         """One PostgreSQL instance; its storage is encrypted with ``storage_key_arn``, else the stack's key."""
         return PostgresDatabase(self, role, PostgresProps(
             identifier=identifier, parameter_group_name=parameter_group, engine_version=settings.engine_version,
@@ -71,9 +92,13 @@ class DataStack(MigrationStack):
             max_allocated_storage_gib=settings.max_allocated_storage_gib, multi_az=settings.multi_az,
             backup_retention_days=settings.backup_retention_days, database_name=settings.database_name,
             master_username=settings.master_username, subnet_group_name=subnet_group,
-            security_group_ids=(network.database_security_group.id,), protected=self.config.protected,
+            security_group_ids=security_group_ids, protected=self.config.protected,
             logical_replication=replication, monitoring_role_arn=self.monitoring_role.arn,
             kms_key_arn=storage_key_arn or self.key.arn,
+            auto_minor_version_upgrade=settings.auto_minor_version_upgrade,
+            allow_major_version_upgrade=settings.allow_major_version_upgrade,
+            maintenance_window=settings.maintenance_window, backup_window=settings.backup_window, port=port,
+            imported=imported,
         ))
 
     def _outputs(self) -> None:
@@ -89,9 +114,12 @@ class DataStack(MigrationStack):
         self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
         for kind, secret in self.dms.secrets.items():
             self.output(f"dms_{kind}_secret_arn", secret.arn, f"Secrets Manager ARN of the DMS {kind} connection")
-        self.output("runbook_dms_credentials",
-                    f"make dms-credentials ENVIRONMENT={self.config.environment}",
-                    "Runbook: write the DMS connection secrets from the RDS-managed master secrets (before starting)")
+        for key, secret in self.role_secrets.secrets.items():
+            self.output(f"db_{key.replace('-', '_')}_secret_arn", secret.arn,
+                        f"Secrets Manager ARN of the {key} database role's credentials")
+        self.output("runbook_roles", f"make roles ENVIRONMENT={self.config.environment}",
+                    "Runbook: create the database roles (app, DMS source/target, validation) and write their "
+                    "secrets, as the RDS master user (before starting DMS or the service)")
         self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
         self.output("dms_replication_task_arn", task_arn, "DMS replication task ARN")
         self.output("runbook_start_replication",

@@ -23,6 +23,8 @@ class NetworkStack(MigrationStack):
             name_prefix=f"{config.project}-{config.environment}", region=region,
             vpc_cidr=config.network.vpc_cidr, az_count=config.network.az_count,
             container_port=config.service.container_port, legacy_cidrs=config.network.legacy_cidrs,
+            legacy_database_cidrs=config.source_database.existing_network_cidrs,
+            legacy_database_port=config.source_database.existing_port,
             flow_log_group_name=self.names.flow_log_group,
             flow_logs_role_name=self.names.flow_logs_role, flow_log_kms_key_arn=flow_logs_key.arn,
         ))

@@ -6,7 +6,7 @@ from constructs import Construct
 
 from config import MigrationConfig
 from modules.fargate_service import FargateService, FargateServiceProps
-from modules.iam import statement
+from modules.iam import statement, via_service
 from modules.network import Network
 from modules.postgres import PostgresDatabase
 from modules.kms import EncryptionKey, EncryptionKeyProps
@@ -15,17 +15,20 @@ from stacks.storage import StorageStack
 
 
 class ServiceStack(MigrationStack):
-    """ECS cluster, service, ALB and autoscaling. The task reads the target database credentials from Secrets
-    Manager (``DB_USERNAME``/``DB_PASSWORD`` injected by ECS) and may write to the transaction-log bucket.
+    """ECS cluster, service, ALB and autoscaling. The task reads the application database role's credentials
+    (``cutover roles``; never the master user's) from Secrets Manager (``DB_USERNAME``/``DB_PASSWORD`` injected by
+    ECS, whose execution role may decrypt them with the database key only through Secrets Manager) and may write
+    to the transaction-log bucket.
 
     Attribute: ``service`` (FargateService).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network, database: PostgresDatabase,
-                 storage: StorageStack):
+                 storage: StorageStack, app_secret_arn: str, database_key_arn: str):
         super().__init__(scope, "service", config)
         names, svc = self.names, config.service
-        secret = database.secret_arn
+        secret = app_secret_arn
+        region = config.regions.primary
         buckets = storage.buckets
         bucket_arn = buckets.source.bucket.arn
         logs_key = EncryptionKey(self, "app-logs-key", EncryptionKeyProps(
@@ -43,14 +46,17 @@ class ServiceStack(MigrationStack):
             memory_mib=svc.memory_mib, desired_count=svc.desired_count, min_count=svc.min_count,
             max_count=svc.max_count, cpu_target_percent=svc.cpu_target_percent,
             memory_target_percent=svc.memory_target_percent, health_check_path=svc.health_check_path,
+            container_user=svc.container_user, wait_for_steady_state=not config.emulator,  # moto runs no container
             log_retention_days=svc.log_retention_days, certificate_arn=svc.certificate_arn,
             environment={"DB_HOST": database.address, "DB_NAME": config.target_database.database_name,
                          "DB_SSLMODE": "require", "TRANSACTION_LOG_BUCKET": buckets.source.bucket.bucket},
             secrets={"DB_USERNAME": f"{secret}:username::", "DB_PASSWORD": f"{secret}:password::"},
             secret_arns=(secret,),
+            secret_kms_key_arns=(database_key_arn,),
             task_policy_statements=(
                 statement(["s3:PutObject"], [f"{bucket_arn}/*"], "WriteTransactionLogs"),
-                statement(["kms:GenerateDataKey"], [storage.key.arn], "EncryptTransactionLogs"),
+                statement(["kms:GenerateDataKey"], [storage.key.arn], "EncryptTransactionLogs",
+                          via_service("s3", region)),
             ),
             log_kms_key_arn=logs_key.arn, access_logs_bucket=storage.access_logs.name,
             deletion_protection=config.protected,

@@ -42,7 +42,8 @@ class StorageStack(MigrationStack):
             lifecycle=Lifecycle(config.storage.glacier_transition_days, config.storage.expiration_days),
             replica_provider=self.replica_provider, source_kms_key_arn=self.key.arn,
             replica_kms_key_arn=replica_key.arn, source_access_log_bucket=self.access_logs.name,
-            replica_access_log_bucket=replica_logs.name,
+            replica_access_log_bucket=replica_logs.name, source_region=regions.primary,
+            replica_region=regions.replica,
         ))
         self.output("transaction_log_bucket", self.buckets.source.bucket.bucket, "Transaction-log bucket (primary)")
         self.output("transaction_log_replica_bucket", self.buckets.replica.bucket.bucket,

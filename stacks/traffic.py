@@ -19,9 +19,10 @@ class TrafficStack(MigrationStack):
         new_protocol, new_port = ("HTTPS", 443) if config.service.certificate_arn else ("HTTP", 80)
         self.dns = WeightedDns(self, "weighted-dns", WeightedDnsProps(
             zone_name=dns.zone_name, record_name=dns.record_name,
-            legacy=AliasTarget(dns.legacy_dns_name, dns.legacy_zone_id),
-            new=AliasTarget(service.alb.dns_name, service.alb.zone_id, new_protocol, new_port),
-            legacy_weight=dns.legacy_weight, new_weight=dns.new_weight, health_check_path=dns.health_check_path,
+            legacy=AliasTarget(dns.legacy_dns_name, dns.legacy_zone_id, health_check_path=dns.health_check_path),
+            new=AliasTarget(service.alb.dns_name, service.alb.zone_id, new_protocol, new_port,
+                            service.props.health_check_path),  # what the container answers
+            legacy_weight=dns.legacy_weight, new_weight=dns.new_weight,
         ))
         self.output("zone_id", self.dns.zone.zone_id, "Route 53 hosted zone ID")
         self.output("name_servers", self.dns.zone.name_servers, "Delegate the zone to these name servers")

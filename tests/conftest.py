@@ -32,6 +32,13 @@ pytest_plugins = ("tests.postgres",)  # real PostgreSQL servers: postgres_source
 LEGACY_KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 """The (made-up) KMS key of the legacy source instance that import tests name."""
 
+LEGACY_SOURCE = {"existing_instance_identifier": "legacy-payments-db", "existing_kms_key_arn": LEGACY_KEY_ARN,
+                 "existing_db_subnet_group_name": "legacy-payments-db-subnets",
+                 "existing_security_group_ids": ["sg-0123456789abcdef0"], "existing_port": 5433,
+                 "existing_network_cidrs": ["172.16.32.0/20"]}
+"""``[source_database]`` settings that import the (made-up) legacy instance where it lives: its key, subnet group,
+security group, port and network."""
+
 
 def config_data(environment: str = "dev") -> dict[str, Any]:
     """The parsed TOML of ``config/<environment>.toml`` (a fresh dict to modify)."""
@@ -58,11 +65,16 @@ def synthesized(dev_config: MigrationConfig, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session")
+def prod_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
+    """Every stack of the prod environment, synthesized once per session."""
+    return synth_app(load_config("prod"), tmp_path_factory.mktemp("prod-synth"))
+
+
+@pytest.fixture(scope="session")
 def import_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
     """The dev environment with an existing source instance to import."""
     data = config_data()
-    data["source_database"]["existing_instance_identifier"] = "legacy-payments-db"
-    data["source_database"]["existing_kms_key_arn"] = LEGACY_KEY_ARN
+    data["source_database"].update(LEGACY_SOURCE)
     return synth_app(parse_config(data), tmp_path_factory.mktemp("import-synth"))
 
 

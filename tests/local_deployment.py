@@ -1,7 +1,8 @@
 """The test session's deployment of every stack onto a private emulated AWS, shared by the tests that need one.
 
 One deployment per test session (a private emulator on a free loopback port, bootstrap state in a temporary
-directory): a legacy source database is created with boto3 first and imported by the data stack, then every stack
+directory): a legacy source database is created with boto3 first, in its own network (VPC, DB subnet group,
+security group, port 5433), and imported by the data stack where it lives, then every stack
 is applied with the real Terraform and hashicorp/aws 5.100.0 in dependency order (``ops.deploy.deploy_all``, which
 drives ``terraform_driver``).
 
@@ -41,25 +42,57 @@ IMPORT_PLAN_STACK = "data"
 """The stack applied from a saved plan (the legacy source's import) that the tests inspect."""
 
 
-def import_legacy(data: dict[str, Any], key: str) -> None:
-    """Make the parsed ``config/local.toml`` in ``data`` import the legacy source encrypted with ``key``."""
-    data["source_database"].update(existing_instance_identifier=LEGACY_DB, existing_kms_key_arn=key)
+LEGACY_NETWORK = "172.18.0.0/16"
+"""The legacy network (its own VPC here; on a real account a peered VPC or a VPN) that the legacy source lives in."""
+LEGACY_SUBNET_GROUP = "paymig-local-legacy-db-subnets"
+LEGACY_PORT = 5433
+"""Not PostgreSQL's default, so that keeping the instance's own port is visible."""
+LEGACY_ENGINE_VERSION = "15.7"
 
 
-def create_legacy_source(endpoint: str, settings: dict[str, Any]) -> str:
-    """The legacy database as it exists before the migration: encrypted with its own key, its own parameter
-    group, the master password kept by RDS in Secrets Manager (none is ever sent). Returns the key's ARN."""
-    rds = emulator_client(endpoint, "rds")
+def import_legacy(data: dict[str, Any], legacy: dict[str, Any]) -> None:
+    """Make the parsed ``config/local.toml`` in ``data`` import the legacy source (``legacy``: the
+    ``[source_database]`` settings ``create_legacy_source`` returned)."""
+    data["source_database"].update(legacy)
+
+
+def create_legacy_source(endpoint: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The legacy database as it exists before the migration: in its own network (VPC, DB subnet group, security
+    group admitting DMS's private subnets on its own port), encrypted with its own key, its own parameter group,
+    the master password kept by RDS in Secrets Manager (none is ever sent).
+
+    Returns:
+        The ``[source_database]`` settings that import it where it lives.
+    """
+    from modules.network import NetworkProps
+
+    rds, ec2 = emulator_client(endpoint, "rds"), emulator_client(endpoint, "ec2")
     key = emulator_client(endpoint, "kms").create_key(Description="legacy payments database")["KeyMetadata"]["Arn"]
+    vpc = ec2.create_vpc(CidrBlock=LEGACY_NETWORK)["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"172.18.{index * 16}.0/20",
+                                 AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+               for index, zone in enumerate("ab")]
+    rds.create_db_subnet_group(DBSubnetGroupName=LEGACY_SUBNET_GROUP, SubnetIds=subnets,
+                               DBSubnetGroupDescription="legacy payments database")
+    group = ec2.create_security_group(GroupName="paymig-local-legacy-db", VpcId=vpc,
+                                      Description="legacy payments database")["GroupId"]
+    local = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))["network"]
+    dms_subnets = NetworkProps("legacy", "us-east-1", local["vpc_cidr"], local["az_count"], 8080).subnet_cidrs("private")
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{  # the documented ingress for DMS
+        "IpProtocol": "tcp", "FromPort": LEGACY_PORT, "ToPort": LEGACY_PORT,
+        "IpRanges": [{"CidrIp": cidr} for cidr in dms_subnets]}])
     rds.create_db_parameter_group(DBParameterGroupName=LEGACY_PARAMETER_GROUP, DBParameterGroupFamily="postgres15",
                                   Description="legacy payments database")
     rds.create_db_instance(
-        DBInstanceIdentifier=LEGACY_DB, Engine="postgres", EngineVersion=settings["engine_version"],
+        DBInstanceIdentifier=LEGACY_DB, Engine="postgres", EngineVersion=LEGACY_ENGINE_VERSION,
         DBInstanceClass=settings["instance_class"], AllocatedStorage=settings["allocated_storage_gib"],
         StorageType="gp3", StorageEncrypted=True, KmsKeyId=key, DBName=settings["database_name"],
         MasterUsername="paymig_admin", ManageMasterUserPassword=True, DBParameterGroupName=LEGACY_PARAMETER_GROUP,
+        DBSubnetGroupName=LEGACY_SUBNET_GROUP, VpcSecurityGroupIds=[group], Port=LEGACY_PORT,
     )
-    return key
+    return {"existing_instance_identifier": LEGACY_DB, "existing_kms_key_arn": key,
+            "existing_db_subnet_group_name": LEGACY_SUBNET_GROUP, "existing_security_group_ids": [group],
+            "existing_port": LEGACY_PORT, "existing_network_cidrs": [LEGACY_NETWORK]}
 
 
 @dataclass
@@ -71,7 +104,7 @@ class Deployment:
     stacks: dict[str, SynthesizedStack]
     names: Names
     bootstrap_state: Path
-    legacy_key: str = ""
+    legacy: dict[str, Any] = field(default_factory=dict)
     results: dict[str, ApplyResult] = field(default_factory=dict)
     import_plan: dict[str, Any] = field(default_factory=dict)
     replans: dict[str, PlanResult] = field(default_factory=dict)
@@ -135,12 +168,12 @@ class LocalDeployment:
         """Start the emulator, create the legacy source, synthesize ``local`` and start applying in the background."""
         data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
         self.emulator.start()
-        key = create_legacy_source(self.endpoint, data["source_database"])
-        import_legacy(data, key)
+        legacy = create_legacy_source(self.endpoint, data["source_database"])
+        import_legacy(data, legacy)
         started = time.monotonic()
-        stacks = synthesize(self.endpoint, self.workdir / "cdktf.out", configure=lambda d: import_legacy(d, key))
+        stacks = synthesize(self.endpoint, self.workdir / "cdktf.out", configure=lambda d: import_legacy(d, legacy))
         self.deployment = Deployment(self.endpoint, stacks, Names.of(parse_config(data)),
-                                     self.workdir / "bootstrap.tfstate", legacy_key=key)
+                                     self.workdir / "bootstrap.tfstate", legacy=legacy)
         self.deployment.seconds["synth"] = time.monotonic() - started
         self._thread.start()
         return self

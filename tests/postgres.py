@@ -168,9 +168,16 @@ class PostgresServer:
             shutil.rmtree(self.folder, ignore_errors=True)
             self._own_folder = False
 
-    def dsn(self, dbname: str = "postgres", user: str = "postgres") -> str:
-        """A libpq connection string for ``dbname`` as ``user`` over TCP on 127.0.0.1 (no password: trust)."""
-        return f"host=127.0.0.1 port={self.port} dbname={dbname} user={user}"
+    def dsn(self, dbname: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+        """A libpq connection string for ``dbname`` as ``user`` over TCP on 127.0.0.1 (``password`` where
+        :func:`enable_password_auth` made the server ask for one; default none: trust)."""
+        dsn = f"host=127.0.0.1 port={self.port} dbname={dbname} user={user}"
+        return dsn + (f" password={password}" if password else "")
+
+    def reload(self) -> None:
+        """``pg_ctl reload``: re-read ``pg_hba.conf`` and ``postgresql.conf``."""
+        subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "reload", "-D", str(self.data_dir)]),
+                       check=True, capture_output=True)
 
     def execute(self, sql: str, dbname: str = "postgres") -> None:
         """Run ``sql`` (one or more statements, autocommit) in ``dbname`` as ``postgres``."""
@@ -188,6 +195,15 @@ class PostgresServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def enable_password_auth(server: PostgresServer) -> None:
+    """Require SCRAM passwords for every role but ``postgres`` (so that a wrong password is refused), then reload."""
+    (server.data_dir / "pg_hba.conf").write_text(
+        "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\n"
+        "host all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n",
+        encoding="utf-8")
+    server.reload()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from config import ConfigError, Names, load_config, parse_config
 from config.naming import RULES
-from tests.conftest import LEGACY_KEY_ARN, config_data
+from tests.conftest import LEGACY_SOURCE, config_data
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
@@ -25,8 +25,8 @@ def test_protection_follows_environment():
 
 def test_parameter_group_family_follows_engine_version():
     data = config_data()
-    data["source_database"]["engine_version"] = "16.3"
-    data["target_database"]["engine_version"] = "16.3"
+    data["source_database"]["engine_version"] = "16"
+    data["target_database"]["engine_version"] = "16"
     config = parse_config(data)
     assert config.source_database.parameter_group_family == "postgres16"
     assert Names.of(config).source_parameter_group.endswith("-postgres16")
@@ -93,16 +93,14 @@ def test_unknown_environment_names_the_known_ones():
 
 def test_imported_source_keeps_its_identifier():
     data = config_data()
-    data["source_database"]["existing_instance_identifier"] = "legacy-payments-db"
-    data["source_database"]["existing_kms_key_arn"] = LEGACY_KEY_ARN
+    data["source_database"].update(LEGACY_SOURCE)
     config = parse_config(data)
     assert config.importing_source
     assert Names.of(config).source_db == "legacy-payments-db"
 
 
 def test_invalid_import_identifier_is_rejected():
-    problems = _problems(lambda d: d["source_database"].update(existing_instance_identifier="Legacy--DB-",
-                                                               existing_kms_key_arn=LEGACY_KEY_ARN))
+    problems = _problems(lambda d: d["source_database"].update(LEGACY_SOURCE, existing_instance_identifier="Legacy--DB-"))
     assert problems == [
         "source_database.existing_instance_identifier = 'Legacy--DB-': must be a letter, then lowercase letters, "
         "digits, single hyphens"
@@ -165,8 +163,7 @@ def test_an_imported_source_names_its_storage_key():
 
 def test_an_applied_import_is_no_longer_declared_but_keeps_the_instance_name():
     data = config_data()
-    data["source_database"].update(existing_instance_identifier="legacy-payments-db",
-                                   existing_kms_key_arn=LEGACY_KEY_ARN, existing_instance_imported=True)
+    data["source_database"].update(LEGACY_SOURCE, existing_instance_imported=True)
     config = parse_config(data)
     assert not config.importing_source
     assert Names.of(config).source_db == "legacy-payments-db"

@@ -31,8 +31,8 @@ projects = st.from_regex(r"[a-z][a-z0-9]{2,9}", fullmatch=True)
 region_pairs = st.lists(st.sampled_from(sorted(AWS_REGIONS)), min_size=2, max_size=2, unique=True)
 vpc_cidrs = st.builds(lambda second, prefix: str(ipaddress.IPv4Network(f"10.{second}.0.0/{prefix}", strict=False)),
                       st.integers(0, 255), st.integers(16, 20))
-versions = st.builds(lambda major, minor: f"{major}.{minor}", st.sampled_from(sorted(POSTGRES_MAJOR_VERSIONS)),
-                     st.integers(0, 20))
+versions = st.builds(lambda major, minor: f"{major}.{minor}" if minor is not None else str(major),
+                     st.sampled_from(sorted(POSTGRES_MAJOR_VERSIONS)), st.none() | st.integers(0, 20))
 weights = st.tuples(st.integers(0, 255), st.integers(0, 255)).filter(lambda w: w != (0, 0))
 
 
@@ -47,8 +47,8 @@ def valid_configs(draw) -> dict:
     data["network"]["vpc_cidr"] = draw(vpc_cidrs)
     data["network"]["az_count"] = draw(st.integers(2, 3))
     version = draw(versions)
-    data["source_database"]["engine_version"] = version
-    data["target_database"]["engine_version"] = version
+    for section in ("source_database", "target_database"):  # the version policy: major only, or pinned minor
+        data[section].update(engine_version=version, auto_minor_version_upgrade="." not in version)
     data["source_database"]["allocated_storage_gib"] = draw(st.integers(20, 200))
     data["target_database"]["max_allocated_storage_gib"] = draw(st.integers(50, 65536))
     low = draw(st.integers(0, 10))

@@ -20,10 +20,12 @@ import pytest
 from cdktf_runtime.environment import PROJECT_ROOT
 from config import load_config
 from ops import deploy
-from ops.dms_credentials import EndpointCredentials, write_dms_credentials
+from cutover.credentials import Endpoint, promote, role_secrets, stage_secrets
+from cutover.roles import ROLES, generate_password
 from ops.local import empty_state_bucket, synthesize
-from terraform_driver import SynthesizedStack, TerraformError
-from tests.local_deployment import LEGACY_DB, Deployment, import_legacy
+from terraform_driver import SynthesizedStack, TerraformError, state_stack
+from tests.local_deployment import (LEGACY_DB, LEGACY_NETWORK, LEGACY_PORT, LEGACY_SUBNET_GROUP, Deployment,
+                                    import_legacy)
 
 pytestmark = pytest.mark.terraform
 
@@ -62,7 +64,31 @@ def test_import_plan_adopts_the_legacy_source_without_replacing_anything(deploym
     assert imported[0]["type"] == "aws_db_instance"
     destructive = [change["address"] for change in changes if "delete" in change["change"]["actions"]]
     assert destructive == []
-    assert deployment.client("rds").describe_db_instances(DBInstanceIdentifier=LEGACY_DB)["DBInstances"]
+    # the legacy application keeps its database where it is: placement, endpoint, nothing that reboots it
+    change = imported[0]["change"]
+    before, after, unknown = change["before"], change["after"], change["after_unknown"]
+    kept = ("identifier", "address", "endpoint", "port", "db_subnet_group_name", "vpc_security_group_ids",
+            "availability_zone", "instance_class", "engine", "engine_version", "storage_type", "kms_key_id",
+            "storage_encrypted", "multi_az", "ca_cert_identifier", "db_name", "username")
+    changed = sorted(name for name in kept if before.get(name) != after.get(name) or unknown.get(name) is True)
+    assert changed == [], {name: (before.get(name), after.get(name)) for name in changed}
+    assert (after["db_subnet_group_name"], after["port"]) == (LEGACY_SUBNET_GROUP, LEGACY_PORT)
+    assert after["vpc_security_group_ids"] == deployment.legacy["existing_security_group_ids"]
+    instance = deployment.client("rds").describe_db_instances(DBInstanceIdentifier=LEGACY_DB)["DBInstances"][0]
+    assert instance["DBSubnetGroup"]["DBSubnetGroupName"] == LEGACY_SUBNET_GROUP  # still there after the apply
+    assert [g["VpcSecurityGroupId"] for g in instance["VpcSecurityGroups"]] == after["vpc_security_group_ids"]
+    assert instance["Endpoint"]["Port"] == LEGACY_PORT
+
+
+@pytest.mark.stacks("network")
+def test_dms_may_reach_the_legacy_network_on_the_legacy_port(deployment):
+    groups = deployment.stacks["network"].of_type("aws_security_group").values()
+    name = next(group["name"] for group in groups if group["//"]["metadata"]["path"] == "network/network/dms-sg")
+    group = deployment.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0]
+    egress = {(r["IpProtocol"], r["FromPort"], r["ToPort"], ip["CidrIp"])
+              for r in group["IpPermissionsEgress"] for ip in r.get("IpRanges", [])}
+    assert ("tcp", LEGACY_PORT, LEGACY_PORT, deployment.legacy["existing_network_cidrs"][0]) in egress
 
 
 @pytest.mark.stacks("data")
@@ -130,6 +156,10 @@ def test_ecs_service_behind_the_load_balancer(deployment):
     listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     forwarded = [action.get("TargetGroupArn") for listener in listeners for action in listener["DefaultActions"]]
     assert group["TargetGroupArn"] in forwarded
+    # moto runs no container: only here does the deploy not wait for steady state (dev and prod do)
+    synthesized = next(iter(deployment.stacks["service"].of_type("aws_ecs_service").values()))
+    assert synthesized["wait_for_steady_state"] is False
+    assert synthesized["deployment_circuit_breaker"] == {"enable": True, "rollback": True}  # moto does not report it
 
 
 @pytest.mark.stacks("traffic")
@@ -182,7 +212,7 @@ def test_once_imported_the_data_stack_drops_the_import_and_plans_no_change(deplo
     assert key["id"] == LEGACY_DB
 
     def imported(data: dict[str, Any]) -> None:
-        import_legacy(data, deployment.legacy_key)
+        import_legacy(data, deployment.legacy)
         data["source_database"]["existing_instance_imported"] = True
 
     data_stack = synthesize(deployment.endpoint, tmp_path / "cdktf.out", configure=imported)["data"]
@@ -194,25 +224,46 @@ def test_once_imported_the_data_stack_drops_the_import_and_plans_no_change(deplo
 
 @pytest.mark.stacks("network")
 def test_a_held_lock_refuses_a_second_apply_and_leaves_the_state_unchanged(deployment):
+    """S3 native locking: another holder's ``<key>.tflock`` object beside the state refuses the apply."""
     names = deployment.names
     stack = deployment.stacks["network"]
     key = stack.document["terraform"]["backend"]["s3"]["key"]
-    s3, dynamodb = deployment.client("s3"), deployment.client("dynamodb")
+    s3 = deployment.client("s3")
     before = s3.head_object(Bucket=names.state_bucket, Key=key)
     holder = {"ID": "held-by-test", "Operation": "OperationTypeApply", "Who": "another-operator@example",
               "Version": "1.11.4", "Created": "2026-01-01T00:00:00Z", "Path": f"{names.state_bucket}/{key}"}
-    dynamodb.put_item(TableName=names.lock_table, Item={"LockID": {"S": f"{names.state_bucket}/{key}"},
-                                                       "Info": {"S": json.dumps(holder)}})
+    s3.put_object(Bucket=names.state_bucket, Key=f"{key}.tflock", Body=json.dumps(holder).encode())
     try:
         with pytest.raises(TerraformError) as refused:
             stack.terraform().apply()
     finally:
-        dynamodb.delete_item(TableName=names.lock_table, Key={"LockID": {"S": f"{names.state_bucket}/{key}"}})
+        s3.delete_object(Bucket=names.state_bucket, Key=f"{key}.tflock")
     (diagnostic,) = [d for d in refused.value.diagnostics if d.severity == "error"]
     assert diagnostic.summary == "Error acquiring the state lock" and "held-by-test" in diagnostic.detail
     assert (refused.value.stack, refused.value.command) == ("network", "apply")
     after = s3.head_object(Bucket=names.state_bucket, Key=key)
     assert (after["VersionId"], after["ETag"]) == (before["VersionId"], before["ETag"])
+    assert deployment.client("dynamodb").scan(TableName=names.lock_table)["Count"] == 0  # the table holds no lock
+
+
+def test_init_and_plan_report_no_deprecated_setting(deployment):
+    """Terraform 1.11 deprecates ``dynamodb_table`` in the S3 backend and in ``terraform_remote_state``. ``plan
+    -json`` reports remote-state diagnostics as JSON; ``init -json`` (1.11.4) does not report the backend block's
+    diagnostics at all (measured), so init's warning is looked for in its human output."""
+    def diagnostics(stack: SynthesizedStack) -> list[str]:
+        init = stack.terraform().run(["init", "-input=false", "-no-color"])
+        plan = stack.terraform().run(["plan", "-json", "-lock=false", "-input=false"])
+        found = [line.strip() for line in (init.stdout + init.stderr).splitlines() if "Deprecated" in line]
+        for line in plan.stdout.splitlines():
+            message = json.loads(line) if line.startswith("{") else {}
+            if message.get("type") == "diagnostic":
+                found.append(f"{message['diagnostic']['summary']}: {message['diagnostic'].get('address')}")
+        return found
+
+    stacks = [stack for name, stack in deployment.stacks.items() if stack is not state_stack(deployment.stacks)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found = dict(zip((stack.name for stack in stacks), pool.map(diagnostics, stacks)))
+    assert found == {stack.name: [] for stack in stacks}
 
 
 @pytest.mark.stacks("network")
@@ -232,25 +283,33 @@ def test_make_state_lists_and_shows_resources_through_the_backend(deployment):
 
 
 def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
-    """Every secret value the emulator holds (RDS-managed master passwords, DMS connection secrets written by
-    ``ops dms-credentials``) is absent from every stack's raw state as its backend stores it (``terraform state
+    """Every secret value the emulator holds (RDS-managed master passwords, the role secrets written by
+    ``cutover roles``) is absent from every stack's raw state as its backend stores it (``terraform state
     pull``: every attribute, sensitive or not) and from its outputs."""
     data = deployment.stacks["data"]
     database = {e["endpoint_type"]: e["database_name"] for e in data.of_type("aws_dms_endpoint").values()}
     names = deployment.names
-    endpoints = [EndpointCredentials("source", names.source_db, database["source"], names.dms_source_secret),
-                 EndpointCredentials("target", names.target_db, database["target"], names.dms_target_secret)]
-    secretsmanager = deployment.client("secretsmanager")
-    assert write_dms_credentials(deployment.client("rds"), secretsmanager, endpoints) == [
-        names.dms_source_secret, names.dms_target_secret]
+    secretsmanager, rds = deployment.client("secretsmanager"), deployment.client("rds")
+    endpoints = {}
+    for kind, identifier in (("source", names.source_db), ("target", names.target_db)):
+        address = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["Endpoint"]
+        endpoints[kind] = Endpoint(address["Address"], address["Port"], database[kind])
+    # the Secrets Manager side of `cutover roles` (the emulator runs no PostgreSQL): the value-less secrets the data
+    # stack created take the roles' credentials
+    staged = stage_secrets(secretsmanager, role_secrets(names), {r.key: generate_password() for r in ROLES},
+                           endpoints)
+    promote(secretsmanager, staged)
+    assert sorted(name for name, _ in staged) == sorted([
+        names.app_db_secret, names.dms_source_secret, names.dms_target_secret, names.validation_source_secret,
+        names.validation_target_secret])
     values = set()
     secret_list = secretsmanager.list_secrets()["SecretList"]
     for secret in secret_list:
         value = json.loads(secretsmanager.get_secret_value(SecretId=secret["ARN"])["SecretString"])
         values.add(value["password"])
-    # legacy source, target and the two DMS copies (moto gives every RDS-managed secret the same password)
+    # legacy source, target and the five role secrets
     secret_count, value_count = len(secret_list), len(values)  # counts only: no value in an assertion message
-    assert secret_count >= 4 and value_count >= 1
+    assert secret_count >= 7 and value_count >= 5
     password_value = re.compile(r'"(password|master_password|master_user_password|secret_string)"\s*:\s*"[^"]')
 
     def stored(stack: SynthesizedStack) -> tuple[str, str]:
@@ -301,7 +360,7 @@ def test_destroy_in_reverse_order_removes_everything(deployment_to_destroy):
     assert deployment.client("route53").list_hosted_zones()["HostedZones"] == []
     assert deployment.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
     assert deployment.client("dynamodb").list_tables()["TableNames"] == []
-    vpcs = deployment.client("ec2").describe_vpcs()["Vpcs"]
-    assert [vpc for vpc in vpcs if not vpc["IsDefault"]] == []
+    vpcs = deployment.client("ec2").describe_vpcs()["Vpcs"]  # the legacy network is not Terraform's: it stays
+    assert [vpc for vpc in vpcs if not vpc["IsDefault"] and vpc["CidrBlock"] != LEGACY_NETWORK] == []
     print(f"\nlocal deployment: {sum(r.added for r in deployment.results.values())} resources; "
           + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in deployment.seconds.items()))

@@ -93,35 +93,48 @@ def fake_aws() -> Iterator[dict[str, str]]:
 
 
 def test_bad_configuration_exits_2_naming_the_field():
-    done = run_cli("-m", "ops", "dms-credentials", "--environment", "nosuch")
+    done = run_cli("-m", "cutover", "roles", "--environment", "nosuch")
     assert_one_error_line(done, 2, "invalid configuration", "environment = 'nosuch'", "known: dev, local, prod")
 
 
 def test_missing_aws_credentials_exit_3_saying_how_to_set_them():
-    done = run_cli("-m", "ops", "dms-credentials", "--environment", "dev")
+    done = run_cli("-m", "cutover", "roles", "--environment", "dev")
     assert_one_error_line(done, 3, "no usable AWS credentials", "AWS_PROFILE")
 
 
 def test_access_denied_exits_3_with_awss_words_printed_literally(fake_aws):
-    done = run_cli("-m", "ops", "dms-credentials", "--environment", "local",
+    done = run_cli("-m", "cutover", "roles", "--environment", "local",
                    env={"PAYMIG_AWS_ENDPOINT_URL": fake_aws["endpoint"]})
-    assert_one_error_line(done, 3, "AWS denied DescribeDBInstances: AccessDenied", BRACKETED)
+    assert_one_error_line(done, 3, "AWS denied DescribeDBInstances: AccessDenied", BRACKETED, "permission")
 
 
 def test_rejected_credentials_and_other_aws_errors(fake_aws):
     env = {"PAYMIG_AWS_ENDPOINT_URL": fake_aws["endpoint"]}
     fake_aws.update(code="ExpiredToken", message="The security token included in the request is expired")
-    assert_one_error_line(run_cli("-m", "ops", "dms-credentials", "--environment", "local", env=env), 3,
+    assert_one_error_line(run_cli("-m", "cutover", "roles", "--environment", "local", env=env), 3,
                           "AWS rejected the credentials", "ExpiredToken")
     fake_aws.update(code="DBInstanceNotFound", status="404", message=f"no such instance {BRACKETED}")
-    assert_one_error_line(run_cli("-m", "ops", "dms-credentials", "--environment", "local", env=env), 1,
+    assert_one_error_line(run_cli("-m", "cutover", "roles", "--environment", "local", env=env), 3,
                           "AWS DescribeDBInstances failed: DBInstanceNotFound", BRACKETED)
 
 
-def test_an_emulator_that_is_not_running_exits_3():
-    done = run_cli("-m", "ops", "dms-credentials", "--environment", "local",
+def test_an_aws_endpoint_that_does_not_answer_exits_3():
+    done = run_cli("-m", "cutover", "roles", "--environment", "local",
                    env={"PAYMIG_AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}"})
     assert_one_error_line(done, 3, "cannot reach AWS at http://127.0.0.1:", "make deploy-local")
+
+
+def test_ops_without_a_running_emulator_exits_3(monkeypatch, tmp_path, capsys):
+    import ops.local
+    from ops.cli import main
+
+    monkeypatch.setattr(ops.local, "LOCAL_STATE_DIR", tmp_path)  # no emulator recorded there
+    monkeypatch.setattr(ops.local, "LOCAL_OUTDIR", tmp_path / "cdktf.out")
+    with pytest.raises(SystemExit) as exited:
+        main(["local", "state", "data"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 3 and err.splitlines() == [
+        "error: no local emulator is running: `make deploy-local` starts one and deploys onto it"]
 
 
 @pytest.fixture(scope="module")

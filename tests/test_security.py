@@ -7,17 +7,10 @@ import re
 
 import pytest
 
-from config import load_config
 from ops.security_scan import Finding, Skip, evaluate, load_skips, run_checkov
-from tests.conftest import synth_app
 
 PASSWORD_KEY = re.compile(r'"(password|master_password|master_user_password|secret_string|db_password)"\s*:',
                           re.IGNORECASE)
-
-
-@pytest.fixture(scope="module")
-def prod_synthesized(tmp_path_factory):
-    return synth_app(load_config("prod"), tmp_path_factory.mktemp("prod-synth"))
 
 
 def all_of(stacks, resource_type):
@@ -153,8 +146,12 @@ def test_containers_are_read_only_unprivileged_and_get_secrets_by_reference(prod
     assert not any(re.search(r"pass|secret", e["name"], re.IGNORECASE) for e in container["environment"])
     policies = {p["name"]: json.loads(p["policy"]) for p in service.of_type("aws_iam_role_policy").values()}
     execution = policies["read-injected-secrets"]["Statement"]
-    assert len(execution) == 1 and execution[0]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert len(execution[0]["Resource"]) == 1
+    assert [s["Action"] for s in execution] == [["secretsmanager:GetSecretValue"], ["kms:Decrypt"]]
+    # the app database role's secret, never the RDS master secret
+    assert [r.split("cross-stack-output-")[1] for r in execution[0]["Resource"]] == [
+        next(o for o in prod_synthesized["data"].document["output"] if "db-role-secrets_app" in o).split(
+            "cross-stack-output-")[1] + "}"]
+    assert execution[1]["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])

@@ -31,10 +31,16 @@ def test_every_stack_is_synthesized_in_dependency_order(synthesized):
 
 
 @pytest.mark.parametrize("name", REMOTE_STACKS)
-def test_stacks_use_the_s3_backend_with_dynamodb_locking(synthesized, name):
-    backend = synthesized[name].document["terraform"]["backend"]["s3"]
-    assert backend == {"bucket": "paymig-dev-tfstate", "key": f"paymig/dev/{name}.tfstate", "region": "us-east-1",
-                       "dynamodb_table": "paymig-dev-tflock", "encrypt": True}
+def test_stacks_use_the_s3_backend_with_s3_native_locking(synthesized, name):
+    """Locking as Terraform 1.11 recommends: a lock file beside the state, no deprecated ``dynamodb_table`` in the
+    backend or in the ``terraform_remote_state`` lookups (Terraform warns about it in both)."""
+    document = synthesized[name].document
+    assert document["terraform"]["backend"]["s3"] == {
+        "bucket": "paymig-dev-tfstate", "key": f"paymig/dev/{name}.tfstate", "region": "us-east-1", "encrypt": True,
+        "use_lockfile": True}
+    for source in document.get("data", {}).get("terraform_remote_state", {}).values():
+        assert source["config"]["bucket"] == "paymig-dev-tfstate"
+        assert not {"dynamodb_table", "use_lockfile"} & set(source["config"]), source
 
 
 def test_bootstrap_creates_state_bucket_and_lock_table_with_local_state(synthesized):

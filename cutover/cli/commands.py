@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cutover.cli import validate  # noqa: F401
 from cutover.cli import preflight  # noqa: F401
 from cutover.cli import schema  # noqa: F401
+from cutover.cli import roles  # noqa: F401
+from cutover.cli import validate  # noqa: F401
 from cutover.cli import sequences  # noqa: F401

@@ -1,6 +1,7 @@
 """``cutover validate``: prove that source and target hold the same rows, table by table, keys only in the output.
 
-- :mod:`cutover.validate.rowhash`: how a row is normalised per column type and hashed (128 bits) in PostgreSQL;
+- :mod:`cutover.validate.rowhash`: how each column is normalised by its type and hashed, and the row's 64-bit hash,
+  in PostgreSQL;
 - :mod:`cutover.validate.ranges`: key ranges and first-pass buckets;
 - :mod:`cutover.validate.compare`: one table, bucket checksums then mismatching ranges down to keys;
 - :mod:`cutover.validate.run`: snapshots, both sides at once, ``--jobs``, the re-check;

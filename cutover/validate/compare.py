@@ -1,13 +1,16 @@
 """Compare one table on both sides, server-side: bucket checksums first, then only the mismatching ranges.
 
-Keyed tables (see :mod:`cutover.validate.ranges`): one pass over each side computes ``count, sum(h0), sum(h1)``
-per bucket of the leading key column; a bucket whose checksums differ is narrowed: when it holds at most
-:data:`FETCH_LIMIT` rows on either side its rows' ``(key, h0, h1)`` are fetched and compared by key, otherwise
-it is cut into :data:`SPLIT` key ranges (thresholds from ``row_number()`` over the key on the side with more
-rows) and each range is checksummed again. Only keys and hashes leave the server.
+Keyed tables (see :mod:`cutover.validate.ranges`): one pass over each side computes ``count(*), sum(h)`` (``h``
+the row hash of :mod:`cutover.validate.rowhash`) per bucket of the leading key column, a plain ``GROUP BY``
+aggregate that PostgreSQL may run as a parallel sequential scan. A bucket whose checksums differ is narrowed:
+buckets holding at most :data:`FETCH_LIMIT` rows on either side have their rows' ``(key, h)`` fetched, several
+buckets per query (one index range scan each), and compared by key; a larger one is cut into :data:`SPLIT` key
+ranges (thresholds from ``row_number()`` over the key on the side with more rows) and each range is checksummed
+again. Only keys and hashes leave the server.
 
-Tables without a key: a multiset of row hashes. One pass computes the checksums per bucket of ``h0``; the
-mismatching buckets' ``(h0, h1, count(*))`` are fetched and compared as multisets, so a duplicated row counts.
+Tables without a key: a multiset of row hashes. One pass computes ``count(*), sum(h)`` over the whole table; only
+when that differs, a second pass computes them per bucket of ``h`` (low bits), and the mismatching buckets'
+``(h, count(*))`` are fetched and compared as multisets, so a duplicated row counts.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from cutover.schema import Column, Table
 from cutover.validate.ranges import (INTEGER_TYPES, ROWS_PER_BUCKET, Buckets, Range, arithmetic_buckets,
                                      bucket_count, range_sql, threshold_buckets)
 from cutover.validate.result import TableResult
-from cutover.validate.rowhash import ident, relation, row_text
+from cutover.validate.rowhash import ident, relation, row_hash
 
 FETCH_LIMIT = 20_000
-"""A mismatching range with at most this many rows on each side is compared row by row (keys and hashes)."""
+"""A mismatching range with at most this many rows on each side is compared row by row (keys and hashes); the rows
+of several such ranges are fetched in one query up to this many rows."""
 SPLIT = 16
 """A larger mismatching range is cut into this many ranges."""
 SAMPLE_ROWS = 20 * ROWS_PER_BUCKET
 """About how many leading-key values ``TABLESAMPLE`` reads to place thresholds."""
 
-Checksum = tuple[int, int, int]
+Checksum = tuple[int, int]
+"""``(count(*), sum(row hash))`` of a range."""
 
 
 class SidePair:
@@ -54,14 +59,26 @@ class TableComparison:
         self.table, self.columns, self.sides, self.result = table, columns, sides, result
         self.key = tuple(table.column(name) for name in table.key)
         self.relation = relation(table)
-        self.row_text = row_text(columns)
+        self.row_hash = row_hash(columns)
         self.progress = progress or (lambda table, fraction: None)
 
     # -- shared SQL ------------------------------------------------------------------------------------------
-    def _hashed(self, select: str, where: str = "TRUE") -> str:
-        """``SELECT <select>, r FROM table WHERE ... OFFSET 0``: the row text computed once per row."""
-        return f"SELECT {select}{', ' if select else ''}{self.row_text} AS r FROM {self.relation} " \
-               f"WHERE {where} OFFSET 0"
+    def _checksums(self, where: str = "TRUE") -> str:
+        """``SELECT count(*), sum(h) FROM table WHERE ...``."""
+        return f"SELECT count(*), sum({self.row_hash}) FROM {self.relation} WHERE {where}"
+
+    def _rows(self, columns: str) -> str:
+        """``(SELECT <columns>, clock_timestamp() FROM table) s``: a subquery that PostgreSQL keeps as it is.
+
+        A subquery whose select list holds a volatile function is not flattened into the outer query (PostgreSQL's
+        ``is_simple_subquery``), and ``clock_timestamp()`` is volatile, parallel-safe and cheap. Kept, the
+        subquery's computed columns are evaluated once per row, and the planner, seeing no statistics for them,
+        estimates a ``GROUP BY`` over them at its default of 200 groups instead of one group per row: a flattened
+        ``GROUP BY <bucket of the key>`` is estimated at as many groups as the key has values, which at a few
+        million rows makes PostgreSQL sort every row, or give up the parallel scan, to build a few thousand
+        groups. Neither the volatile column nor the subquery keeps the scan from running in parallel.
+        """
+        return f"(SELECT {columns}, clock_timestamp() AS unflattened FROM {self.relation}) s"
 
     def _estimated_rows(self) -> float:
         (rows,), _ = self.sides.both("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
@@ -104,11 +121,9 @@ class TableComparison:
         return threshold_buckets(lead, sample[every::every][:wanted])
 
     def _checksum_by_bucket(self, buckets: Buckets) -> tuple[dict[int, Checksum], dict[int, Checksum]]:
-        inner = self._hashed(f"{buckets.expression} AS b")
-        sql = f"SELECT b, count(*), sum(hashtextextended(r, 0)), sum(hashtextextended(r, 1)) FROM ({inner}) s " \
-              "GROUP BY b"
-        src, tgt = self.sides.both(sql, buckets.params)
-        return ({b: (n, s0, s1) for b, n, s0, s1 in src}, {b: (n, s0, s1) for b, n, s0, s1 in tgt})
+        rows = self._rows(f"{buckets.expression} AS b, {self.row_hash} AS h")
+        src, tgt = self.sides.both(f"SELECT b, count(*), sum(h) FROM {rows} GROUP BY b", buckets.params)
+        return ({b: (n, s) for b, n, s in src}, {b: (n, s) for b, n, s in tgt})
 
     def _keyed(self) -> None:
         buckets = self._buckets()
@@ -117,15 +132,19 @@ class TableComparison:
         self.result.rows_target = sum(c[0] for c in target.values())
         mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
         self.progress(self.result.table, 0.5)
+        small: list[tuple[Range, int]] = []
         for number, bucket in enumerate(mismatched):
-            self._narrow(buckets.range_of(bucket), source.get(bucket, (0,))[0], target.get(bucket, (0,))[0])
-            self.progress(self.result.table, 0.5 + 0.5 * (number + 1) / len(mismatched))
+            rows = max(source.get(bucket, (0,))[0], target.get(bucket, (0,))[0])
+            if rows <= FETCH_LIMIT:
+                small.append((buckets.range_of(bucket), rows))
+            else:
+                self._narrow(buckets.range_of(bucket), source.get(bucket, (0,))[0], target.get(bucket, (0,))[0])
+            self.progress(self.result.table, 0.5 + 0.25 * (number + 1) / len(mismatched))
+        self._compare_rows_of(small)
 
     def _range_checksum(self, rng: Range) -> tuple[Checksum, Checksum]:
         where, params = range_sql(self.key, rng)
-        sql = f"SELECT count(*), sum(hashtextextended(r, 0)), sum(hashtextextended(r, 1)) " \
-              f"FROM ({self._hashed('', where)}) s"
-        src, tgt = self.sides.both(sql, params)
+        src, tgt = self.sides.both(self._checksums(where), params)
         return tuple(src[0]), tuple(tgt[0])  # type: ignore[return-value]
 
     def _narrow(self, rng: Range, rows_source: int, rows_target: int) -> None:
@@ -149,8 +168,7 @@ class TableComparison:
 
     def _key_rows(self, where: str, params: list[Any]) -> tuple[dict, dict]:
         texts = ", ".join(f"{ident(c.name)}::text" for c in self.key)
-        keys = ", ".join(ident(c.name) for c in self.key)
-        sql = f"SELECT {texts}, hashtextextended(r, 0), hashtextextended(r, 1) FROM ({self._hashed(keys, where)}) s"
+        sql = f"SELECT {texts}, {self.row_hash} FROM {self.relation} WHERE {where}"
         src, tgt = self.sides.both(sql, params)
         width = len(self.key)
         return _by_key(src, width), _by_key(tgt, width)
@@ -160,6 +178,30 @@ class TableComparison:
         source, target = self._key_rows(where, params)
         self.record(source, target)
 
+    def _compare_rows_of(self, ranges: list[tuple[Range, int]]) -> None:
+        """Compare the rows of several small ranges (each with its larger side's row count), fetching as many
+        ranges per query as fit in :data:`FETCH_LIMIT` rows (``WHERE range1 OR range2 ...``)."""
+        batch: list[Range] = []
+        rows = 0
+        for number, (rng, count) in enumerate(ranges):
+            if batch and rows + count > FETCH_LIMIT:
+                self._compare_rows_batch(batch)
+                batch, rows = [], 0
+            batch.append(rng)
+            rows += count
+            self.progress(self.result.table, 0.75 + 0.25 * (number + 1) / len(ranges))
+        if batch:
+            self._compare_rows_batch(batch)
+
+    def _compare_rows_batch(self, batch: list[Range]) -> None:
+        conditions, params = [], []
+        for rng in batch:
+            where, values = range_sql(self.key, rng)
+            conditions.append(f"({where})")
+            params += values
+        source, target = self._key_rows(" OR ".join(conditions), params)
+        self.record(source, target)
+
     def record(self, source: dict, target: dict) -> None:
         """Add the differences between two ``key -> hashes`` maps to the result."""
         names = self.table.key
@@ -167,9 +209,10 @@ class TableComparison:
             self.result.missing.add(dict(zip(names, key)))
         for key in sorted(target.keys() - source.keys()):
             self.result.extra.add(dict(zip(names, key)))
-        for key in sorted(source.keys() & target.keys()):
-            if source[key] != target[key] or source[key] is None:
-                self.result.different.add(dict(zip(names, key)))
+        # None: a key seen twice on a side (see _by_key), always different
+        for key in sorted(key for key, value in source.items()
+                          if key in target and (value is None or value != target[key])):
+            self.result.different.add(dict(zip(names, key)))
 
     def rows_of_keys(self, keys: list[tuple[str, ...]]) -> tuple[dict, dict]:
         """``key -> hashes`` on both sides for exactly ``keys`` (the re-check of mismatched keys)."""
@@ -185,36 +228,36 @@ class TableComparison:
         while count < bucket_count(self._estimated_rows()):
             count *= 2
         mask = count - 1
-        hashes = f"SELECT hashtextextended(r, 0) AS h0, hashtextextended(r, 1) AS h1 FROM ({self._hashed('')}) x"
-        src, tgt = self.sides.both(f"SELECT h0 & {mask}, count(*), sum(h0), sum(h1) FROM ({hashes}) s GROUP BY 1")
-        source = {b: (n, s0, s1) for b, n, s0, s1 in src}
-        target = {b: (n, s0, s1) for b, n, s0, s1 in tgt}
-        self.result.rows_source = sum(c[0] for c in source.values())
-        self.result.rows_target = sum(c[0] for c in target.values())
-        mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
-        if not mismatched:
+        (src,), (tgt,) = self.sides.both(self._checksums())
+        self.result.rows_source, self.result.rows_target = src[0], tgt[0]
+        if tuple(src) == tuple(tgt):
             return
-        src, tgt = self.sides.both(f"SELECT h0, h1, count(*) FROM ({hashes}) s WHERE h0 & {mask} = ANY(%s) "
-                                   "GROUP BY 1, 2", (mismatched,))
-        self.record_multisets({(h0, h1): n for h0, h1, n in src}, {(h0, h1): n for h0, h1, n in tgt})
+        hashes = self._rows(f"{self.row_hash} AS h")  # the row hash once per row, for the bucket and the sum
+        src, tgt = self.sides.both(f"SELECT h & {mask}, count(*), sum(h) FROM {hashes} GROUP BY 1")
+        source = {b: (n, s) for b, n, s in src}
+        target = {b: (n, s) for b, n, s in tgt}
+        mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
+        src, tgt = self.sides.both(f"SELECT h, count(*) FROM {hashes} WHERE h & {mask} = ANY(%s) GROUP BY 1",
+                                   (mismatched,))
+        self.record_multisets({h: n for h, n in src}, {h: n for h, n in tgt})
 
-    def record_multisets(self, source: dict[tuple[int, int], int], target: dict[tuple[int, int], int]) -> None:
+    def record_multisets(self, source: dict[int, int], target: dict[int, int]) -> None:
         """Add the row hashes whose number of copies differs to ``missing`` (source has more) or ``extra``."""
-        for hashes in sorted(source.keys() | target.keys()):
-            surplus = source.get(hashes, 0) - target.get(hashes, 0)
+        for value in sorted(source.keys() | target.keys()):
+            surplus = source.get(value, 0) - target.get(value, 0)
             if surplus:
                 listing = self.result.missing if surplus > 0 else self.result.extra
-                listing.add({"row_hash": _hex(hashes), "copies": abs(surplus)}, abs(surplus))
+                listing.add({"row_hash": _hex(value), "copies": abs(surplus)}, abs(surplus))
 
 
-def _hex(hashes: tuple[int, int]) -> str:
-    return "".join(f"{h & 0xFFFFFFFFFFFFFFFF:016x}" for h in hashes)
+def _hex(row_hash: int) -> str:
+    return f"{row_hash & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
-def _by_key(rows: list[tuple], width: int) -> dict[tuple[str, ...], tuple[int, int] | None]:
-    """``key -> (h0, h1)``; a key seen twice (a side without the unique key) maps to ``None``: different."""
-    found: dict[tuple[str, ...], tuple[int, int] | None] = {}
+def _by_key(rows: list[tuple], width: int) -> dict[tuple[str, ...], int | None]:
+    """``key -> row hash``; a key seen twice (a side without the unique key) maps to ``None``: different."""
+    found: dict[tuple[str, ...], int | None] = {}
     for row in rows:
         key = tuple(row[:width])
-        found[key] = None if key in found else (row[width], row[width + 1])
+        found[key] = None if key in found else row[width]
     return found

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from cutover.schema import Column
 from cutover.validate.rowhash import ident
 
-ROWS_PER_BUCKET = 2000
-"""Target rows in one first-pass bucket (a mismatching bucket is fetched or split further)."""
-MAX_BUCKETS = 4096
-"""At most this many first-pass buckets per table (the first pass's result stays small)."""
+ROWS_PER_BUCKET = 500
+"""Target rows in one first-pass bucket (a mismatching bucket is fetched or split further). Small, so that a few
+scattered differences cost few fetched rows; the first pass's cost hardly depends on the number of buckets."""
+MAX_BUCKETS = 16384
+"""At most this many first-pass buckets per table (the first pass's result, at most this many checksums per side,
+stays small: the client's memory does not grow with the table)."""
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 
 

@@ -38,7 +38,7 @@ class TableResult:
         key: the key columns used. status: ``equal``, ``different`` or ``error`` (could not be compared).
         rows_source / rows_target: row counts in each side's snapshot (``None`` when not read).
         missing / extra / different: keys on the source only / on the target only / on both with other values
-            (unkeyed tables: ``{"row_hash": ..., "copies": n}`` in missing and extra).
+            (unkeyed tables: ``{"row_hash": <16 hex digits>, "copies": n}`` in missing and extra).
         transient: differences seen first and gone at the re-check (``--recheck-after``).
         schema: this table's schema differences. error: why it could not be compared.
     """

@@ -5,8 +5,7 @@
 - ``ops local ...`` (``ops.cli.local``): the ``local`` environment on the embedded emulated AWS: deploy, destroy,
   state, emulator-stop;
 - ``ops diff`` (``ops.cli.diff``): plan every stack and summarize;
-- ``ops env`` (here): the Terraform/cdktf environment as shell ``export`` lines;
-- ``ops dms-credentials`` (``ops.cli.dms_credentials``): the DMS endpoint secrets (runbook step).
+- ``ops env`` (here): the Terraform/cdktf environment as shell ``export`` lines.
 
 Each group module imports only typer at start-up and its command's work inside the command, so ``--help`` and
 ``ops env`` stay fast. ``main`` is the error boundary (``cli_common.boundary.run``): an expected failure is one red
@@ -22,7 +21,7 @@ import shlex
 import typer
 
 from cli_common.boundary import run
-from ops.cli import diff, dms_credentials, local, synth
+from ops.cli import diff, local, synth
 from ops.cli.terminal import EXIT_CODES, EXIT_CODES_HELP, terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -31,7 +30,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 app.add_typer(synth.app, name="synth")
 app.add_typer(local.app, name="local")
 app.command("diff")(diff.diff)
-app.command("dms-credentials")(dms_credentials.dms_credentials)
 
 
 @app.command()
