@@ -18,6 +18,10 @@ CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
 ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
+# `make deploy-local SUFFIX=pr123` (and synth, diff, roles, destroy-local): a per-change environment whose
+# AWS names, state bucket, lock table and state keys carry the suffix (dev and local only; config/settings.py).
+SUFFIX ?= $(PAYMIG_SUFFIX)
+export PAYMIG_SUFFIX := $(SUFFIX)
 
 .PHONY: all help install graphviz postgresql synth validate security-scan hcl diagram diff deploy-local state outputs \
 	roles cutover destroy-local emulator-stop clean test golden bench bench-validate

@@ -13,8 +13,10 @@ from config import MigrationConfig
 
 
 def local_state_path(config: MigrationConfig, stack_name: str) -> str:
-    """Absolute path of a stack's local state file: ``.state/<environment>/<stack_name>.tfstate`` in the checkout."""
-    return str(PROJECT_ROOT / ".state" / config.environment / f"{stack_name}.tfstate")
+    """Absolute path of a stack's local state file in the checkout: ``.state/<environment>/<stack_name>.tfstate``,
+    or ``<stack_name>-<suffix>.tfstate`` for a per-change environment (``MigrationConfig.suffix``)."""
+    name = f"{stack_name}-{config.suffix}" if config.suffix else stack_name
+    return str(PROJECT_ROOT / ".state" / config.environment / f"{name}.tfstate")
 
 
 def use_local_backend(stack: TerraformStack, config: MigrationConfig, stack_name: str) -> LocalBackend:

@@ -12,16 +12,20 @@ from config.errors import ConfigError, ConfigProblem
 from config.loading import (
     EMULATOR_ENDPOINT_VARIABLE,
     EMULATOR_ENVIRONMENT,
+    SUFFIX_VARIABLE,
+    apply_suffix_variable,
     config_path,
     emulator_endpoint,
     load_config,
     parse_config,
     selected_environment,
+    suffix_variable,
 )
 from config.models import MigrationConfig, PostgresInstance
 from config.naming import Names
 
 __all__ = [
     "EMULATOR_ENDPOINT_VARIABLE", "EMULATOR_ENVIRONMENT", "ConfigError", "ConfigProblem", "MigrationConfig", "Names",
-    "PostgresInstance", "config_path", "emulator_endpoint", "load_config", "parse_config", "selected_environment",
+    "PostgresInstance", "SUFFIX_VARIABLE", "apply_suffix_variable", "config_path", "emulator_endpoint", "load_config",
+    "parse_config", "selected_environment", "suffix_variable",
 ]

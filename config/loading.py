@@ -25,10 +25,14 @@ ENVIRONMENT_VARIABLE = "PAYMIG_ENVIRONMENT"
 EMULATOR_ENDPOINT_VARIABLE = "PAYMIG_AWS_ENDPOINT_URL"
 """Environment variable with the emulator's endpoint (``http://127.0.0.1:<port>``), set by the project's
 emulator commands (``emulator.process``); read when an ``emulator`` configuration is synthesized."""
+SUFFIX_VARIABLE = "PAYMIG_SUFFIX"
+"""Environment variable with a per-change environment suffix (``make deploy-local SUFFIX=pr123`` sets it); read
+by ``load_config`` and ``ops.local.synthesize`` into ``MigrationConfig.suffix``."""
 
 __all__ = [
     "CONFIG_DIR", "DEFAULT_ENVIRONMENT", "EMULATOR_ENDPOINT_VARIABLE", "EMULATOR_ENVIRONMENT", "ENVIRONMENT_VARIABLE",
-    "config_path", "emulator_endpoint", "load_config", "parse_config", "selected_environment",
+    "SUFFIX_VARIABLE", "apply_suffix_variable", "config_path", "emulator_endpoint",
+    "load_config", "parse_config", "selected_environment", "suffix_variable",
 ]
 
 
@@ -70,7 +74,7 @@ def problems_of(error: ValidationError) -> list[ConfigProblem]:
     """
     problems = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
+        path = ".".join(str(part) for part in item["loc"] if part != "[key]")  # a dict key's own error
         cause = item.get("ctx", {}).get("error")
         if isinstance(cause, ConfigProblem):
             problems.append(cause.under(path))
@@ -141,4 +145,17 @@ def load_config(environment: str | None = None) -> MigrationConfig:
         raise ConfigError(str(path), [ConfigProblem("environment", data.get("environment"),
                                                     f"must equal the file name ({environment!r})")])
     data.setdefault("environment", environment)
+    apply_suffix_variable(data)
     return parse_config(data, str(path.relative_to(CONFIG_DIR.parent)))
+
+
+def suffix_variable() -> str | None:
+    """The per-change suffix in ``$PAYMIG_SUFFIX`` (None when unset or empty; validated with the configuration)."""
+    return os.environ.get(SUFFIX_VARIABLE, "").strip() or None
+
+
+def apply_suffix_variable(data: dict[str, Any]) -> None:
+    """Set ``data["suffix"]`` from ``$PAYMIG_SUFFIX`` when it is set and not empty (it wins over the file)."""
+    suffix = suffix_variable()
+    if suffix:
+        data["suffix"] = suffix

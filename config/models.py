@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.errors import ConfigProblem
 
 EMULATOR_ENVIRONMENT = "local"
 """The one environment that may deploy onto the embedded emulated AWS (``emulator = true``)."""
+DISPOSABLE_ENVIRONMENTS = ("dev", "local")
+"""Environments whose buckets Terraform may empty on destroy and that may carry a per-change suffix."""
 
 # Regions with the full service set this design needs (RDS, DMS, ECS Fargate, S3 replication time control).
 AWS_REGIONS = frozenset(
@@ -39,6 +41,34 @@ class _Model(BaseModel):
 
 Region = Annotated[str, Field(description="AWS region code, e.g. us-east-1")]
 PositiveGiB = Annotated[int, Field(ge=20, le=65536, description="storage in GiB")]
+
+PROJECT_TAG_KEYS = ("Project", "Environment", "ManagedBy", "Stack", "MigrationPhase", "CostCenter")
+"""Default tags the project sets on every resource itself (``stacks.base.aws_provider``); ``[tags]`` may not."""
+MAX_EXTRA_TAGS = 40
+"""``[tags]`` entries at most: AWS allows 50 user tags per resource, the project sets 6, resources add a few."""
+
+
+def _tag_text(value: str, limit: int) -> str:
+    """AWS tag rules (Tagging AWS resources, "Tag naming limits and requirements"): at most ``limit`` characters
+    of Unicode letters, digits, spaces and ``_ . : / = + - @``; the ``aws:`` prefix is reserved for AWS."""
+    if len(value) > limit or not all(c.isalnum() or c == " " or c in "_.:/=+-@" for c in value):
+        raise ValueError(f"must be at most {limit} letters, digits, spaces or _ . : / = + - @ (AWS tag rules)")
+    if value.lower().startswith("aws:"):
+        raise ValueError("must not start with 'aws:' (reserved for AWS)")
+    return value
+
+
+def _tag_key(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty (AWS tag keys are 1-128 characters)")
+    if value.lower() in {key.lower() for key in PROJECT_TAG_KEYS}:
+        raise ValueError(f"is set by the project on every resource ({', '.join(PROJECT_TAG_KEYS)}); "
+                         "use migration_phase / cost_center")
+    return _tag_text(value, 128)
+
+
+TagKey = Annotated[str, AfterValidator(_tag_key)]
+TagValue = Annotated[str, AfterValidator(lambda value: _tag_text(value, 256))]
 
 
 class Regions(_Model):
@@ -329,6 +359,21 @@ class TargetDatabase(PostgresInstance):
     maintenance_window: str = Field(default="sun:06:00-sun:07:00", description="weekly, UTC; not the source's")
 
 
+DmsLogComponent = Literal[
+    "TRANSFORMATION", "SOURCE_UNLOAD", "IO", "TARGET_LOAD", "PERFORMANCE", "SOURCE_CAPTURE", "SORTER", "REST_SERVER",
+    "VALIDATOR_EXT", "TARGET_APPLY", "TASK_MANAGER", "TABLES_MANAGER", "METADATA_MANAGER", "FILE_FACTORY", "COMMON",
+    "ADDONS", "DATA_STRUCTURE", "COMMUNICATION", "FILE_TRANSFER"]
+DmsLogSeverity = Literal["LOGGER_SEVERITY_ERROR", "LOGGER_SEVERITY_WARNING", "LOGGER_SEVERITY_INFO",
+                         "LOGGER_SEVERITY_DEFAULT", "LOGGER_SEVERITY_DEBUG"]
+"""DMS log severities (task settings ``Logging.LogComponents[].Severity``) but ``LOGGER_SEVERITY_DETAILED_DEBUG``,
+which writes row-level detail, i.e. payment data, to CloudWatch Logs."""
+DMS_LOG_SEVERITY_DEFAULTS: dict[str, str] = {component: "LOGGER_SEVERITY_DEFAULT" for component in (
+    "SOURCE_UNLOAD", "TARGET_LOAD", "SOURCE_CAPTURE", "TARGET_APPLY", "TASK_MANAGER")}
+"""The components the seed logs (full load read/write, CDC read/apply, task manager), at the default severity."""
+MIGRATION_TIMESTAMP_COLUMN = "migration_timestamp"
+"""Target column that ``Dms.add_migration_timestamp`` adds to every replicated table."""
+
+
 class Dms(_Model):
     """AWS DMS replication instance and task."""
 
@@ -341,6 +386,33 @@ class Dms(_Model):
         default=True, description="create dms-vpc-role and dms-cloudwatch-logs-role (false if the account has them)"
     )
     schema_name: str = "public"
+    log_severity: dict[DmsLogComponent, DmsLogSeverity] = Field(
+        default=DMS_LOG_SEVERITY_DEFAULTS, description="[dms.log_severity] component = severity, merged over "
+        "DMS_LOG_SEVERITY_DEFAULTS (DMS user guide, Logging task settings)")
+    add_migration_timestamp: bool = Field(default=False, description=(
+        "add MIGRATION_TIMESTAMP_COLUMN (source commit time, $AR_H_COMMIT_TIMESTAMP) to every target table. Off by "
+        "default: it changes the target's schema (the pre-created target tables need the column, DMS does not add "
+        "it with TargetTablePrepMode DO_NOTHING), so source and target no longer have equal rows and every "
+        "comparison (DMS validation, cutover checks) must exclude the column"))
+
+    @field_validator("log_severity", mode="before")
+    @classmethod
+    def _no_detailed_debug(cls, value: Any) -> Any:
+        for component, severity in (value.items() if isinstance(value, dict) else ()):
+            if severity == "LOGGER_SEVERITY_DETAILED_DEBUG":
+                raise ConfigProblem(component, severity, "not allowed: it writes row-level detail (payment "
+                                    "data) to CloudWatch Logs; LOGGER_SEVERITY_DEBUG at most")
+        return value
+
+    @field_validator("log_severity")
+    @classmethod
+    def _log_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        return {**DMS_LOG_SEVERITY_DEFAULTS, **value}
+
+    @property
+    def migration_timestamp_column(self) -> str | None:
+        """The column the task adds to every target table, or None (``add_migration_timestamp`` off)."""
+        return MIGRATION_TIMESTAMP_COLUMN if self.add_migration_timestamp else None
 
     @field_validator("instance_class")
     @classmethod
@@ -530,6 +602,13 @@ class MigrationConfig(_Model):
         description="deploy onto the embedded emulated AWS on 127.0.0.1 (endpoint overrides, test credentials); "
         f"only the {EMULATOR_ENVIRONMENT!r} environment may set it",
     )
+    suffix: str | None = Field(default=None, description=(
+        "per-change environment ($PAYMIG_SUFFIX, `make ... SUFFIX=pr123`): appended to every name, to the state "
+        "bucket, lock table and state key prefix; 1-8 lowercase letters and digits, dev and local only"))
+    migration_phase: Literal["preparation", "replication", "cutover", "completed"] = Field(
+        default="preparation", description="MigrationPhase tag on every resource")
+    cost_center: TagValue = Field(default="payments", description="CostCenter tag on every resource")
+    tags: dict[TagKey, TagValue] = Field(default={}, description="[tags]: further default tags on every resource")
     regions: Regions = Regions()
     network: Network = Network()
     source_database: SourceDatabase = SourceDatabase()
@@ -554,6 +633,37 @@ class MigrationConfig(_Model):
         if not re.fullmatch(r"[a-z][a-z0-9]{2,9}", value):
             raise ValueError("must be 3-10 characters: a lowercase letter, then lowercase letters or digits")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _suffix_state(cls, data: Any) -> Any:
+        """A suffixed environment keeps its state apart: ``-<suffix>`` on the state bucket and lock table (its
+        own bootstrap stack creates them), ``/<suffix>`` on the key prefix."""
+        suffix = data.get("suffix") if isinstance(data, dict) else None
+        if isinstance(suffix, str) and re.fullmatch(r"[a-z0-9]{1,8}", suffix) and isinstance(data.get("state"), dict):
+            state = data["state"]
+            data = {**data, "state": {**state, **{key: f"{state[key]}{sep}{suffix}" for key, sep in (
+                ("bucket", "-"), ("lock_table", "-"), ("key_prefix", "/")) if isinstance(state.get(key), str)}}}
+        return data
+
+    @field_validator("suffix")
+    @classmethod
+    def _suffix(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]{1,8}", value):
+            raise ValueError("must be 1-8 lowercase letters or digits (it is part of every AWS name)")
+        return value or None
+
+    @model_validator(mode="after")
+    def _suffix_disposable_and_tag_count(self) -> MigrationConfig:
+        if len(self.tags) > MAX_EXTRA_TAGS:
+            raise ConfigProblem("tags", len(self.tags), f"at most {MAX_EXTRA_TAGS} (AWS allows 50 tags per "
+                                f"resource, the project sets {len(PROJECT_TAG_KEYS)}, resources add a few)",
+                                shown=f"{len(self.tags)} entries")
+        if self.suffix and not self.disposable:
+            raise ConfigProblem("suffix", self.suffix, "per-change environments are disposable: only "
+                                f"{' and '.join(DISPOSABLE_ENVIRONMENTS)} without deletion protection "
+                                f"(environment is {self.environment!r})")
+        return self
 
     @model_validator(mode="after")
     def _emulator_only_locally(self) -> MigrationConfig:
@@ -598,6 +708,24 @@ class MigrationConfig(_Model):
         if self.deletion_protection is not None:
             return self.deletion_protection
         return self.environment not in ("dev", "local")
+
+    @property
+    def disposable(self) -> bool:
+        """Whether destroy may take data with it (buckets emptied by Terraform: ``force_destroy``): dev and local
+        only, and only without deletion protection; never prod."""
+        return self.environment in DISPOSABLE_ENVIRONMENTS and not self.protected
+
+    @property
+    def name_prefix(self) -> str:
+        """``<project>-<environment>[-<suffix>]``: the start of every derived AWS name (``config.naming``)."""
+        return "-".join(part for part in (self.project, self.environment, self.suffix) if part)
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        """Tags every resource gets through the providers' ``default_tags`` (``[tags]`` first, then the project's,
+        which ``[tags]`` may not set), without ``Stack``, which each stack adds."""
+        return {**self.tags, "Project": self.project, "Environment": self.environment, "ManagedBy": "cdktf",
+                "MigrationPhase": self.migration_phase, "CostCenter": self.cost_center}
 
     @property
     def importing_source(self) -> bool:

@@ -1,6 +1,7 @@
 """Every AWS name this project derives from a configuration, with the limit AWS puts on it.
 
-Names are ``<project>-<environment>-<purpose>``; ``config.loading.parse_config`` rejects a configuration whose
+Names are ``<project>-<environment>[-<suffix>]-<purpose>`` (``MigrationConfig.name_prefix``); ``config.loading.parse_config``
+rejects a configuration whose
 derived names break a rule, so no stack has to check a name again.
 
 Limits follow the AWS API references: Elastic Load Balancing (load balancer and target group names: 32
@@ -46,6 +47,7 @@ DMS_RESOURCE_IDENTIFIER = NameRule(31, _IDENTIFIER, "a letter, then lowercase le
 IAM_ROLE = NameRule(64, r"[\w+=,.@-]+", "letters, digits and +=,.@_-")
 DYNAMODB_TABLE = NameRule(255, r"[A-Za-z0-9_.-]{3,255}", "3-255 letters, digits, _ . -")
 GENERIC = NameRule(255, r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, _ . -")
+EVENT_RULE = NameRule(64, r"[A-Za-z0-9_.-]+", "letters, digits, _ . -")
 SECRET = NameRule(512, r"[A-Za-z0-9/_+=.@-]+", "letters, digits and /_+=.@-")
 LOG_GROUP = NameRule(512, r"[A-Za-z0-9_./#-]+", "letters, digits and _ - / . #")
 
@@ -72,6 +74,7 @@ class Names:
     dms_source_endpoint: str
     dms_target_endpoint: str
     dms_task: str
+    dms_task_events_rule: str
     dms_secrets_role: str
     dms_source_secret: str
     dms_target_secret: str
@@ -96,7 +99,7 @@ class Names:
     @classmethod
     def of(cls, config: MigrationConfig) -> Names:
         """Derive every name from ``config`` (no validation; see ``naming_problems``)."""
-        base = f"{config.project}-{config.environment}"
+        base = config.name_prefix
         return cls(
             alb=f"{base}-alb",
             target_group=f"{base}-tg",
@@ -116,6 +119,7 @@ class Names:
             dms_source_endpoint=f"{base}-source",
             dms_target_endpoint=f"{base}-target",
             dms_task=f"{base}-cdc",
+            dms_task_events_rule=f"{base}-dms-task-events",
             dms_secrets_role=f"{base}-dms-secrets",
             dms_source_secret=f"{base}/dms/source-endpoint",
             dms_target_secret=f"{base}/dms/target-endpoint",
@@ -158,6 +162,7 @@ RULES: dict[str, NameRule] = {
     "dms_source_endpoint": DB_IDENTIFIER,
     "dms_target_endpoint": DB_IDENTIFIER,
     "dms_task": DMS_RESOURCE_IDENTIFIER,
+    "dms_task_events_rule": EVENT_RULE,
     "dms_secrets_role": IAM_ROLE,
     "dms_source_secret": SECRET,
     "dms_target_secret": SECRET,
@@ -199,6 +204,6 @@ def naming_problems(config: MigrationConfig) -> list[ConfigProblem]:
     for attribute, name in asdict(Names.of(config)).items():
         problem = RULES[attribute].problem(name)
         if problem:
-            field = _CONFIG_FIELD.get(attribute, f"derived name {attribute} (from project/environment)")
+            field = _CONFIG_FIELD.get(attribute, f"derived name {attribute} (from project/environment/suffix)")
             problems.append(ConfigProblem(field, name, problem))
     return problems

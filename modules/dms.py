@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
@@ -52,11 +53,17 @@ TASK_SETTINGS_SECTIONS = frozenset(
 )
 
 
-def default_task_settings() -> dict[str, Any]:
+def default_task_settings(log_severity: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Task settings for a payment migration: validation on, stop on any data or apply error.
 
     Keys follow the DMS task settings document. Nothing is silently skipped: a row that fails to load or apply
     stops the task instead of being logged and dropped, and every migrated row is validated against the source.
+
+    Args:
+        log_severity: DMS log component (``SOURCE_UNLOAD``, ``TARGET_LOAD``, ``SOURCE_CAPTURE``, ``TARGET_APPLY``,
+            ``TASK_MANAGER``, ...) -> severity (``LOGGER_SEVERITY_DEFAULT``, ...), written as
+            ``Logging.LogComponents`` (DMS user guide, "Logging task settings"); default: none listed, DMS logs
+            every component at its default severity.
     """
     stop = "STOP_TASK"
     return {
@@ -69,7 +76,9 @@ def default_task_settings() -> dict[str, Any]:
             "TransactionConsistencyTimeout": 600, "CommitRate": 10000,
             "StopTaskCachedChangesApplied": False, "StopTaskCachedChangesNotApplied": False,
         },
-        "Logging": {"EnableLogging": True},
+        "Logging": {"EnableLogging": True, **({"LogComponents": [
+            {"Id": component, "Severity": severity} for component, severity in log_severity.items()]}
+            if log_severity else {})},
         "ControlTablesSettings": {
             "ControlSchema": "dms_control", "HistoryTimeslotInMinutes": 5, "HistoryTableEnabled": True,
             "SuspendedTablesTableEnabled": True, "StatusTableEnabled": True,
@@ -94,16 +103,26 @@ def default_task_settings() -> dict[str, Any]:
     }
 
 
-def schema_table_mappings(schema: str) -> dict[str, Any]:
-    """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON)."""
-    return {
-        "rules": [
-            {
-                "rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
-                "object-locator": {"schema-name": schema, "table-name": "%"}, "rule-action": "include",
-            }
-        ]
-    }
+def schema_table_mappings(schema: str, commit_timestamp_column: str | None = None) -> dict[str, Any]:
+    """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON).
+
+    Args:
+        commit_timestamp_column: also add this column to every target table, holding the source transaction's
+            commit time (``$AR_H_COMMIT_TIMESTAMP``; during full load, the time the row was loaded): a
+            ``transformation`` rule with ``add-column`` (DMS user guide, "Using transformation rule expressions to
+            define column content"). It changes the target's schema: with ``TargetTablePrepMode`` ``DO_NOTHING``
+            the target tables must already have the column (``timestamp``), and any comparison of source and target
+            rows must leave it out. Default None: no transformation.
+    """
+    locator = {"schema-name": schema, "table-name": "%"}
+    rules: list[dict[str, Any]] = [{"rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
+                                    "object-locator": locator, "rule-action": "include"}]
+    if commit_timestamp_column:
+        rules.append({"rule-type": "transformation", "rule-id": "2", "rule-name": f"add-{commit_timestamp_column}",
+                      "rule-target": "column", "object-locator": locator, "rule-action": "add-column",
+                      "value": commit_timestamp_column, "expression": "$AR_H_COMMIT_TIMESTAMP",
+                      "data-type": {"type": "datetime", "precision": 6}})
+    return {"rules": rules}
 
 
 @dataclass(frozen=True)

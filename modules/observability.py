@@ -12,6 +12,9 @@ breaching, because a stopped or failed task publishes no latency at all; the oth
 breaching. Task state changes (stopped, failed) reach the same topic through EventBridge
 (``modules.dms_events``).
 
+The dashboard graphs every alarm's metric and, without alarms, RDS ``DatabaseConnections`` of every instance, ECS
+service ``MemoryUtilization``, ALB ``RequestCount`` and target group ``HealthyHostCount``.
+
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics,
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html,
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html,
@@ -46,6 +49,17 @@ class AlarmSpec:
     comparison: str = "GreaterThanThreshold"
     evaluation_periods: int = 3
     missing_data: str = "notBreaching"
+
+
+@dataclass(frozen=True)
+class MetricGraph:
+    """A dashboard graph without an alarm: one line per dimension set of one metric and statistic."""
+
+    title: str
+    namespace: str
+    metric_name: str
+    dimensions: tuple[dict[str, str], ...]
+    statistic: str
 
 
 @dataclass(frozen=True)
@@ -131,17 +145,34 @@ class ObservabilityProps:
         ]
         return specs
 
+    def metric_graphs(self) -> list[MetricGraph]:
+        """Dashboard graphs beside the alarms' metrics: connections of every database, ECS memory, ALB requests
+        and healthy targets."""
+        alb = {"LoadBalancer": self.alb_arn_suffix}
+        return [
+            MetricGraph("Database connections", "AWS/RDS", "DatabaseConnections",
+                        tuple({"DBInstanceIdentifier": db} for db in self.db_instance_ids), "Maximum"),
+            MetricGraph("ECS service memory %", "AWS/ECS", "MemoryUtilization",
+                        ({"ClusterName": self.ecs_cluster_name, "ServiceName": self.ecs_service_name},), "Average"),
+            MetricGraph("ALB requests", "AWS/ApplicationELB", "RequestCount", (alb,), "Sum"),
+            MetricGraph("Healthy targets", "AWS/ApplicationELB", "HealthyHostCount",
+                        ({**alb, "TargetGroup": self.target_group_arn_suffix},), "Minimum"),
+        ]
+
     def dashboard_body(self) -> str:
-        """Dashboard JSON (CloudWatch dashboard body structure): one metric widget per alarm."""
+        """Dashboard JSON (CloudWatch dashboard body structure): one metric widget per alarm, then one per
+        ``metric_graphs`` entry."""
+        graphs = [(spec.description, spec.namespace, spec.metric_name, (spec.dimensions,), spec.statistic)
+                  for spec in self.alarm_specs()]
+        graphs += [(g.title, g.namespace, g.metric_name, g.dimensions, g.statistic) for g in self.metric_graphs()]
         widgets = []
-        for index, spec in enumerate(self.alarm_specs()):
-            metric: list[str] = [spec.namespace, spec.metric_name]
-            for key, value in spec.dimensions.items():
-                metric += [key, value]
+        for index, (title, namespace, metric_name, dimension_sets, statistic) in enumerate(graphs):
+            metrics = [[namespace, metric_name, *(part for item in dimensions.items() for part in item)]
+                       for dimensions in dimension_sets]
             widgets.append({
                 "type": "metric", "x": (index % 3) * 8, "y": (index // 3) * 6, "width": 8, "height": 6,
-                "properties": {"title": spec.description, "region": self.region, "stat": spec.statistic,
-                               "period": self.period_seconds, "metrics": [metric]},
+                "properties": {"title": title, "region": self.region, "stat": statistic,
+                               "period": self.period_seconds, "metrics": metrics},
             })
         return json.dumps({"widgets": widgets}, sort_keys=True)
 

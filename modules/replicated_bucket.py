@@ -54,6 +54,7 @@ class ReplicatedBucketPairProps:
         source_access_log_bucket / replica_access_log_bucket: access-log buckets in each region.
         source_region / replica_region: regions of the two buckets; with them the replication role may use each
             key only through S3 of that region (``kms:ViaService``). None: no such condition.
+        force_destroy: let Terraform delete both buckets with their objects (disposable environments only).
     """
 
     source_bucket_name: str
@@ -67,6 +68,7 @@ class ReplicatedBucketPairProps:
     replica_access_log_bucket: str | None = None
     source_region: str | None = None
     replica_region: str | None = None
+    force_destroy: bool = False
 
 
 class ReplicatedBucketPair(Construct):
@@ -79,10 +81,11 @@ class ReplicatedBucketPair(Construct):
         super().__init__(scope, id_)
         self.source = SecureBucket(self, "source", SecureBucketProps(
             props.source_bucket_name, props.lifecycle, kms_key_arn=props.source_kms_key_arn,
-            access_log_bucket=props.source_access_log_bucket))
+            access_log_bucket=props.source_access_log_bucket, force_destroy=props.force_destroy))
         self.replica = SecureBucket(self, "replica", SecureBucketProps(
             props.replica_bucket_name, props.lifecycle, kms_key_arn=props.replica_kms_key_arn,
-            provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket))
+            provider=props.replica_provider, access_log_bucket=props.replica_access_log_bucket,
+            force_destroy=props.force_destroy))
         source_arn, replica_arn = self.source.bucket.arn, self.replica.bucket.arn
         account = DataAwsCallerIdentity(self, "account").account_id
         # confused deputy: S3 may assume the role only to replicate this account's source bucket

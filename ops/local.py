@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from cli_common import ExpectedFailure, Kind
-from config import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT
+from config import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT, apply_suffix_variable, suffix_variable
 from emulator import emulator_client, empty_buckets  # noqa: F401  (emulator_client: for callers of ops.local)
 from ops import deploy
 from terraform_driver import (
@@ -51,6 +51,7 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
         endpoint: the emulator's URL (``http://127.0.0.1:<port>``), written into providers and backends.
         outdir: cdktf output directory.
         configure: changes the parsed ``config/local.toml`` before validation (tests: the legacy source import).
+            ``$PAYMIG_SUFFIX`` (a per-change environment) is applied before it.
 
     Raises:
         config.ConfigError: the configuration (or the endpoint) breaks a rule.
@@ -64,6 +65,7 @@ def synthesize(endpoint: str, outdir: Path, *, configure: Callable[[dict[str, An
     from stacks.app import build_stacks
 
     data = tomllib.loads(config_path(EMULATOR_ENVIRONMENT).read_text(encoding="utf-8"))
+    apply_suffix_variable(data)
     if configure:
         configure(data)
     config = parse_config(data, f"config/{EMULATOR_ENVIRONMENT}.toml")
@@ -207,6 +209,9 @@ def destroy_local(console: Console, workers: int = 3) -> None:
         console.print("no emulator is running: nothing is deployed locally")
         return
     if not _holds_resources(deployed):
+        if suffix_variable():  # other environments may live on the emulator: it keeps running
+            console.print(f"nothing was deployed with suffix {suffix_variable()!r} (no bootstrap state)")
+            return
         session.stop()
         console.print("nothing was deployed on the running emulator (no bootstrap state); emulator stopped")
         return
@@ -221,6 +226,10 @@ def destroy_local(console: Console, workers: int = 3) -> None:
     # Nothing but these states changes the emulated objects: destroy what they record without reading it back.
     deploy.destroy_all(stacks.values(), before=before, workers=workers, report=print_result(console),
                        refresh=False)
+    if suffix_variable():  # other environments may live on the emulator: it keeps running
+        console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; the emulator keeps running "
+                      "(`make emulator-stop` stops it)")
+        return
     session.stop()
     console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; emulator stopped")
 

@@ -45,7 +45,8 @@ def emulator_provider_settings(config: MigrationConfig) -> dict[str, Any]:
 
 
 def aws_provider(stack: TerraformStack, config: MigrationConfig, region: str, alias: str | None = None) -> AwsProvider:
-    """An AWS provider for ``region`` with the project's default tags (``alias`` for a second region).
+    """An AWS provider for ``region`` with the project's default tags (``alias`` for a second region): the
+    configuration's ``default_tags`` (``[tags]``, ``MigrationPhase``, ``CostCenter``, ``Project``, ...) and ``Stack``.
 
     In an ``emulator`` environment it also carries ``emulator_provider_settings``; no other environment does.
 
@@ -57,10 +58,7 @@ def aws_provider(stack: TerraformStack, config: MigrationConfig, region: str, al
     provider_id = f"aws-{alias}" if alias else "aws"
     return AwsProvider(
         stack, provider_id, region=region, alias=alias,
-        default_tags=[AwsProviderDefaultTags(tags={
-            "Project": config.project, "Environment": config.environment, "ManagedBy": "cdktf",
-            "Stack": stack.node.id,
-        })],
+        default_tags=[AwsProviderDefaultTags(tags={**config.default_tags, "Stack": stack.node.id})],
         **emulator_provider_settings(config),
     )
 
@@ -82,3 +80,10 @@ class MigrationStack(TerraformStack):
     def output(self, name: str, value: Any, description: str) -> TerraformOutput:
         """Declare a stack output ``name`` (shown by ``cdktf deploy`` / ``terraform output``)."""
         return TerraformOutput(self, name, value=value, description=description)
+
+    @property
+    def make_arguments(self) -> str:
+        """``make`` arguments that select this environment in a printed runbook command, e.g.
+        ``ENVIRONMENT=dev SUFFIX=pr123``."""
+        suffix = f" SUFFIX={self.config.suffix}" if self.config.suffix else ""
+        return f"ENVIRONMENT={self.config.environment}{suffix}"

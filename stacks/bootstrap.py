@@ -42,10 +42,13 @@ class BootstrapStack(MigrationStack):
             alias=f"{self.names.kms_alias_prefix}-terraform-state", description="Terraform state and lock table",
             region=config.regions.primary))
         logs = AccessLogBucket(self, "state-access-logs", AccessLogBucketProps(
-            self.names.state_access_logs_bucket, force_destroy=not config.protected))
+            self.names.state_access_logs_bucket, force_destroy=config.disposable))
+        # A per-change environment's state bucket goes with it; an environment's own keeps refusing to be destroyed
+        # while it holds state (the safety net against destroying the backend of stacks that still exist).
         self.state_bucket = SecureBucket(self, "state", SecureBucketProps(
             config.state.bucket, Lifecycle(glacier_transition_days=None, expiration_days=None),
-            kms_key_arn=key.arn, access_log_bucket=logs.name))
+            kms_key_arn=key.arn, access_log_bucket=logs.name,
+            force_destroy=config.disposable and config.suffix is not None))
         self.lock_table = DynamodbTable(
             self, "lock-table", name=config.state.lock_table, billing_mode="PAY_PER_REQUEST", hash_key="LockID",
             attribute=[DynamodbTableAttribute(name="LockID", type="S")],

@@ -9,7 +9,9 @@ from constructs import Construct
 from config import MigrationConfig
 from config.settings import PostgresInstance
 from modules.database_roles import DatabaseRoleSecrets, DatabaseRoleSecretsProps
-from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, schema_table_mappings
+from modules.dms import (
+    DmsMigration, DmsMigrationProps, PostgresEndpoint, default_task_settings, schema_table_mappings,
+)
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps, enhanced_monitoring_role
@@ -67,8 +69,10 @@ class DataStack(MigrationStack):
             target=PostgresEndpoint(config.target_database.database_name, names.dms_target_secret),
             secret_recovery_window_days=7 if config.protected else 0,
             region=config.regions.primary, migration_type=config.dms.migration_type,
-            table_mappings=schema_table_mappings(config.dms.schema_name),
-            create_account_roles=config.dms.create_account_roles, kms_key_arn=self.key.arn,
+            table_mappings=schema_table_mappings(config.dms.schema_name, config.dms.migration_timestamp_column),
+            task_settings=default_task_settings(config.dms.log_severity),
+            # the account-wide DMS roles have fixed names: a per-change environment uses its environment's
+            create_account_roles=config.dms.create_account_roles and config.suffix is None, kms_key_arn=self.key.arn,
         ))
         self.role_secrets = DatabaseRoleSecrets(self, "db-role-secrets", DatabaseRoleSecretsProps(
             secrets={"app": names.app_db_secret, "validation-source": names.validation_source_secret,
@@ -114,10 +118,14 @@ class DataStack(MigrationStack):
         self.output("target_secret_arn", self.target.secret_arn, "Secrets Manager ARN of the target credentials")
         for kind, secret in self.dms.secrets.items():
             self.output(f"dms_{kind}_secret_arn", secret.arn, f"Secrets Manager ARN of the DMS {kind} connection")
+        self.output("source_instance_identifier", self.source.instance.identifier, "Source RDS instance identifier")
+        self.output("target_instance_identifier", self.target.instance.identifier, "Target RDS instance identifier")
+        self.output("dms_source_endpoint_arn", self.dms.source_endpoint.endpoint_arn, "DMS source endpoint ARN")
+        self.output("dms_target_endpoint_arn", self.dms.target_endpoint.endpoint_arn, "DMS target endpoint ARN")
         for key, secret in self.role_secrets.secrets.items():
             self.output(f"db_{key.replace('-', '_')}_secret_arn", secret.arn,
                         f"Secrets Manager ARN of the {key} database role's credentials")
-        self.output("runbook_roles", f"make roles ENVIRONMENT={self.config.environment}",
+        self.output("runbook_roles", f"make roles {self.make_arguments}",
                     "Runbook: create the database roles (app, DMS source/target, validation) and write their "
                     "secrets, as the RDS master user (before starting DMS or the service)")
         self.output("dms_replication_instance_arn", self.dms.instance.replication_instance_arn, "DMS instance ARN")
@@ -130,3 +138,12 @@ class DataStack(MigrationStack):
                     f"aws dms describe-table-statistics --region {region} --replication-task-arn {task_arn} "
                     "--query 'TableStatistics[].[TableName,ValidationState,ValidationFailedRecords]'",
                     "Runbook: per-table validation state before cutover")
+        self.output("runbook_replication_status",
+                    f"aws dms describe-replication-tasks --region {region} "
+                    f"--filters Name=replication-task-arn,Values={task_arn} --query "
+                    "'ReplicationTasks[0].{status:Status,stopReason:StopReason,"
+                    "fullLoadPercent:ReplicationTaskStats.FullLoadProgressPercent}'",
+                    "Runbook: DMS task status, why it stopped, full-load progress")
+        self.output("runbook_stop_replication",
+                    f"aws dms stop-replication-task --region {region} --replication-task-arn {task_arn}",
+                    "Runbook: stop the DMS task (CDC resumes from its checkpoint on resume-processing)")

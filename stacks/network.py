@@ -20,7 +20,7 @@ class NetworkStack(MigrationStack):
             alias=f"{self.names.kms_alias_prefix}-flow-logs", description="VPC flow logs", region=region,
             cloudwatch_logs=True))
         self.network = Network(self, "network", NetworkProps(
-            name_prefix=f"{config.project}-{config.environment}", region=region,
+            name_prefix=config.name_prefix, region=region,
             vpc_cidr=config.network.vpc_cidr, az_count=config.network.az_count,
             container_port=config.service.container_port, legacy_cidrs=config.network.legacy_cidrs,
             legacy_database_cidrs=config.source_database.existing_network_cidrs,
@@ -29,3 +29,4 @@ class NetworkStack(MigrationStack):
             flow_logs_role_name=self.names.flow_logs_role, flow_log_kms_key_arn=flow_logs_key.arn,
         ))
         self.output("vpc_id", self.network.vpc.id, "VPC ID")
+        self.output("vpc_cidr", self.network.vpc.cidr_block, "VPC CIDR block")

@@ -26,7 +26,7 @@ class ObservabilityStack(MigrationStack):
             alias=f"{names.kms_alias_prefix}-alarms", description="SNS topic of the migration alarms",
             region=config.regions.primary, cloudwatch_alarms=True, eventbridge=True))
         self.observability = MigrationObservability(self, "migration", ObservabilityProps(
-            name_prefix=f"{config.project}-{config.environment}", topic_name=names.alarm_topic,
+            name_prefix=config.name_prefix, topic_name=names.alarm_topic,
             dashboard_name=names.dashboard, email=alarms.email, region=config.regions.primary,
             dms_instance_id=names.dms_instance, dms_task_resource_id=names.dms_task,
             db_instance_ids=(names.source_db, names.target_db),
@@ -39,7 +39,7 @@ class ObservabilityStack(MigrationStack):
             migration_running=alarms.migration_running,
         ))
         self.task_events = DmsTaskEvents(self, "dms-task-events", DmsTaskEventsProps(
-            rule_name=f"{config.project}-{config.environment}-dms-task-events",
+            rule_name=self.names.dms_task_events_rule,
             task_arn=dms.task.replication_task_arn, topic_arn=self.observability.topic.arn))
         region = config.regions.primary
         self.output("alarm_topic_arn", self.observability.topic.arn, "SNS topic of the alarms")

@@ -65,3 +65,11 @@ class ServiceStack(MigrationStack):
         self.output("alb_dns_name", alb.dns_name, "DNS name of the Application Load Balancer")
         self.output("ecs_cluster_name", self.service.cluster.name, "ECS cluster")
         self.output("ecs_service_name", self.service.service.name, "ECS service")
+        self.output("ecs_task_definition_arn", self.service.service.task_definition,
+                    "Task definition (family:revision ARN) the ECS service runs")
+        self.output("alb_arn", alb.arn, "Application Load Balancer ARN")
+        self.output("target_group_arn", self.service.target_group.arn, "Target group ARN")
+        scheme = "https" if svc.certificate_arn else "http"
+        self.output("runbook_test_alb", f"curl --fail --silent --show-error --max-time 10 "
+                    f"{scheme}://{alb.dns_name}{svc.health_check_path}",
+                    "Runbook: the new service answers its health check through the ALB")

@@ -31,7 +31,7 @@ class StorageStack(MigrationStack):
         replica_key = EncryptionKey(self, "transaction-logs-replica-key", EncryptionKeyProps(
             alias=f"{names.kms_alias_prefix}-transaction-logs-replica", description="Transaction-log replica bucket",
             region=regions.replica, provider=self.replica_provider))
-        disposable = not config.protected
+        disposable = config.disposable
         self.access_logs = AccessLogBucket(self, "access-logs", AccessLogBucketProps(
             names.access_logs_bucket, allow_alb=True, force_destroy=disposable))
         replica_logs = AccessLogBucket(self, "access-logs-replica", AccessLogBucketProps(
@@ -43,8 +43,21 @@ class StorageStack(MigrationStack):
             replica_provider=self.replica_provider, source_kms_key_arn=self.key.arn,
             replica_kms_key_arn=replica_key.arn, source_access_log_bucket=self.access_logs.name,
             replica_access_log_bucket=replica_logs.name, source_region=regions.primary,
-            replica_region=regions.replica,
+            replica_region=regions.replica, force_destroy=disposable,
         ))
         self.output("transaction_log_bucket", self.buckets.source.bucket.bucket, "Transaction-log bucket (primary)")
         self.output("transaction_log_replica_bucket", self.buckets.replica.bucket.bucket,
                     f"Transaction-log replica bucket ({config.regions.replica})")
+        self.output("transaction_log_bucket_arn", self.buckets.source.bucket.arn, "Transaction-log bucket ARN")
+        self.output("transaction_log_replica_bucket_arn", self.buckets.replica.bucket.arn,
+                    "Transaction-log replica bucket ARN")
+        canary = "runbook/replication-canary"
+        self.output("runbook_replication_canary",
+                    f"aws s3api put-object --region {regions.primary} --bucket {self.buckets.source.bucket.bucket} "
+                    f"--key {canary}",
+                    "Runbook: write an empty canary object into the transaction-log bucket")
+        self.output("runbook_replication_check",
+                    f"aws s3api head-object --region {regions.replica} --bucket {self.buckets.replica.bucket.bucket} "
+                    f"--key {canary} --query '{{replication:ReplicationStatus,modified:LastModified}}'",
+                    "Runbook: the canary reached the replica bucket (replication REPLICA; Not Found: not yet, "
+                    "replication takes up to 15 minutes)")

@@ -27,9 +27,15 @@ class TrafficStack(MigrationStack):
         self.output("zone_id", self.dns.zone.zone_id, "Route 53 hosted zone ID")
         self.output("name_servers", self.dns.zone.name_servers, "Delegate the zone to these name servers")
         self.output("record_fqdn", dns.fqdn, "Weighted record that clients use")
-        deploy_command = ("make deploy-local" if config.emulator else
+        for side, check in self.dns.health_checks.items():
+            self.output(f"{side}_health_check_id", check.id, f"Route 53 health check of the {side} endpoint")
+        self.output("runbook_test_record", f"curl --fail --silent --show-error --max-time 10 "
+                    f"{new_protocol.lower()}://{dns.fqdn}{dns.health_check_path}",
+                    "Runbook: the weighted record answers (legacy or new, by weight) once the zone is delegated")
+        suffix = config.suffix
+        deploy_command = (f"make deploy-local{f' SUFFIX={suffix}' if suffix else ''}" if config.emulator else
                           f'eval "$(.venv/bin/python -m ops env)" && PAYMIG_ENVIRONMENT={config.environment} '
-                          "npx cdktf deploy traffic")
+                          f"{f'PAYMIG_SUFFIX={suffix} ' if suffix else ''}npx cdktf deploy traffic")
         self.output("runbook_shift_traffic",
                     f"edit [dns] legacy_weight/new_weight in config/{config.environment}.toml, then {deploy_command}",
                     "Runbook: move traffic between legacy and new")

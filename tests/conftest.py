@@ -18,6 +18,7 @@ os.environ["TF_CLI_ARGS_init"] = "-backend=false"
 import cdktf  # noqa: E402  (starts the jsii node process with the variable above)
 
 del os.environ["TF_CLI_ARGS_init"]
+os.environ.pop("PAYMIG_SUFFIX", None)  # tests that want a per-change environment set it themselves
 
 import pytest  # noqa: E402
 from cdktf import App, Testing  # noqa: E402

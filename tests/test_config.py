@@ -218,3 +218,96 @@ def test_a_rule_across_fields_must_name_its_field():
         Careless()
     with pytest.raises(TypeError, match="must raise config.errors.ConfigProblem"):
         problems_of(caught.value)
+
+
+# --- parity with the seed: tags, DMS logging, migration_timestamp, per-change suffix ---------------------------
+
+def test_tags_follow_the_aws_tag_rules_and_leave_the_project_keys_alone():
+    problems = _problems(lambda d: d.update(tags={"Owner": "team#1", "aws:created": "x", "costcenter": "y",
+                                                  "k" * 129: "v", "Ok Key_1.:/=+-@": "fine value"},
+                                            cost_center="x" * 257, migration_phase="live"))
+    assert sorted(problems) == sorted([
+        "cost_center = '" + "x" * 257 + "': must be at most 256 letters, digits, spaces or _ . : / = + - @ "
+        "(AWS tag rules)",
+        "migration_phase = 'live': Input should be 'preparation', 'replication', 'cutover' or 'completed'",
+        "tags.Owner = 'team#1': must be at most 256 letters, digits, spaces or _ . : / = + - @ (AWS tag rules)",
+        "tags.aws:created = 'aws:created': must not start with 'aws:' (reserved for AWS)",
+        "tags.costcenter = 'costcenter': is set by the project on every resource (Project, Environment, ManagedBy, "
+        "Stack, MigrationPhase, CostCenter); use migration_phase / cost_center",
+        f"tags.{'k' * 129} = '{'k' * 129}': must be at most 128 letters, digits, spaces or _ . : / = + - @ "
+        "(AWS tag rules)",
+    ])
+
+
+def test_tags_leave_room_under_the_aws_limit_of_50_per_resource():
+    problems = _problems(lambda d: d.update(tags={f"Key{i}": "v" for i in range(41)}))
+    assert problems == ["tags = 41 entries: at most 40 (AWS allows 50 tags per resource, the project sets 6, "
+                        "resources add a few)"]
+    data = config_data()
+    data["tags"] = {"Owner": "payments-platform", "Team": "payments"}
+    data["migration_phase"] = "cutover"
+    assert parse_config(data).default_tags == {
+        "Owner": "payments-platform", "Team": "payments", "Project": "paymig", "Environment": "dev",
+        "ManagedBy": "cdktf", "MigrationPhase": "cutover", "CostCenter": "payments"}
+
+
+def test_dms_log_severity_merges_over_the_seed_components_and_refuses_detailed_debug():
+    data = config_data()
+    data["dms"]["log_severity"] = {"SOURCE_CAPTURE": "LOGGER_SEVERITY_DEBUG", "VALIDATOR_EXT": "LOGGER_SEVERITY_INFO"}
+    severities = parse_config(data).dms.log_severity
+    assert severities == {"SOURCE_UNLOAD": "LOGGER_SEVERITY_DEFAULT", "TARGET_LOAD": "LOGGER_SEVERITY_DEFAULT",
+                          "SOURCE_CAPTURE": "LOGGER_SEVERITY_DEBUG", "TARGET_APPLY": "LOGGER_SEVERITY_DEFAULT",
+                          "TASK_MANAGER": "LOGGER_SEVERITY_DEFAULT", "VALIDATOR_EXT": "LOGGER_SEVERITY_INFO"}
+    problems = _problems(lambda d: d["dms"].update(log_severity={"TARGET_APPLY": "LOGGER_SEVERITY_DETAILED_DEBUG"}))
+    assert problems == ["dms.log_severity.TARGET_APPLY = 'LOGGER_SEVERITY_DETAILED_DEBUG': not allowed: it writes "
+                        "row-level detail (payment data) to CloudWatch Logs; LOGGER_SEVERITY_DEBUG at most"]
+    problems = _problems(lambda d: d["dms"].update(log_severity={"SOURCE_LOAD": "LOGGER_SEVERITY_DEBUG"}))
+    assert len(problems) == 1 and problems[0].startswith("dms.log_severity.SOURCE_LOAD = 'SOURCE_LOAD': Input should")
+
+
+def test_migration_timestamp_column_is_opt_in():
+    assert load_config("dev").dms.migration_timestamp_column is None
+    assert load_config("prod").dms.add_migration_timestamp is False
+    data = config_data()
+    data["dms"]["add_migration_timestamp"] = True
+    assert parse_config(data).dms.migration_timestamp_column == "migration_timestamp"
+
+
+def test_a_suffix_goes_into_every_name_and_the_state_of_disposable_environments_only():
+    data = config_data()
+    data["suffix"] = "pr123"
+    config = parse_config(data)
+    assert (config.state.bucket, config.state.lock_table, config.state.key_prefix) == (
+        "paymig-dev-tfstate-pr123", "paymig-dev-tflock-pr123", "paymig/dev/pr123")
+    names = Names.of(config)
+    assert all("pr123" in name for name in asdict(names).values())
+    assert config.disposable and names.alb == "paymig-dev-pr123-alb"
+    for bad in ("PR123", "pr-12", "toolong12", ""):
+        assert _problems(lambda d: d.update(suffix=bad)) == [
+            f"suffix = {bad!r}: must be 1-8 lowercase letters or digits (it is part of every AWS name)"]
+    prod = config_data("prod")
+    prod["suffix"] = "pr1"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(prod)
+    assert caught.value.problems == ["suffix = 'pr1': per-change environments are disposable: only dev and local "
+                                     "without deletion protection (environment is 'prod')"]
+    assert _problems(lambda d: d.update(suffix="pr1", deletion_protection=True))[0].startswith("suffix = 'pr1'")
+
+
+def test_the_longest_suffix_keeps_every_derived_name_within_its_limit():
+    data = config_data()
+    data.update(project="abcdefghij", environment="local", suffix="pr123456")  # longest project and suffix
+    data["regions"] = {"primary": "ap-southeast-2", "replica": "ap-northeast-3"}  # longest region names
+    names = Names.of(parse_config(data))
+    assert names.dms_task == "abcdefghij-local-pr123456-cdc"
+    for attribute, name in asdict(names).items():
+        assert RULES[attribute].problem(name) is None, (attribute, name)
+
+
+def test_the_suffix_comes_from_paymig_suffix_and_wins_over_the_file(monkeypatch):
+    assert load_config("dev").suffix is None and load_config("dev").name_prefix == "paymig-dev"
+    monkeypatch.setenv("PAYMIG_SUFFIX", "pr42")
+    config = load_config("dev")
+    assert (config.suffix, config.name_prefix, config.state.key_prefix) == ("pr42", "paymig-dev-pr42", "paymig/dev/pr42")
+    with pytest.raises(ConfigError, match=r"suffix = 'pr42': per-change environments are disposable"):
+        load_config("prod")

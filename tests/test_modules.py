@@ -22,7 +22,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import S3Bucke
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
-from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, default_task_settings
+from modules.dms import DmsMigration, DmsMigrationProps, PostgresEndpoint, default_task_settings, schema_table_mappings
 from modules.fargate_service import FargateService, FargateServiceProps
 from modules.network import Network, NetworkProps
 from modules.observability import MigrationObservability, ObservabilityProps
@@ -190,6 +190,25 @@ def test_dms_account_roles_are_optional():
     assert "depends_on" not in next(iter(resources(document, "aws_dms_replication_instance").values()))
 
 
+def test_dms_task_logs_each_component_at_its_severity():
+    severities = {"SOURCE_CAPTURE": "LOGGER_SEVERITY_DEBUG", "TARGET_APPLY": "LOGGER_SEVERITY_DEFAULT"}
+    assert default_task_settings(severities)["Logging"] == {"EnableLogging": True, "LogComponents": [
+        {"Id": "SOURCE_CAPTURE", "Severity": "LOGGER_SEVERITY_DEBUG"},
+        {"Id": "TARGET_APPLY", "Severity": "LOGGER_SEVERITY_DEFAULT"}]}
+    assert default_task_settings()["Logging"] == {"EnableLogging": True}  # DMS's own default severities
+
+
+def test_migration_timestamp_is_an_opt_in_add_column_transformation():
+    assert len(schema_table_mappings("public")["rules"]) == 1
+    selection, transformation = schema_table_mappings("billing", "migration_timestamp")["rules"]
+    assert selection["rule-action"] == "include"
+    assert transformation == {
+        "rule-type": "transformation", "rule-id": "2", "rule-name": "add-migration_timestamp",
+        "rule-target": "column", "object-locator": {"schema-name": "billing", "table-name": "%"},
+        "rule-action": "add-column", "value": "migration_timestamp", "expression": "$AR_H_COMMIT_TIMESTAMP",
+        "data-type": {"type": "datetime", "precision": 6}}
+
+
 @pytest.mark.parametrize("settings", [{"NotASection": {}}, {"Logging": {"EnableLogging": float("nan")}},
                                       {"Logging": {"When": object()}}])
 def test_dms_rejects_settings_dms_would_refuse(settings):
@@ -348,7 +367,18 @@ def test_alarms_carry_dms_rds_alb_and_ecs_dimensions():
     assert all(a["alarm_actions"] == a["ok_actions"] and a["alarm_actions"][0].startswith("${aws_sns_topic.")
                for a in alarms)
     dashboard = json.loads(next(iter(resources(document, "aws_cloudwatch_dashboard").values()))["dashboard_body"])
-    assert len(dashboard["widgets"]) == 10
+    assert len(dashboard["widgets"]) == 10 + 4  # one per alarm, then the graphs without an alarm
+    graphs = {w["properties"]["title"]: w["properties"]["metrics"] for w in dashboard["widgets"][10:]}
+    assert graphs == {
+        "Database connections": [["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", "paymig-dev-source"],
+                                 ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", "paymig-dev-target"]],
+        "ECS service memory %": [["AWS/ECS", "MemoryUtilization", "ClusterName", "paymig-dev-cluster",
+                                  "ServiceName", "paymig-dev-payments-api"]],
+        "ALB requests": [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/paymig-dev-alb/123"]],
+        "Healthy targets": [["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", "app/paymig-dev-alb/123",
+                             "TargetGroup", "targetgroup/paymig-dev-tg/456"]],
+    }
+    assert len({(w["x"], w["y"]) for w in dashboard["widgets"]}) == 14  # no two widgets overlap
 
 
 def test_iam_roles_have_no_wildcard_actions():
