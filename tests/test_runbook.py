@@ -15,7 +15,6 @@ import json
 
 import pytest
 
-from ops import deploy
 from tests.aws_cli import parse_aws, parse_curl
 from tests.local_deployment import Deployment
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.terraform
 
 
 def stack_outputs(deployment: Deployment, stack: str) -> dict[str, object]:
-    return {name: output["value"] for name, output in deploy.outputs(deployment.stacks[stack]).items()}
+    return deployment.stacks[stack].terraform().output()  # terraform output -json: name -> value
 
 
 def run(deployment: Deployment, command: str) -> object:
