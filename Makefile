@@ -24,7 +24,7 @@ SUFFIX ?= $(PAYMIG_SUFFIX)
 export PAYMIG_SUFFIX := $(SUFFIX)
 
 .PHONY: all help install graphviz postgresql synth validate security-scan hcl diagram diff deploy-local state outputs \
-	roles cutover destroy-local emulator-stop clean test golden bench bench-validate
+	roles cutover rehearsal destroy-local emulator-stop clean test golden bench bench-validate bench-freeze
 
 ##@ Install
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -105,6 +105,9 @@ cutover: .venv/.installed ## ARGS="<command> [options]": the migration tool, e.g
 	@test -n "$(ARGS)" || { $(PYTHON) -m cutover --help; exit 2; }
 	$(WITH_ENV) $(PYTHON) -m cutover $(ARGS)
 
+rehearsal: deploy-local ## The whole migration on the local deployment with a live payment workload; report in .state/rehearsal/report.json
+	$(WITH_ENV) $(PYTHON) -m rehearsal $(REHEARSAL_ARGS)
+
 ##@ Destroy
 destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
 	$(WITH_ENV) $(PYTHON) -m ops local destroy
@@ -127,3 +130,6 @@ bench: .venv/.installed ## Time cold synth processes against the jsii floor (ben
 
 bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
 	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
+
+bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)
+	bench/freeze --rates $(or $(RATES),50,100,200)

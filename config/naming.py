@@ -8,7 +8,7 @@ Limits follow the AWS API references: Elastic Load Balancing (load balancer and 
 characters, letters, digits and hyphens), Amazon S3 bucket naming rules (3-63, lowercase, digits, dots,
 hyphens), RDS DB instance identifiers (1-63, letter first, no double hyphen or trailing hyphen), DMS replication
 instance identifiers (same rule as RDS), DMS ResourceIdentifier (up to 31 characters, same rule), IAM role names
-(64), DynamoDB table names (3-255), CloudWatch Logs log group names (512).
+(64), DynamoDB table names (3-255), Route 53 private hosted zone names (DNS names, 253), CloudWatch Logs log group names (512).
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ DYNAMODB_TABLE = NameRule(255, r"[A-Za-z0-9_.-]{3,255}", "3-255 letters, digits,
 GENERIC = NameRule(255, r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, _ . -")
 EVENT_RULE = NameRule(64, r"[A-Za-z0-9_.-]+", "letters, digits, _ . -")
 SECRET = NameRule(512, r"[A-Za-z0-9/_+=.@-]+", "letters, digits and /_+=.@-")
+PRIVATE_ZONE = NameRule(253, r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+",
+                        "a lowercase DNS name of two or more labels")
 LOG_GROUP = NameRule(512, r"[A-Za-z0-9_./#-]+", "letters, digits and _ - / . #")
 
 
@@ -95,6 +97,11 @@ class Names:
     rds_monitoring_role: str
     flow_log_group: str
     kms_alias_prefix: str
+    private_zone: str
+    cutover_journal_table: str
+    dms_reverse_task: str
+    dms_reverse_source_endpoint: str
+    dms_reverse_target_endpoint: str
 
     @classmethod
     def of(cls, config: MigrationConfig) -> Names:
@@ -140,6 +147,11 @@ class Names:
             rds_monitoring_role=f"{base}-rds-monitoring",
             flow_log_group=f"/vpc/{base}/flow-logs",
             kms_alias_prefix=base,
+            private_zone=f"payment-migration-{config.environment}{f'-{config.suffix}' if config.suffix else ''}.internal",
+            cutover_journal_table=f"{base}-cutover-journal",
+            dms_reverse_task=f"{base}-rev",
+            dms_reverse_source_endpoint=f"{base}-reverse-source",
+            dms_reverse_target_endpoint=f"{base}-reverse-target",
         )
 
 
@@ -183,6 +195,11 @@ RULES: dict[str, NameRule] = {
     "rds_monitoring_role": IAM_ROLE,
     "flow_log_group": LOG_GROUP,
     "kms_alias_prefix": NameRule(250, r"[A-Za-z0-9/_-]+", "letters, digits, / _ -"),
+    "private_zone": PRIVATE_ZONE,
+    "cutover_journal_table": DYNAMODB_TABLE,
+    "dms_reverse_task": DMS_RESOURCE_IDENTIFIER,
+    "dms_reverse_source_endpoint": DB_IDENTIFIER,
+    "dms_reverse_target_endpoint": DB_IDENTIFIER,
 }
 
 # Where a name comes straight from a configuration field, errors name that field instead of the derived name.

@@ -425,6 +425,27 @@ def security_group_rule_descriptions() -> None:
     SecurityGroupRule.description = property(description)
 
 
+def route53_vpc_makes_a_private_zone() -> None:
+    """Route 53: ``CreateHostedZone`` with a ``VPC`` creates a private hosted zone associated with that VPC (AWS
+    infers it from the VPC; ``HostedZoneConfig.PrivateZone`` need not be sent, and the provider does not send it).
+
+    moto creates a public zone and drops the VPC, so the next plan wanted to associate the VPC again, which then
+    failed with ``PublicZoneVPCAssociation``.
+    """
+    from moto.route53.responses import Route53
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def create_hosted_zone(self: Any) -> Any:
+            if self._get_param("VPC.VPCId"):
+                get_bool = self._get_bool_param
+                self._get_bool_param = lambda name, default=None: (
+                    True if name == "HostedZoneConfig.PrivateZone" else get_bool(name, default))
+            return original(self)
+        return create_hosted_zone
+
+    _wrap(Route53, "create_hosted_zone", make)
+
+
 FIXES: tuple[Callable[[], None], ...] = (
     unique_rds_resource_ids,
     rds_parameter_source,
@@ -439,6 +460,7 @@ FIXES: tuple[Callable[[], None], ...] = (
     ecs_services_keep_settings,
     security_group_rule_descriptions,
     tls_request_context,
+    route53_vpc_makes_a_private_zone,
 )
 """Every fix, in the order ``apply_all`` applies them."""
 

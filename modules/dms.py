@@ -161,6 +161,10 @@ class DmsMigrationProps:
             the AWS-managed key.
         region: region of the secrets (the secrets role trusts the regional DMS principal).
         secret_recovery_window_days: days a deleted connection secret can be restored (0: delete at once).
+        reverse_task_id / reverse_source_endpoint_id / reverse_target_endpoint_id: when all three are set, a
+            second, CDC-only task replicates the other way (target database -> source database) through two more
+            endpoints that reuse the two connection secrets. It is created stopped; ``cutover switchover`` starts
+            it once the target is the writer, so that a rollback finds the source up to date. Default None: none.
 
     Raises:
         ValueError: task settings with an unknown top-level section or not serializable to JSON.
@@ -190,6 +194,9 @@ class DmsMigrationProps:
     certificate_arn: str | None = None
     kms_key_arn: str | None = None
     secret_recovery_window_days: int = 7
+    reverse_task_id: str | None = None
+    reverse_source_endpoint_id: str | None = None
+    reverse_target_endpoint_id: str | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.task_settings) - TASK_SETTINGS_SECTIONS)
@@ -203,13 +210,18 @@ class DmsMigrationProps:
                 raise ValueError(f"{name}: must serialize to JSON ({exc})") from None
         if self.ssl_mode == "verify-full" and not self.certificate_arn:
             raise ValueError("ssl_mode = 'verify-full': needs certificate_arn (the RDS CA imported into DMS)")
+        reverse = (self.reverse_task_id, self.reverse_source_endpoint_id, self.reverse_target_endpoint_id)
+        if any(reverse) and not all(reverse):
+            raise ValueError(f"reverse_task_id, reverse_source_endpoint_id, reverse_target_endpoint_id = {reverse}: "
+                             "set all three for a reverse task, or none")
 
 
 class DmsMigration(Construct):
     """DMS roles, subnet group, replication instance, source/target endpoints and the replication task.
 
     Attributes: ``instance``, ``secrets`` (``source``/``target`` -> connection secret), ``source_endpoint``,
-    ``target_endpoint``, ``task``, ``account_roles_ready``
+    ``target_endpoint``, ``task``, ``reverse_task`` (target -> source, CDC only; None unless the props name it),
+    ``account_roles_ready``
     (the policy attachments the DMS resources depend on; empty when the account already has the roles).
     """
 
@@ -239,10 +251,26 @@ class DmsMigration(Construct):
         secrets_role = self._secrets_role()
         self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
         self.target_endpoint = self._endpoint("target", props.target_endpoint_id, props.target, secrets_role)
-        self.task = DmsReplicationTask(
-            self, "task", replication_task_id=props.task_id, resource_identifier=props.task_resource_identifier,
-            migration_type=props.migration_type, replication_instance_arn=self.instance.replication_instance_arn,
-            source_endpoint_arn=self.source_endpoint.endpoint_arn, target_endpoint_arn=self.target_endpoint.endpoint_arn,
+        self.task = self._task("task", props.task_id, props.task_resource_identifier, props.migration_type,
+                               self.source_endpoint, self.target_endpoint)
+        self.reverse_task: DmsReplicationTask | None = None
+        if props.reverse_task_id and props.reverse_source_endpoint_id and props.reverse_target_endpoint_id:
+            # the target database is read (its connection secret), the source database is written (its secret)
+            reverse_source = self._endpoint("source", props.reverse_source_endpoint_id, props.target, secrets_role,
+                                            secret=self.secrets["target"], id_="reverse-source-endpoint")
+            reverse_target = self._endpoint("target", props.reverse_target_endpoint_id, props.source, secrets_role,
+                                            secret=self.secrets["source"], id_="reverse-target-endpoint")
+            self.reverse_task = self._task("reverse-task", props.reverse_task_id, props.reverse_task_id, "cdc",
+                                           reverse_source, reverse_target)
+
+    def _task(self, id_: str, task_id: str, resource_identifier: str, migration_type: str, source: DmsEndpoint,
+              target: DmsEndpoint) -> DmsReplicationTask:
+        """A replication task, created stopped (``start_replication_task = false``): the runbook starts it."""
+        props = self.props
+        return DmsReplicationTask(
+            self, id_, replication_task_id=task_id, resource_identifier=resource_identifier,
+            migration_type=migration_type, replication_instance_arn=self.instance.replication_instance_arn,
+            source_endpoint_arn=source.endpoint_arn, target_endpoint_arn=target.endpoint_arn,
             table_mappings=json.dumps(props.table_mappings, sort_keys=True),
             replication_task_settings=json.dumps(props.task_settings, sort_keys=True),
             start_replication_task=False,
@@ -278,7 +306,8 @@ class DmsMigration(Construct):
                       policy=policy_document(statements))
         return role
 
-    def _endpoint(self, endpoint_type: str, endpoint_id: str, endpoint: PostgresEndpoint, role: IamRole) -> DmsEndpoint:
+    def _endpoint(self, endpoint_type: str, endpoint_id: str, endpoint: PostgresEndpoint, role: IamRole, *,
+                  secret: SecretsmanagerSecret | None = None, id_: str | None = None) -> DmsEndpoint:
         settings = None
         if endpoint_type == "source":
             # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
@@ -287,8 +316,8 @@ class DmsMigration(Construct):
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
         return DmsEndpoint(
-            self, f"{endpoint_type}-endpoint", endpoint_id=endpoint_id, endpoint_type=endpoint_type,
+            self, id_ or f"{endpoint_type}-endpoint", endpoint_id=endpoint_id, endpoint_type=endpoint_type,
             engine_name="postgres", database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
-            certificate_arn=self.props.certificate_arn, secrets_manager_arn=self.secrets[endpoint_type].arn,
+            certificate_arn=self.props.certificate_arn, secrets_manager_arn=(secret or self.secrets[endpoint_type]).arn,
             secrets_manager_access_role_arn=role.arn, postgres_settings=settings, kms_key_arn=self.props.kms_key_arn,
         )

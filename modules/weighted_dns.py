@@ -1,11 +1,20 @@
 """Route 53 hosted zone, health checks and two weighted alias records: legacy endpoint and new ALB.
 
 Both records share the name and type and carry distinct set identifiers (``legacy``, ``new``); the weights decide
-the share of traffic (0-255 each, not both 0). Each record is tied to a health check and evaluates its target's
-health, so an unhealthy side stops receiving traffic. Moving traffic is a change of the two weights and an
-apply of the traffic stack.
+the share of traffic (0-255 each, not both 0).
 
-Follows: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-weighted.html and
+- Ownership of the weights: Terraform creates both records with the configured weights and then ignores them
+  (``lifecycle { ignore_changes = [weighted_routing_policy] }``); ``cutover shift`` and ``cutover rollback`` own
+  them, change both in one atomic change batch and record each change in the cutover journal. So ``make diff``
+  shows no drift after a step, and a later ``cdktf deploy traffic`` cannot undo a traffic shift.
+- Health: the new record is tied to its health check (an unhealthy new side loses its share to the legacy side).
+  The legacy record is *not* tied to its health check, on purpose: Route 53 answers with zero-weight records when
+  every record with a positive weight is unhealthy, so a failing legacy check would otherwise send traffic to the
+  new side before the migration moved any weight there. The legacy check still exists for dashboards and the
+  shift gates.
+
+Follows: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-weighted.html,
+https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html and
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/route53_record.
 """
 
@@ -13,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
 from cdktf_cdktf_provider_aws.route53_record import (
     Route53Record,
@@ -21,6 +31,9 @@ from cdktf_cdktf_provider_aws.route53_record import (
 )
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from constructs import Construct
+
+TOOL_OWNED_ATTRIBUTES = ("weighted_routing_policy",)
+"""Attributes of the weighted records that the migration tool owns and Terraform ignores after creation."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,9 @@ class WeightedDns(Construct):
             self.health_checks[side] = check
             self.records[side] = Route53Record(
                 self, f"{side}-record", zone_id=self.zone.zone_id, name=f"{props.record_name}.{props.zone_name}",
-                type="A", set_identifier=side, health_check_id=check.id,
+                type="A", set_identifier=side, health_check_id=check.id if side == "new" else None,
                 weighted_routing_policy=Route53RecordWeightedRoutingPolicy(weight=weight),
-                alias=Route53RecordAlias(name=target.dns_name, zone_id=target.zone_id, evaluate_target_health=True),
+                alias=Route53RecordAlias(name=target.dns_name, zone_id=target.zone_id,
+                                         evaluate_target_health=side == "new"),
+                lifecycle=TerraformResourceLifecycle(ignore_changes=list(TOOL_OWNED_ATTRIBUTES)),
             )

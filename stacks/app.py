@@ -27,7 +27,7 @@ def build_stacks(app: App, config: MigrationConfig) -> dict[str, TerraformStack]
     data = DataStack(app, config, network.network)
     storage = StorageStack(app, config)
     service = ServiceStack(app, config, network.network, data.target, storage,
-                           data.role_secrets.arn("app"), data.key.arn)
+                           data.role_secrets.arn("app"), data.key.arn, db_host=data.writer.record.fqdn)
     traffic = TrafficStack(app, config, service.service)
     observability = ObservabilityStack(app, config, service.service, data.dms)
     stacks = [BootstrapStack(app, config), network, data, storage, service, traffic, observability]

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from config import MigrationConfig
 from config.settings import PostgresInstance
+from modules.cutover_journal import CutoverJournal, CutoverJournalProps
 from modules.database_roles import DatabaseRoleSecrets, DatabaseRoleSecretsProps
 from modules.dms import (
     DmsMigration, DmsMigrationProps, PostgresEndpoint, default_task_settings, schema_table_mappings,
@@ -15,6 +16,7 @@ from modules.dms import (
 from modules.kms import EncryptionKey, EncryptionKeyProps
 from modules.network import Network
 from modules.postgres import LogicalReplication, PostgresDatabase, PostgresProps, enhanced_monitoring_role
+from modules.writer_dns import WriterDns, WriterDnsProps
 from stacks.base import MigrationStack
 
 
@@ -24,9 +26,14 @@ class DataStack(MigrationStack):
     When ``source_database.existing_instance_identifier`` is set, the source instance is imported into state
     (a Terraform ``import`` block) instead of created; see README, "Importing the legacy source database".
 
+    The migration's own parts (issue 15): the writer name ``db.<private zone>`` (``writer``, a CNAME created
+    pointing at the source whose value ``cutover switchover``/``rollback`` own), logical replication on the target
+    too (the reverse task reads it after a switchover), the reverse DMS task (created stopped) and the cutover
+    journal table (``journal``).
+
     Attributes: ``key`` (EncryptionKey), ``source``, ``target`` (PostgresDatabase), ``dms`` (DmsMigration),
     ``role_secrets`` (DatabaseRoleSecrets: ``app``, ``validation-source``, ``validation-target``; the DMS roles'
-    secrets are ``dms.secrets``).
+    secrets are ``dms.secrets``), ``writer`` (WriterDns), ``journal`` (CutoverJournal).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network):
@@ -55,8 +62,10 @@ class DataStack(MigrationStack):
                                      port=src.existing_port if legacy else 5432, imported=legacy)
         if config.importing_source:
             self.source.instance.import_from(names.source_db)
+        # the target gets logical replication too: after a switchover the reverse task reads changes from it
         self.target = self._database("target", config.target_database, names.target_db, names.target_parameter_group,
-                                     subnet_group.name, (network.database_security_group.id,), None)
+                                     subnet_group.name, (network.database_security_group.id,), LogicalReplication(
+                                         src.max_replication_slots, src.max_wal_senders, src.wal_sender_timeout_ms))
         self.dms = DmsMigration(self, "dms", DmsMigrationProps(
             instance_id=names.dms_instance, subnet_group_id=names.dms_subnet_group, task_id=names.dms_task,
             task_resource_identifier=names.dms_task, source_endpoint_id=names.dms_source_endpoint,
@@ -73,11 +82,17 @@ class DataStack(MigrationStack):
             task_settings=default_task_settings(config.dms.log_severity),
             # the account-wide DMS roles have fixed names: a per-change environment uses its environment's
             create_account_roles=config.dms.create_account_roles and config.suffix is None, kms_key_arn=self.key.arn,
+            reverse_task_id=names.dms_reverse_task, reverse_source_endpoint_id=names.dms_reverse_source_endpoint,
+            reverse_target_endpoint_id=names.dms_reverse_target_endpoint,
         ))
         self.role_secrets = DatabaseRoleSecrets(self, "db-role-secrets", DatabaseRoleSecretsProps(
             secrets={"app": names.app_db_secret, "validation-source": names.validation_source_secret,
                      "validation-target": names.validation_target_secret},
             kms_key_arn=self.key.arn, recovery_window_days=7 if config.protected else 0))
+        self.writer = WriterDns(self, "writer-dns", WriterDnsProps(
+            zone_name=names.private_zone, vpc_id=network.vpc.id, initial_target=self.source.address))
+        self.journal = CutoverJournal(self, "cutover-journal", CutoverJournalProps(
+            table_name=names.cutover_journal_table, kms_key_arn=self.key.arn, deletion_protection=config.protected))
         self._outputs()
         if legacy:
             self.output("runbook_legacy_source_ingress", [
@@ -147,3 +162,11 @@ class DataStack(MigrationStack):
         self.output("runbook_stop_replication",
                     f"aws dms stop-replication-task --region {region} --replication-task-arn {task_arn}",
                     "Runbook: stop the DMS task (CDC resumes from its checkpoint on resume-processing)")
+        if self.dms.reverse_task is not None:
+            self.output("dms_reverse_replication_task_arn", self.dms.reverse_task.replication_task_arn,
+                        "Reverse DMS task ARN (target -> source, CDC only; started by cutover switchover)")
+        self.output("private_zone_id", self.writer.zone.zone_id, "Route 53 private hosted zone of the writer name")
+        self.output("writer_fqdn", self.writer.record.fqdn, "Database writer name (CNAME; value owned by cutover)")
+        self.output("source_address", self.source.address, "Source PostgreSQL address (the writer before switchover)")
+        self.output("target_address", self.target.address, "Target PostgreSQL address (the writer after switchover)")
+        self.output("cutover_journal_table", self.journal.table.name, "DynamoDB journal and lock of cutover")

@@ -20,11 +20,14 @@ class ServiceStack(MigrationStack):
     ECS, whose execution role may decrypt them with the database key only through Secrets Manager) and may write
     to the transaction-log bucket.
 
+    ``DB_HOST`` is ``db_host``, the private writer name (``db.<private zone>``, data stack), never an instance
+    address: ``cutover switchover`` moves the service between the databases by changing that name alone.
+
     Attribute: ``service`` (FargateService).
     """
 
     def __init__(self, scope: Construct, config: MigrationConfig, network: Network, database: PostgresDatabase,
-                 storage: StorageStack, app_secret_arn: str, database_key_arn: str):
+                 storage: StorageStack, app_secret_arn: str, database_key_arn: str, *, db_host: str):
         super().__init__(scope, "service", config)
         names, svc = self.names, config.service
         secret = app_secret_arn
@@ -48,7 +51,7 @@ class ServiceStack(MigrationStack):
             memory_target_percent=svc.memory_target_percent, health_check_path=svc.health_check_path,
             container_user=svc.container_user, wait_for_steady_state=not config.emulator,  # moto runs no container
             log_retention_days=svc.log_retention_days, certificate_arn=svc.certificate_arn,
-            environment={"DB_HOST": database.address, "DB_NAME": config.target_database.database_name,
+            environment={"DB_HOST": db_host, "DB_NAME": config.target_database.database_name,
                          "DB_SSLMODE": "require", "TRANSACTION_LOG_BUCKET": buckets.source.bucket.bucket},
             secrets={"DB_USERNAME": f"{secret}:username::", "DB_PASSWORD": f"{secret}:password::"},
             secret_arns=(secret,),

@@ -32,10 +32,8 @@ class TrafficStack(MigrationStack):
         self.output("runbook_test_record", f"curl --fail --silent --show-error --max-time 10 "
                     f"{new_protocol.lower()}://{dns.fqdn}{dns.health_check_path}",
                     "Runbook: the weighted record answers (legacy or new, by weight) once the zone is delegated")
-        suffix = config.suffix
-        deploy_command = (f"make deploy-local{f' SUFFIX={suffix}' if suffix else ''}" if config.emulator else
-                          f'eval "$(.venv/bin/python -m ops env)" && PAYMIG_ENVIRONMENT={config.environment} '
-                          f"{f'PAYMIG_SUFFIX={suffix} ' if suffix else ''}npx cdktf deploy traffic")
-        self.output("runbook_shift_traffic",
-                    f"edit [dns] legacy_weight/new_weight in config/{config.environment}.toml, then {deploy_command}",
-                    "Runbook: move traffic between legacy and new")
+        # [dns] legacy_weight/new_weight are the weights the records are created with; after that the weights
+        # belong to `cutover shift` / `cutover rollback` (Terraform ignores them, see modules/weighted_dns.py)
+        suffix = f"PAYMIG_SUFFIX={config.suffix} " if config.suffix else ""
+        self.output("runbook_shift_traffic", f"{suffix}python -m cutover shift --environment {config.environment}",
+                    "Runbook: move traffic between legacy and new (weights owned by cutover, journalled)")

@@ -117,8 +117,9 @@ def test_dms_instance_endpoints_and_task(deployment):
     endpoints = {e["EndpointIdentifier"]: e for e in dms.describe_endpoints()["Endpoints"]}
     assert endpoints[names.dms_source_endpoint]["EndpointType"].lower() == "source"
     assert endpoints[names.dms_target_endpoint]["EndpointType"].lower() == "target"
-    task = dms.describe_replication_tasks()["ReplicationTasks"][0]
-    assert task["ReplicationTaskIdentifier"] == names.dms_task
+    tasks = {t["ReplicationTaskIdentifier"]: t for t in dms.describe_replication_tasks()["ReplicationTasks"]}
+    assert set(tasks) == {names.dms_task, names.dms_reverse_task}  # forward, and reverse (issue 15)
+    task = tasks[names.dms_task]
     assert task["MigrationType"] == "full-load-and-cdc"
     assert task["Status"] == "ready"
     settings = json.loads(task["ReplicationTaskSettings"])
@@ -165,12 +166,15 @@ def test_ecs_service_behind_the_load_balancer(deployment):
 @pytest.mark.stacks("traffic")
 def test_weighted_records_with_health_checks(deployment):
     route53 = deployment.client("route53")
-    zone = route53.list_hosted_zones()["HostedZones"][0]
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if not z["Config"].get("PrivateZone"))
     records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
                if r.get("SetIdentifier")]
     assert {r["SetIdentifier"]: r["Weight"] for r in records} == {"legacy": 100, "new": 0}
     checks = {c["Id"] for c in route53.list_health_checks()["HealthChecks"]}
-    assert {r["HealthCheckId"] for r in records} <= checks and len(checks) == 2
+    # only the new side is tied to its check: a failing legacy check must not send traffic to weight 0
+    by_side = {r["SetIdentifier"]: r for r in records}
+    assert by_side["new"]["HealthCheckId"] in checks and "HealthCheckId" not in by_side["legacy"]
+    assert len(checks) == 2
 
 
 @pytest.mark.stacks("observability")

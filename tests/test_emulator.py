@@ -150,6 +150,16 @@ def test_security_group_rules_keep_descriptions_of_group_references(endpoint):
     assert [r.get("Description") for r in rules if not r["IsEgress"]] == ["PostgreSQL from the app"]
 
 
+def test_a_hosted_zone_created_with_a_vpc_is_private_and_associated(endpoint):
+    vpc = emulator_client(endpoint, "ec2").create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    route53 = emulator_client(endpoint, "route53")
+    zone = route53.create_hosted_zone(Name="payment-migration-fix.internal", CallerReference="fix",
+                                      VPC={"VPCRegion": "us-east-1", "VPCId": vpc})["HostedZone"]["Id"]
+    answer = route53.get_hosted_zone(Id=zone)
+    assert answer["HostedZone"]["Config"]["PrivateZone"] is True
+    assert [v["VPCId"] for v in answer["VPCs"]] == [vpc]
+
+
 def _tls_only_bucket(s3, name: str, extra: list | None = None) -> None:
     s3.create_bucket(Bucket=name)
     s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [

@@ -324,10 +324,12 @@ def test_weighted_records_have_distinct_identifiers_weights_and_health_checks():
         assert Testing.to_have_resource_with_properties(synthesized, Route53Record.TF_RESOURCE_TYPE, {
             "name": "api.payments.example.com", "type": "A", "set_identifier": side,
             "weighted_routing_policy": {"weight": weight},
-            "alias": {"name": target, "evaluate_target_health": True}})
+            "alias": {"name": target, "evaluate_target_health": side == "new"}})
     document = json.loads(synthesized)
-    records = resources(document, "aws_route53_record").values()
-    assert all(r["health_check_id"].startswith("${aws_route53_health_check.") for r in records)
+    records = {r["set_identifier"]: r for r in resources(document, "aws_route53_record").values()}
+    # only the new side is health-evaluated: a failing legacy check must not send traffic to a zero weight
+    assert records["new"]["health_check_id"].startswith("${aws_route53_health_check.")
+    assert "health_check_id" not in records["legacy"]
     assert sorted(h["type"] for h in resources(document, "aws_route53_health_check").values()) == ["HTTP", "HTTPS"]
 
 

@@ -51,6 +51,12 @@ def only(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return next(iter(resources.items()))
 
 
+def forward_task(data: SynthesizedStack) -> tuple[str, dict[str, Any]]:
+    """The forward (source to target) DMS task of a data stack; the reverse task replicates CDC only."""
+    return only({key: task for key, task in data.of_type("aws_dms_replication_task").items()
+                 if task["migration_type"] != "cdc"})
+
+
 def ref(stack: SynthesizedStack, resource_type: str, attribute: str, **match: Any) -> str:
     """``${<type>.<name>.<attribute>}`` of the one resource of ``resource_type`` whose settings include ``match``."""
     names = [name for name, settings in stack.of_type(resource_type).items()
@@ -70,8 +76,8 @@ def test_outputs_a_user_looks_for_reference_their_resources(environment):
         "network.vpc_cidr": ref(stacks["network"], "aws_vpc", "cidr_block"),
         "data.source_instance_identifier": f"${{aws_db_instance.{instances[f'paymig-{name}-source']}.identifier}}",
         "data.target_instance_identifier": f"${{aws_db_instance.{instances[f'paymig-{name}-target']}.identifier}}",
-        "data.dms_source_endpoint_arn": ref(data, "aws_dms_endpoint", "endpoint_arn", endpoint_type="source"),
-        "data.dms_target_endpoint_arn": ref(data, "aws_dms_endpoint", "endpoint_arn", endpoint_type="target"),
+        "data.dms_source_endpoint_arn": ref(data, "aws_dms_endpoint", "endpoint_arn", endpoint_id=f"paymig-{name}-source"),
+        "data.dms_target_endpoint_arn": ref(data, "aws_dms_endpoint", "endpoint_arn", endpoint_id=f"paymig-{name}-target"),
         "storage.transaction_log_bucket_arn": ref(storage, "aws_s3_bucket", "arn",
                                                   bucket=f"paymig-{name}-txlog-us-east-1"),
         "storage.transaction_log_replica_bucket_arn": ref(storage, "aws_s3_bucket", "arn",
@@ -91,7 +97,8 @@ def test_outputs_a_user_looks_for_reference_their_resources(environment):
 def test_runbook_aws_commands_are_valid_cli_commands(environment):
     name, stacks = environment
     found = outputs(stacks)
-    task_arn = ref(stacks["data"], "aws_dms_replication_task", "replication_task_arn")
+    task_arn = ref(stacks["data"], "aws_dms_replication_task", "replication_task_arn",
+                   replication_task_id=f"paymig-{name}-cdc")
     commands = {key: parse_aws(value) for key, value in found.items()
                 if key.split(".")[1].startswith("runbook_") and value.startswith("aws ")}
     assert {key: (c.service, c.operation) for key, c in commands.items()} == {
@@ -164,7 +171,7 @@ def test_suffixed_environment_tags_with_its_phase_and_extra_tags(suffixed):
 
 def test_dms_task_logs_the_seed_components_at_their_severity(environment):
     _, stacks = environment
-    _, task = only(stacks["data"].of_type("aws_dms_replication_task"))
+    _, task = forward_task(stacks["data"])
     logging = json.loads(task["replication_task_settings"])["Logging"]
     assert logging["EnableLogging"] is True
     assert {c["Id"]: c["Severity"] for c in logging["LogComponents"]} == DMS_LOG_SEVERITY_DEFAULTS
@@ -172,9 +179,9 @@ def test_dms_task_logs_the_seed_components_at_their_severity(environment):
 
 def test_migration_timestamp_column_is_off_unless_opted_in(environment, suffixed):
     _, stacks = environment
-    _, task = only(stacks["data"].of_type("aws_dms_replication_task"))
+    _, task = forward_task(stacks["data"])
     assert [rule["rule-type"] for rule in json.loads(task["table_mappings"])["rules"]] == ["selection"]
-    _, opted_in = only(suffixed["data"].of_type("aws_dms_replication_task"))
+    _, opted_in = forward_task(suffixed["data"])
     rules = json.loads(opted_in["table_mappings"])["rules"]
     assert [(r["rule-type"], r["rule-action"]) for r in rules] == [("selection", "include"),
                                                                    ("transformation", "add-column")]
@@ -229,7 +236,7 @@ def test_a_suffix_names_every_resource_and_state_key(synthesized, suffixed):
     assert table["name"] == "paymig-dev-tflock-pr123"
     found = outputs(suffixed)
     assert found["data.runbook_roles"] == "make roles ENVIRONMENT=dev SUFFIX=pr123"
-    assert "PAYMIG_ENVIRONMENT=dev PAYMIG_SUFFIX=pr123 npx cdktf deploy traffic" in found["traffic.runbook_shift_traffic"]
+    assert found["traffic.runbook_shift_traffic"] == "PAYMIG_SUFFIX=pr123 python -m cutover shift --environment dev"
 
 
 def test_make_and_the_local_deployment_pass_the_suffix_through_paymig_suffix(monkeypatch, tmp_path):
@@ -239,7 +246,7 @@ def test_make_and_the_local_deployment_pass_the_suffix_through_paymig_suffix(mon
     assert load_config("dev").state.key_prefix == "paymig/dev/pr9"
     stacks = synthesize("http://127.0.0.1:9", tmp_path / "out")  # synthesis only: nothing is contacted
     assert stacks["network"].document["terraform"]["backend"]["s3"]["key"] == "paymig/local/pr9/network.tfstate"
-    assert "make deploy-local SUFFIX=pr9" in outputs(stacks)["traffic.runbook_shift_traffic"]
+    assert outputs(stacks)["traffic.runbook_shift_traffic"] == "PAYMIG_SUFFIX=pr9 python -m cutover shift --environment local"
     monkeypatch.delenv("PAYMIG_SUFFIX")
     # `make <target> SUFFIX=pr7` exports PAYMIG_SUFFIX=pr7 to every command of the target
     printed = subprocess.run(["make", "-s", "--no-print-directory", "-f", "-", "show-suffix", "SUFFIX=pr7"],

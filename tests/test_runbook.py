@@ -22,7 +22,7 @@ pytestmark = pytest.mark.terraform
 
 
 def stack_outputs(deployment: Deployment, stack: str) -> dict[str, object]:
-    return deployment.stacks[stack].terraform().output()  # terraform output -json: name -> value
+    return deployment.stacks[stack].terraform().output()
 
 
 def run(deployment: Deployment, command: str) -> object:

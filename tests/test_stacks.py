@@ -91,7 +91,8 @@ def test_dns_records_are_wired_to_the_alb_of_the_service_stack(synthesized):
 
 
 def test_alarm_dimensions_match_the_dms_names_of_the_data_stack(synthesized):
-    task = only(synthesized["data"].of_type("aws_dms_replication_task"))
+    task = only({name: task for name, task in synthesized["data"].of_type("aws_dms_replication_task").items()
+                 if task["replication_task_id"] == "paymig-dev-cdc"})  # the forward task (the reverse one: issue 15)
     instance = only(synthesized["data"].of_type("aws_dms_replication_instance"))
     alarms = [a for a in synthesized["observability"].of_type("aws_cloudwatch_metric_alarm").values()
               if a["namespace"] == "AWS/DMS"]

@@ -7,3 +7,6 @@ from cutover.cli import schema  # noqa: F401
 from cutover.cli import roles  # noqa: F401
 from cutover.cli import validate  # noqa: F401
 from cutover.cli import sequences  # noqa: F401
+from cutover.cli import status  # noqa: F401
+from cutover.cli import replication  # noqa: F401
+from cutover.cli import switch  # noqa: F401

@@ -1,0 +1,44 @@
+"""The two checks a switch runs while writes are frozen, through the validation issue's implementations.
+
+- :func:`compare_tables`: ``cutover validate`` (:func:`cutover.validate.run.validate`: keyed range checksums,
+  multisets for unkeyed tables) with no re-check: after the drain both sides are still, so any difference is real.
+- :func:`sync_sequences`: ``cutover sequences sync`` (:func:`cutover.sequences.sync_sequences`): every sequence of
+  the new writer moved past the old writer's value plus a margin, never backwards.
+
+Both report table and sequence names, counts and statuses only, never a row value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableComparison:
+    """One table on both sides: row counts and whether ``cutover validate`` found them equal."""
+
+    table: str
+    rows_source: int
+    rows_target: int
+    equal: bool
+
+
+def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public") -> list[TableComparison]:
+    """Validate every table of ``schema`` on both sides (``cutover validate``, no re-check).
+
+    Raises:
+        CutoverError: a side cannot be read (from ``cutover validate``).
+    """
+    from cutover.validate.run import ValidateOptions, validate
+
+    report = validate(source_dsn, target_dsn, ValidateOptions(schema=schema, recheck_after=0))
+    equal = not report.schema_differences
+    return [TableComparison(t.table, t.rows_source or 0, t.rows_target or 0, equal and t.status == "equal")
+            for t in report.tables]
+
+
+def sync_sequences(from_dsn: str, to_dsn: str, *, schema: str = "public") -> int:
+    """``cutover sequences sync`` from the old writer to the new one; returns how many sequences were moved."""
+    from cutover.sequences import sync_sequences as sync
+
+    return sum(1 for _, value in sync(from_dsn, to_dsn, schema) if value is not None)

@@ -1,0 +1,63 @@
+"""``cutover replication start|stop|resume``: the forward (source -> target) or reverse replication."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cutover.cli.app import app
+from cutover.cli.options import AppRole, Environment, ReplicationKind, SourceDsn, StateDir, TargetDsn, context
+from cutover.cli.terminal import UsageError, terminal
+
+replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases.")
+app.add_typer(replication_app, name="replication")
+
+Direction = Annotated[str, typer.Option("--direction", help="forward (source -> target) or reverse")]
+
+
+def _act(action: str, direction: str, environment: str, source_dsn: str | None, target_dsn: str | None,
+         replication: str, app_role: str, state_dir) -> None:
+    if direction not in ("forward", "reverse"):
+        raise UsageError("--direction", direction, "must be forward or reverse")
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir)
+    repl = ctx.replication(direction)
+    journal = ctx.journal
+    with journal:
+        run = f"replication-{action}-{direction}"
+        journal.write(run, "replication", action, "begin", direction=direction, kind=replication)
+        if action == "start":
+            if direction == "forward":
+                ctx.database("target").freeze()  # the target refuses application writes until it is the writer
+            repl.start(initial_copy=direction == "forward")
+        else:
+            getattr(repl, action)()
+        journal.write(run, "replication", action, "done", direction=direction)
+        journal.write(run, "replication", "end", "end", outcome="completed")
+    status = repl.status()
+    terminal.print(f"replication {direction}: {status.state}"
+                   + (f", lag {status.lag_bytes} bytes" if status.lag_bytes is not None else ""))
+
+
+@replication_app.command("start")
+def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
+          target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+          state_dir: StateDir = None) -> None:
+    """Start replication: forward = full load then changes (the target's application role is frozen first)."""
+    _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
+
+
+@replication_app.command("stop")
+def stop(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
+         target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+         state_dir: StateDir = None) -> None:
+    """Stop applying changes; the position is kept."""
+    _act("stop", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
+
+
+@replication_app.command("resume")
+def resume(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
+           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+           state_dir: StateDir = None) -> None:
+    """Continue applying changes from the kept position."""
+    _act("resume", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)

@@ -1,0 +1,158 @@
+"""Everything a ``cutover`` command acts on, built from the environment's stack outputs and the operator's options.
+
+What comes from where:
+
+- AWS resources (writer zone and name, weighted records, health checks, journal table, DMS tasks): the data and
+  traffic stacks' outputs (:func:`cutover.environment.stack_outputs`, through the one Terraform driver), or the JSON
+  file ``$PAYMIG_CUTOVER_OUTPUTS`` names (``{"<stack>": {"<output>": value}}``: CI, tests); AWS credentials and
+  region the usual boto3 way, or the emulated AWS at ``$PAYMIG_AWS_ENDPOINT_URL`` for ``local``.
+- Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
+  libpq strings of an administrative role (never printed or journalled). Issue 13's ``cutover roles`` writes the
+  roles' secrets; reading them from Secrets Manager is the seam left for that merge.
+- Which replication: ``--replication dms`` (the data stack's tasks) or ``native`` (PostgreSQL logical replication
+  between the two databases; the rehearsal and the emulated AWS, where DMS moves no data).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cutover.cli.terminal import UsageError
+from cutover.database import Database
+from cutover.environment import ROOT as PROJECT_ROOT
+from cutover.journal import Journal
+
+REPLICATIONS = ("native", "dms")
+OUTPUTS_FILE_VARIABLE = "PAYMIG_CUTOVER_OUTPUTS"
+
+
+def stack_outputs(environment: str, stack: str) -> dict[str, Any]:
+    """Output name -> value of a deployed stack: from ``$PAYMIG_CUTOVER_OUTPUTS`` when set, else Terraform."""
+    import json
+
+    path = os.environ.get(OUTPUTS_FILE_VARIABLE)
+    if path:
+        return dict(json.loads(Path(path).read_text(encoding="utf-8")).get(stack, {}))
+    from cutover.environment import stack_outputs as deployed_outputs
+
+    return deployed_outputs(environment, stack)
+
+
+@dataclass
+class Options:
+    """The operator's options (see the module docstring).
+
+    Attributes:
+        environment: ``local``, ``dev``, ``prod``, ...
+        source_dsn / target_dsn: administrative libpq connection strings.
+        replication: ``native`` or ``dms``.
+        app_role: the application's database role (the one frozen); default ``payments_app``.
+        state_dir: local journal folder; default ``.state/<environment>/cutover``.
+        freeze_limit_seconds: the switch's freeze bound, seconds; default 30.
+    """
+
+    environment: str
+    source_dsn: str | None = None
+    target_dsn: str | None = None
+    replication: str = "native"
+    app_role: str = "payments_app"
+    state_dir: Path | None = None
+    freeze_limit_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.replication not in REPLICATIONS:
+            raise UsageError("--replication", self.replication, f"must be one of {', '.join(REPLICATIONS)}")
+        self.source_dsn = self.source_dsn or os.environ.get("PAYMIG_SOURCE_DSN")
+        self.target_dsn = self.target_dsn or os.environ.get("PAYMIG_TARGET_DSN")
+
+
+class Context:
+    """Lazily built clients and objects of one environment (nothing is contacted until used)."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def client(self, service: str) -> Any:
+        """A boto3 client (the emulated AWS for ``local``)."""
+        import boto3
+
+        endpoint = os.environ.get("PAYMIG_AWS_ENDPOINT_URL") if self.options.environment == "local" else None
+        if self.options.environment == "local" and not endpoint:
+            raise UsageError("PAYMIG_AWS_ENDPOINT_URL", "", "must name the local emulated AWS (see `make deploy-local`)")
+        kwargs: dict[str, Any] = {"region_name": os.environ.get("AWS_REGION", "us-east-1")}
+        if endpoint:
+            kwargs.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+        return boto3.client(service, **kwargs)
+
+    @cached_property
+    def data_outputs(self) -> dict[str, Any]:
+        return stack_outputs(self.options.environment, "data")
+
+    @cached_property
+    def traffic_outputs(self) -> dict[str, Any]:
+        return stack_outputs(self.options.environment, "traffic")
+
+    @cached_property
+    def journal(self) -> Journal:
+        directory = self.options.state_dir or PROJECT_ROOT / ".state" / self.options.environment / "cutover"
+        table = self.data_outputs.get("cutover_journal_table")
+        return Journal(directory, dynamodb=self.client("dynamodb") if table else None, table=table)
+
+    def database(self, name: str) -> Database:
+        dsn = self.options.source_dsn if name == "source" else self.options.target_dsn
+        if not dsn:
+            raise UsageError(f"--{name}-dsn", "", f"the {name} database's connection is needed "
+                             f"(or ${'PAYMIG_' + name.upper() + '_DSN'})")
+        return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role)
+
+    @cached_property
+    def writer(self) -> Any:
+        from cutover.writer import Route53WriterRecord
+
+        outputs = self.data_outputs
+        return Route53WriterRecord(self.client("route53"), outputs["private_zone_id"], outputs["writer_fqdn"])
+
+    @cached_property
+    def records(self) -> Any:
+        from cutover.traffic import WeightedRecords
+
+        return WeightedRecords(self.client("route53"), self.traffic_outputs["zone_id"],
+                               self.traffic_outputs["record_fqdn"])
+
+    def replication(self, name: str) -> Any:
+        """``forward`` (source -> target) or ``reverse`` (target -> source)."""
+        source, target = self.database("source"), self.database("target")
+        publisher, subscriber = (source, target) if name == "forward" else (target, source)
+        if self.options.replication == "native":
+            from cutover.replication.native import NativeReplication
+
+            return NativeReplication(name, publisher, subscriber)
+        from cutover.replication.dms import DmsReplication
+
+        outputs = self.data_outputs
+        arn = outputs["dms_replication_task_arn" if name == "forward" else "dms_reverse_replication_task_arn"]
+        return DmsReplication(name, self.client("dms"), self.client("cloudwatch"), arn, publisher=publisher)
+
+    def migration(self, progress: Any = None) -> Any:
+        from cutover.switchover import Migration, Policy
+
+        return Migration(self.database("source"), self.database("target"), self.replication("forward"),
+                         self.replication("reverse"), self.writer, self.journal,
+                         Policy(freeze_limit_seconds=self.options.freeze_limit_seconds),
+                         progress=progress or (lambda line: None))
+
+    def gates(self) -> Any:
+        from cutover.traffic import Gates
+
+        return Gates(route53=self.client("route53"), new_health_check_id=self.traffic_outputs.get("new_health_check_id"),
+                     cloudwatch=self.client("cloudwatch"), alarm_prefix=self.alarm_prefix(),
+                     replication=self.replication("forward"))
+
+    def alarm_prefix(self) -> str:
+        """``<project>-<environment>``: the prefix of the environment's alarm names (from the journal table's name)."""
+        table = str(self.data_outputs.get("cutover_journal_table", ""))
+        return table.removesuffix("-cutover-journal")

@@ -1,0 +1,279 @@
+"""The migration's journal and operator lock.
+
+Every step that touches live data or traffic is written here *before* it acts (``status = "begin"``) and again
+when it is done (``"done"``), so an interrupted run (Ctrl-C, ``kill -9``, a lost terminal) can be resumed or
+rolled back from exactly where it stopped. Two copies, written in this order:
+
+1. an append-only JSON-lines file ``.state/<env>/cutover/journal.jsonl`` (flushed and fsynced per entry);
+2. the data stack's DynamoDB table (``cutover_journal_table`` output), item ``pk = "journal"``,
+   ``sk = <seq, zero-padded>``, so that a second machine sees the same history.
+
+The operator lock is one item ``pk = "lock"`` in the same table, written with a conditional put
+(``attribute_not_exists(pk) OR owner = :me OR expires_at < :now``): a second operator is refused while the lease
+is live. The lease (``lease_seconds``, default 900) is renewed on every entry; a crashed operator's lease expires,
+or the same operator (``user@host``) takes it over at once when the process that held it is gone. Without a table
+(tests, a machine without AWS) the lock is a local ``lock.json`` created with ``O_EXCL``.
+
+Entries hold step names, LSNs, weights, counts and times: never a row value, DSN or password.
+
+Follows: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cutover.cli.terminal import CutoverError, ExitCode
+
+
+class LockHeld(CutoverError):
+    """Another operator holds the migration lock."""
+
+    def __init__(self, owner: str, expires_at: float) -> None:
+        left = max(0, int(expires_at - time.time()))
+        super().__init__(f"another operator holds the migration lock: {owner} (lease ends in {left} s); "
+                         "wait for it, or let its run finish", exit_code=ExitCode.DIFFERENT)
+        self.owner = owner
+
+
+def operator_identity() -> tuple[str, int]:
+    """``(user@host, pid)`` of this process: who holds the lock."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}", os.getpid()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal entry.
+
+    Attributes:
+        seq: position in the journal (1, 2, ...).
+        run: id of the run (one command invocation that acts), e.g. ``switchover-20260102T030405``.
+        operation: ``switchover``, ``rollback``, ``shift``, ``replication``, ...
+        step: the step's name, e.g. ``freeze``.
+        status: ``begin`` (about to act), ``done``, ``failed``, ``undone`` (rolled back) or ``end`` (the run's
+            last entry: details say ``completed``, ``abandoned`` or ``rolled-back``).
+        at: Unix time, seconds.
+        details: step facts (LSNs, weights, counts); never row values or secrets.
+    """
+
+    seq: int
+    run: str
+    operation: str
+    step: str
+    status: str
+    at: float
+    details: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "run": self.run, "operation": self.operation, "step": self.step,
+                "status": self.status, "at": self.at,
+                "time": datetime.fromtimestamp(self.at, timezone.utc).isoformat(timespec="milliseconds"),
+                "details": self.details}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Entry:
+        return cls(int(data["seq"]), data["run"], data["operation"], data["step"], data["status"],
+                   float(data["at"]), dict(data.get("details") or {}))
+
+
+class Journal:
+    """The journal of one environment (see the module docstring).
+
+    Args:
+        directory: local folder, e.g. ``.state/<env>/cutover`` (created).
+        dynamodb: a boto3 DynamoDB client, or None for the local copy and a local lock only.
+        table: the journal table's name (with ``dynamodb``).
+        lease_seconds: lifetime of the operator lock between renewals, seconds; default 900.
+        partition: the journal's partition key in the table; default ``journal`` (a rehearsal uses its own).
+    """
+
+    def __init__(self, directory: Path, *, dynamodb: Any = None, table: str | None = None,
+                 lease_seconds: float = 900.0, partition: str = "journal") -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / "journal.jsonl"
+        self.dynamodb, self.table, self.lease_seconds = dynamodb, table, lease_seconds
+        self.owner, self.pid = operator_identity()
+        self.partition = partition
+        self._locked = False
+
+    # --- entries -----------------------------------------------------------------------------------------
+    def entries(self) -> list[Entry]:
+        """Every entry, oldest first (the local file; the table holds the same)."""
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        return [Entry.from_json(json.loads(line)) for line in lines if line.strip()]
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries())
+
+    def write(self, run: str, operation: str, step: str, status: str, **details: Any) -> Entry:
+        """Append one entry: the local file first (fsynced), then the table; renews the operator lock.
+
+        Raises:
+            CutoverError: the entry could not be written (nothing may act on an unjournalled step).
+        """
+        entries = self.entries()
+        entry = Entry(entries[-1].seq + 1 if entries else 1, run, operation, step, status, time.time(), details)
+        line = json.dumps(entry.to_json(), sort_keys=True)
+        with open(self.path, "a", encoding="utf-8") as file:
+            file.write(line + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        if self.dynamodb is not None:
+            try:
+                self.dynamodb.put_item(TableName=self.table, Item={
+                    "pk": {"S": self.partition}, "sk": {"S": f"{entry.seq:010d}"}, "entry": {"S": line}})
+            except Exception as error:  # noqa: BLE001 - any AWS failure stops the step before it acts
+                raise CutoverError(f"journal table {self.table}: entry {entry.seq} not written ({error})") from error
+        if self._locked:
+            self._renew()
+        return entry
+
+    def table_entries(self) -> list[Entry]:
+        """The entries in the DynamoDB table (empty without one), oldest first."""
+        if self.dynamodb is None:
+            return []
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": self.partition}})
+        return [Entry.from_json(json.loads(item["entry"]["S"])) for page in pages for item in page["Items"]]
+
+    # --- lock --------------------------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Take the operator lock.
+
+        Raises:
+            LockHeld: another operator (another ``user@host``, or a live process of this one) holds it.
+        """
+        now = time.time()
+        if self.dynamodb is None:
+            self._acquire_local(now)
+        else:
+            self._acquire_table(now)
+        self._locked = True
+
+    def release(self) -> None:
+        """Give the lock back (only ours)."""
+        if not self._locked:
+            return
+        self._locked = False
+        if self.dynamodb is None:
+            (self.directory / "lock.json").unlink(missing_ok=True)
+            return
+        from botocore.exceptions import ClientError
+        try:
+            self.dynamodb.delete_item(TableName=self.table, Key={"pk": {"S": "lock"}, "sk": {"S": "lock"}},
+                                      ConditionExpression="#o = :me AND #p = :pid",
+                                      ExpressionAttributeNames={"#o": "owner", "#p": "pid"},
+                                      ExpressionAttributeValues={":me": {"S": self.owner}, ":pid": {"N": str(self.pid)}})
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def holder(self) -> dict[str, Any] | None:
+        """The current lock holder (``owner``, ``pid``, ``expires_at``), or None."""
+        if self.dynamodb is None:
+            path = self.directory / "lock.json"
+            return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": "lock"}, "sk": {"S": "lock"}},
+                                      ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return {"owner": item["owner"]["S"], "pid": int(item["pid"]["N"]), "expires_at": float(item["expires_at"]["N"])}
+
+    def _may_take_over(self, holder: dict[str, Any], now: float) -> bool:
+        if holder["expires_at"] < now:
+            return True
+        return holder["owner"] == self.owner and (holder["pid"] == self.pid or not _pid_alive(holder["pid"]))
+
+    def _acquire_local(self, now: float) -> None:
+        path = self.directory / "lock.json"
+        record = {"owner": self.owner, "pid": self.pid, "expires_at": now + self.lease_seconds}
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                holder = json.loads(path.read_text(encoding="utf-8") or "{}")
+                if holder and not self._may_take_over(holder, now):
+                    raise LockHeld(holder["owner"], holder["expires_at"]) from None
+                path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(record, file)
+            return
+        raise LockHeld("unknown", now)
+
+    def _acquire_table(self, now: float, *, renew: bool = False) -> None:
+        from botocore.exceptions import ClientError
+        if renew:
+            condition: dict[str, Any] = {
+                "ConditionExpression": "#o = :me AND #p = :pid", "ExpressionAttributeNames": {"#o": "owner", "#p": "pid"},
+                "ExpressionAttributeValues": {":me": {"S": self.owner}, ":pid": {"N": str(self.pid)}}}
+        else:
+            condition = {"ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                         "ExpressionAttributeValues": {":now": {"N": repr(now)}}}
+        try:
+            self.dynamodb.put_item(TableName=self.table, Item=self._lock_item(now), **condition)
+            return
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        holder = self.holder()
+        if holder and not renew and self._may_take_over(holder, now):
+            # our own dead process (same user@host): replace exactly that lease, conditionally
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table, ConditionExpression="#o = :me AND #p = :pid",
+                    ExpressionAttributeNames={"#o": "owner", "#p": "pid"},
+                    ExpressionAttributeValues={":me": {"S": holder["owner"]}, ":pid": {"N": str(holder["pid"])}},
+                    Item=self._lock_item(now))
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                holder = self.holder()
+        raise LockHeld(holder["owner"] if holder else "unknown", holder["expires_at"] if holder else now)
+
+    def _lock_item(self, now: float) -> dict[str, Any]:
+        return {"pk": {"S": "lock"}, "sk": {"S": "lock"}, "owner": {"S": self.owner}, "pid": {"N": str(self.pid)},
+                "expires_at": {"N": repr(now + self.lease_seconds)}}
+
+    def _renew(self) -> None:
+        now = time.time()
+        if self.dynamodb is None:
+            path = self.directory / "lock.json"
+            path.write_text(json.dumps({"owner": self.owner, "pid": self.pid, "expires_at": now + self.lease_seconds}),
+                            encoding="utf-8")
+        else:
+            self._acquire_table(now, renew=True)
+
+    def __enter__(self) -> Journal:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,121 @@
+"""What ``cutover rollback``, ``cutover resume`` and ``cutover status`` decide, from the journal and AWS.
+
+- **rollback**: an interrupted switch is undone (before the point of no return) or finished and then switched
+  back; an interrupted or finished traffic shift gets the weights back (legacy 100 / new 0, one change batch);
+  a finished switchover is switched back (target -> source, :func:`cutover.switchover.switch` ``rollback``).
+  Phase 2 is rolled back before phase 1: traffic cannot go back to the legacy application while the target is the
+  writer (the legacy application writes to the source).
+- **resume**: an interrupted switch continues from its first step not done; an interrupted shift continues after
+  its last step done.
+- **status**: one document of everything an operator looks at (see :func:`status`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cutover.journal import Journal
+from cutover.switchover import (
+    SWITCH_OPERATIONS, Abandoned, Migration, PastPointOfNoReturn, abandon, incomplete_run, resume, switch,
+)
+
+
+def writer_name(migration: Migration) -> str:
+    """``source`` or ``target``: which database the writer name points at (``unknown`` otherwise)."""
+    value = migration.writer.value()
+    return next((db.name for db in (migration.source, migration.target) if db.address == value), "unknown")
+
+
+def rollback(migration: Migration, records: Any, progress: Any = lambda line: None) -> list[str]:
+    """Roll back what the journal and AWS say was done last (see the module docstring); returns what was done.
+
+    Raises:
+        CutoverError: a switch could not be undone (its own error says why).
+    """
+    done: list[str] = []
+    pending = incomplete_run(migration.journal)
+    if pending and pending[0].operation in SWITCH_OPERATIONS:
+        operation = pending[0].operation
+        try:
+            abandon(migration)
+        except Abandoned:
+            return [f"interrupted {operation} undone: the writer is where it was before it"]
+        except PastPointOfNoReturn:
+            progress(f"{operation} is past the point of no return: finishing it first")
+            resume(migration)
+            done.append(f"interrupted {operation} finished")
+            if operation == "rollback":
+                return done
+    elif pending and pending[0].operation == "shift":
+        migration.journal.write(pending[0].run, "shift", "end", "end", outcome="interrupted")
+    if writer_name(migration) == "target":
+        result = switch(migration, "rollback")
+        done.append(f"writer switched back to the source (freeze {result.freeze_seconds} s)")
+    weights = records.weights()
+    if weights["new"] > 0:
+        from cutover.traffic import Gates, Shift
+
+        Shift(records, Gates(), migration.journal, min_bake_seconds=0, bake_seconds=0).rollback("operator rollback")
+        done.append(f"weights back to legacy=100 new=0 (were legacy={weights['legacy']} new={weights['new']})")
+    return done
+
+
+def resume_any(migration: Migration, shift_factory: Any) -> str:
+    """Resume what was interrupted: a switch, or a shift (``shift_factory(run)`` builds its :class:`Shift`).
+
+    Returns:
+        What was resumed, or ``nothing to resume``.
+    """
+    pending = incomplete_run(migration.journal)
+    if not pending:
+        return "nothing to resume"
+    if pending[0].operation in SWITCH_OPERATIONS:
+        result = resume(migration)
+        return f"{pending[0].operation} {pending[0].run}: {result.outcome if result else 'nothing'}"
+    if pending[0].operation == "shift":
+        done = [int(e.step.split("-")[1]) for e in pending if e.status == "done" and e.step.startswith("weights-")]
+        shift = shift_factory(pending[0].run)
+        shift.execute(start_after=max(done, default=0))
+        return f"shift {pending[0].run}: completed"
+    migration.journal.write(pending[0].run, pending[0].operation, "end", "end", outcome="interrupted")
+    return f"{pending[0].operation} {pending[0].run}: closed (re-run the command)"
+
+
+def journal_position(journal: Journal) -> dict[str, Any] | None:
+    """The journal's last entry (seq, run, operation, step, status, time), or None."""
+    entries = journal.entries()
+    if not entries:
+        return None
+    last = entries[-1].to_json()
+    return {key: last[key] for key in ("seq", "run", "operation", "step", "status", "time")}
+
+
+def phase(migration: Migration, weights: dict[str, int]) -> str:
+    """The migration's phase: ``interrupted``, ``before-shift``, ``shifting``, ``shifted`` or ``switched``."""
+    if incomplete_run(migration.journal):
+        return "interrupted"
+    if writer_name(migration) == "target":
+        return "switched"
+    if weights.get("new", 0) == 0:
+        return "before-shift"
+    return "shifted" if weights.get("legacy", 0) == 0 else "shifting"
+
+
+def status(migration: Migration, records: Any, gates: Any = None) -> dict[str, Any]:
+    """Everything at once: phase, weights, gates (health, alarms), both replications (state, per-table progress,
+    lag, CDC latency, WAL retained by the slot), the writer, the last validation and the journal's position."""
+    weights = records.weights()
+    entries = migration.journal.entries()
+    verified = [e for e in entries if e.step == "verify" and e.status == "done"]
+    document: dict[str, Any] = {
+        "phase": phase(migration, weights),
+        "weights": weights,
+        "writer": {"name": writer_name(migration), "address": migration.writer.value()},
+        "replication": {r.name: r.status().to_json() for r in (migration.forward, migration.reverse)},
+        "frozen": {db.name: db.frozen() for db in (migration.source, migration.target)},
+        "last_validation": ({"time": verified[-1].to_json()["time"], **verified[-1].details} if verified else None),
+        "journal": journal_position(migration.journal),
+    }
+    if gates is not None:
+        document["gate_problems"] = gates.problems()
+    return document

@@ -1,0 +1,145 @@
+"""PostgreSQL native logical replication as a :class:`cutover.replication.Replication`.
+
+One direction = a publication ``cutover_<name>`` on the publishing database (every table of the schema) and a
+subscription ``cutover_<name>`` on the other one, whose replication slot (same name) lives on the publisher.
+
+- ``start(initial_copy=True)``: the forward full load (``copy_data = true``), then changes.
+- ``start(initial_copy=False)``: a fresh subscription with ``copy_data = false``: its slot starts at the
+  publisher's current LSN, so only changes made from now on are applied (the publisher is frozen when a switchover
+  calls it). An existing subscription is dropped first, with its slot: PostgreSQL 15 has no ``origin = none``, so
+  re-enabling an old slot would send back the changes the other direction applied (a loop).
+- ``stop()`` / ``resume()``: ``ALTER SUBSCRIPTION ... DISABLE`` / ``ENABLE``; the slot keeps the position.
+- Lag: ``pg_current_wal_insert_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
+
+Follows: https://www.postgresql.org/docs/15/logical-replication.html,
+https://www.postgresql.org/docs/15/sql-createsubscription.html and
+https://www.postgresql.org/docs/15/view-pg-replication-slots.html.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cutover.database import Database
+from cutover.replication import ReplicationStatus, TableProgress
+
+_SYNC_STATES = {"i": "init", "d": "copying", "f": "copied", "s": "synchronized", "r": "ready"}
+
+
+class NativeReplication:
+    """One direction of PostgreSQL logical replication (see the module docstring).
+
+    Args:
+        name: ``forward`` or ``reverse`` (publication, subscription and slot are ``cutover_<name>``).
+        publisher: the database changes come from.
+        subscriber: the database they are applied to.
+        publisher_dsn: how the subscriber reaches the publisher (default: the publisher's admin DSN).
+        schema: the replicated schema, default ``public``.
+        object_name: name of the publication, subscription and slot; default ``cutover_<name>`` (slot names are
+            per server: two migrations on one server need two names).
+    """
+
+    def __init__(self, name: str, publisher: Database, subscriber: Database, *, publisher_dsn: str | None = None,
+                 schema: str = "public", object_name: str | None = None) -> None:
+        self.name = name
+        self.publisher, self.subscriber = publisher, subscriber
+        self.publisher_dsn = publisher_dsn or publisher.admin_dsn
+        self.schema = schema
+        self.object = object_name or f"cutover_{name}"
+
+    def _subscription(self, conn: Any) -> tuple[bool] | None:
+        return conn.execute("SELECT subenabled FROM pg_subscription WHERE subname = %s", (self.object,)).fetchone()
+
+    def _ensure_publication(self) -> None:
+        from psycopg import sql
+
+        with self.publisher.connect() as conn:
+            if not conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.object,)).fetchone():
+                conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}").format(
+                    sql.Identifier(self.object), sql.Identifier(self.schema)))
+
+    def start(self, *, initial_copy: bool) -> None:
+        """Create (or, with ``initial_copy``, re-enable) the subscription; see the module docstring."""
+        from psycopg import sql
+
+        self._ensure_publication()
+        with self.subscriber.connect() as conn:
+            existing = self._subscription(conn)
+            if existing and initial_copy:
+                if not existing[0]:
+                    conn.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(self.object)))
+                return
+            if existing:
+                self._drop(conn)
+            conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (copy_data = {})").format(
+                sql.Identifier(self.object), sql.Literal(self.publisher_dsn), sql.Identifier(self.object),
+                sql.Literal(initial_copy)))
+
+    def _drop(self, conn: Any) -> None:
+        from psycopg import sql
+
+        name = sql.Identifier(self.object)
+        conn.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(name))
+        conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(name))  # drops its slot on the publisher too
+
+    def stop(self) -> None:
+        """Disable the subscription (its slot keeps the position); nothing when it does not exist."""
+        from psycopg import sql
+
+        with self.subscriber.connect() as conn:
+            if self._subscription(conn):
+                conn.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(sql.Identifier(self.object)))
+
+    def resume(self) -> None:
+        """Enable the subscription again; it continues from its slot's position.
+
+        Raises:
+            CutoverError: there is no subscription to resume (``start`` it first).
+        """
+        from psycopg import sql
+
+        from cutover.cli.terminal import CutoverError
+
+        with self.subscriber.connect() as conn:
+            if not self._subscription(conn):
+                raise CutoverError(f"replication {self.name}: not set up; start it first")
+            conn.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(self.object)))
+
+    def drop(self) -> None:
+        """Remove the subscription, its slot and the publication (end of the migration; tests)."""
+        from psycopg import sql
+
+        with self.subscriber.connect() as conn:
+            if self._subscription(conn):
+                self._drop(conn)
+        with self.publisher.connect() as conn:
+            conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(self.object)))
+
+    def status(self) -> ReplicationStatus:
+        """State from the subscriber's catalogs, lag and retained WAL from the publisher's slot."""
+        with self.subscriber.connect() as conn:
+            sub = self._subscription(conn)
+            if not sub:
+                return ReplicationStatus(self.name, "absent")
+            worker = conn.execute(
+                "SELECT count(*) FROM pg_stat_subscription s JOIN pg_subscription p ON p.oid = s.subid "
+                "WHERE p.subname = %s AND s.relid IS NULL AND s.pid IS NOT NULL", (self.object,)).fetchone()[0]
+            rows = conn.execute(
+                "SELECT n.nspname || '.' || c.relname, r.srsubstate FROM pg_subscription_rel r "
+                "JOIN pg_subscription p ON p.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.subname = %s ORDER BY 1", (self.object,)).fetchall()
+        tables = tuple(TableProgress(table, _SYNC_STATES.get(state, state)) for table, state in rows)
+        with self.publisher.connect() as conn:
+            slot = conn.execute(
+                "SELECT confirmed_flush_lsn::text, pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint, "
+                "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
+                "WHERE slot_name = %s", (self.object,)).fetchone()
+        if not sub[0]:
+            state = "stopped"
+        elif any(t.state != "ready" for t in tables):
+            state = "full-load"
+        else:
+            state = "running" if worker else "starting"
+        applied, lag, retained = slot if slot else (None, None, None)
+        return ReplicationStatus(self.name, state, lag_bytes=lag, retained_bytes=retained, applied_lsn=applied,
+                                 tables=tables)

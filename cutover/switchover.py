@@ -1,0 +1,351 @@
+"""Phase 2: switch the database writer, and roll it back, under one invariant.
+
+**At every moment exactly one database accepts payment writes, and nothing acknowledged is lost.** The database
+that is not the writer keeps the application role frozen (:meth:`cutover.database.Database.freeze`); a switch
+moves the writer in these journalled steps (``STEPS``), each written to the journal before it acts:
+
+=====================  ==========================================================================================
+``check``              refuse before freezing anything: the old direction's replication must be ``running`` with
+                       lag under ``Policy.max_lag_bytes``; the writer name must point at the old writer; the new
+                       writer is (made) frozen
+``freeze``             old writer: application role read-only, its sessions ended; the freeze LSN is recorded
+``drain``              wait until replication applied everything up to the freeze LSN (slot's
+                       ``confirmed_flush_lsn``), at most until the freeze limit
+``verify``             the tables compared on both sides (:func:`cutover.checks.compare_tables`): must be equal
+``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
+``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
+``switch-writer``      the writer name points at the new writer (Route 53 UPSERT): the point of no return
+``start-replication``  the other direction starts from the new writer's current LSN (nothing is written there yet)
+``unfreeze``           the new writer accepts application writes: the freeze ends
+=====================  ==========================================================================================
+
+The freeze is measured (``freeze`` began -> ``unfreeze`` done) and bounded: once it passes ``Policy.freeze_limit``
+before the point of no return, the switch is abandoned: the steps done are undone in reverse (replication
+resumed, the old writer unfrozen), each undo journalled, and nothing acknowledged was lost because the old writer
+never stopped being the only writer. Past the point of no return a switch only goes forward (``cutover resume``).
+
+A rollback of phase 2 is the same switch in the other direction (target -> source, through the reverse
+replication). An interrupted switch is found in the journal: :func:`resume` continues it from its first step not
+done; :func:`abandon` undoes it (only before the point of no return).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from cutover.cli.terminal import CutoverError, ExitCode
+from cutover.database import Database, lsn_to_int
+from cutover.journal import Entry, Journal
+from cutover.replication import Replication
+
+STEPS = ("check", "freeze", "drain", "verify", "sequences", "stop-replication", "switch-writer",
+         "start-replication", "unfreeze")
+POINT_OF_NO_RETURN = "switch-writer"
+SWITCH_OPERATIONS = ("switchover", "rollback")
+
+
+class Refused(CutoverError):
+    """A precondition failed before anything was frozen."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"refused before freezing: {message}", exit_code=ExitCode.DIFFERENT)
+
+
+class Abandoned(CutoverError):
+    """The switch was abandoned and undone (the old writer writes again)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"switch abandoned, old writer unfrozen: {message}", exit_code=ExitCode.DIFFERENT)
+
+
+class PastPointOfNoReturn(CutoverError):
+    """An interrupted switch already moved the writer name: it can only be finished (``cutover resume``)."""
+
+
+class _FreezeLimit(Exception):
+    """The freeze passed its limit before the point of no return."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Bounds of a switch.
+
+    Attributes:
+        freeze_limit_seconds: longest write freeze before the point of no return, seconds; default 30.
+        max_lag_bytes: replication lag (WAL bytes not yet confirmed) allowed before freezing; default 16 MiB.
+        poll_seconds: how often the drain looks at the slot, seconds; default 0.05.
+
+    Raises:
+        UsageError: a bound that is not positive.
+    """
+
+    freeze_limit_seconds: float = 30.0
+    max_lag_bytes: int = 16 * 1024 * 1024
+    poll_seconds: float = 0.05
+
+    def __post_init__(self) -> None:
+        from cutover.cli.terminal import UsageError
+
+        for name in ("freeze_limit_seconds", "max_lag_bytes", "poll_seconds"):
+            if getattr(self, name) <= 0:
+                raise UsageError(name, getattr(self, name), "must be positive")
+
+
+Fault = Callable[[str, str], None]
+"""A test hook called as ``fault(step, "before")`` after a step is journalled and before it acts, and
+``fault(step, "after")`` after it acted and before it is journalled done (an injected crash)."""
+
+
+@dataclass
+class Migration:
+    """Everything a switch acts on.
+
+    Attributes:
+        source / target: the two databases.
+        forward / reverse: replication source -> target and target -> source.
+        writer: the writer name (``value()``, ``point_at(address)``), e.g. :class:`cutover.writer.Route53WriterRecord`.
+        journal: the journal (its lock must be held by the caller).
+        policy: the bounds.
+        fault: test hook (see ``Fault``); None in production.
+        progress: called with one line of text for each step and wait (the CLI prints it).
+    """
+
+    source: Database
+    target: Database
+    forward: Replication
+    reverse: Replication
+    writer: Any
+    journal: Journal
+    policy: Policy = field(default_factory=Policy)
+    fault: Fault | None = None
+    progress: Callable[[str], None] = lambda line: None
+
+    def direction(self, operation: str) -> tuple[Database, Database, Replication, Replication]:
+        """``(old writer, new writer, old direction, new direction)`` of ``switchover`` or ``rollback``."""
+        if operation == "switchover":
+            return self.source, self.target, self.forward, self.reverse
+        return self.target, self.source, self.reverse, self.forward
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    """A finished switch: operation, outcome (``completed``/``abandoned``), freeze seconds, run id."""
+
+    run: str
+    operation: str
+    outcome: str
+    freeze_seconds: float | None
+
+
+def _run_id(operation: str) -> str:
+    return f"{operation}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+
+
+def incomplete_run(journal: Journal) -> list[Entry]:
+    """The entries of the last run that has no ``end`` entry (an interrupted one), else ``[]``."""
+    entries = journal.entries()
+    if not entries or entries[-1].status == "end":
+        return []
+    run = entries[-1].run
+    return [e for e in entries if e.run == run]
+
+
+def _steps(entries: list[Entry], status: str) -> dict[str, Entry]:
+    """Step -> its entry of ``status`` (the first ``begin``, the last ``done``) in a run's entries."""
+    found: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.status == status and not (status == "begin" and entry.step in found):
+            found[entry.step] = entry
+    return found
+
+
+class _Switch:
+    """One run of a switch (new or resumed)."""
+
+    def __init__(self, migration: Migration, operation: str, run: str, entries: list[Entry]) -> None:
+        self.m, self.operation, self.run = migration, operation, run
+        self.done = _steps(entries, "done")
+        self.begun = _steps(entries, "begin")
+        self.old, self.new, self.old_repl, self.new_repl = migration.direction(operation)
+        self.journal = migration.journal
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+    def _fault(self, step: str, when: str) -> None:
+        if self.m.fault:
+            self.m.fault(step, when)
+
+    @property
+    def frozen_at(self) -> float | None:
+        """When the freeze began: the first ``begin`` of the freeze step (a resumed freeze keeps it)."""
+        entry = self.begun.get("freeze")
+        return entry.at if entry else None
+
+    def _past_return(self) -> bool:
+        """Whether the writer name may already point at the new writer."""
+        if POINT_OF_NO_RETURN in self.done:
+            return True
+        return POINT_OF_NO_RETURN in self.begun and self.m.writer.value() == self.new.address
+
+    def _over_limit(self) -> bool:
+        frozen_at = self.frozen_at
+        return frozen_at is not None and time.time() - frozen_at > self.m.policy.freeze_limit_seconds
+
+    # --- the steps ----------------------------------------------------------------------------------------
+    def check(self) -> dict[str, Any]:
+        status = self.old_repl.status()
+        if status.state != "running":
+            raise Refused(f"replication {status.name} is {status.state}, not running")
+        if status.lag_bytes is None or status.lag_bytes > self.m.policy.max_lag_bytes:
+            raise Refused(f"replication {status.name} lag is {status.lag_bytes} bytes "
+                          f"(bound {self.m.policy.max_lag_bytes})")
+        current = self.m.writer.value()
+        if current != self.old.address:
+            raise Refused(f"the writer name points at {current!r}, not at the {self.old.name} ({self.old.address!r})")
+        self.new.freeze()  # the new writer refuses application writes until the very end (idempotent)
+        return {"lag_bytes": status.lag_bytes}
+
+    def freeze(self) -> dict[str, Any]:
+        lsn, ended = self.old.freeze()
+        return {"freeze_lsn": lsn, "sessions_ended": ended}
+
+    def drain(self) -> dict[str, Any]:
+        target = lsn_to_int(self.done["freeze"].details["freeze_lsn"])
+        limit = self.frozen_at + self.m.policy.freeze_limit_seconds  # type: ignore[operator]
+        self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied "
+                        f"{self.done['freeze'].details['freeze_lsn']}")
+        while True:
+            status = self.old_repl.status()
+            if status.applied_lsn and lsn_to_int(status.applied_lsn) >= target:
+                return {"applied_lsn": status.applied_lsn}
+            if time.time() > limit:
+                raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s while "
+                                   f"replication {status.name} had applied {status.applied_lsn} of "
+                                   f"{self.done['freeze'].details['freeze_lsn']} ({status.state})")
+            time.sleep(self.m.policy.poll_seconds)
+
+    def verify(self) -> dict[str, Any]:
+        from cutover.checks import compare_tables
+
+        tables = compare_tables(self.old.admin_dsn, self.new.admin_dsn)
+        different = [t.table for t in tables if not t.equal]
+        if different:
+            raise _Unequal(different)
+        return {"tables": len(tables), "rows": sum(t.rows_source for t in tables)}
+
+    def sequences(self) -> dict[str, Any]:
+        from cutover.checks import sync_sequences
+
+        return {"sequences": sync_sequences(self.old.admin_dsn, self.new.admin_dsn)}
+
+    def stop_replication(self) -> dict[str, Any]:
+        self.old_repl.stop()
+        return {}
+
+    def switch_writer(self) -> dict[str, Any]:
+        self.m.writer.point_at(self.new.address)
+        return {"writer": self.new.name}
+
+    def start_replication(self) -> dict[str, Any]:
+        self.new_repl.start(initial_copy=False)
+        return {}
+
+    def unfreeze(self) -> dict[str, Any]:
+        self.new.unfreeze()
+        return {"freeze_seconds": round(time.time() - self.frozen_at, 3)}  # type: ignore[operator]
+
+    # --- run and undo -----------------------------------------------------------------------------------------
+    def execute(self) -> SwitchResult:
+        for step in STEPS:
+            if step in self.done:
+                continue
+            if step != "check" and not self._past_return() and self._over_limit():
+                return self.abandon(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s "
+                                    f"before {step}")
+            begin = self.journal.write(self.run, self.operation, step, "begin",
+                                       **({"from": self.old.name, "to": self.new.name} if step == "check" else {}))
+            self.begun.setdefault(step, begin)
+            self.m.progress(f"{self.operation}: {step}")
+            self._fault(step, "before")
+            try:
+                facts = getattr(self, step.replace("-", "_"))()
+            except Refused as error:
+                self.journal.write(self.run, self.operation, step, "failed", reason=str(error))
+                self.journal.write(self.run, self.operation, "end", "end", outcome="refused")
+                raise
+            except (_FreezeLimit, _Unequal) as error:
+                self.journal.write(self.run, self.operation, step, "failed", reason=str(error))
+                return self.abandon(str(error))
+            self._fault(step, "after")
+            self.done[step] = self.journal.write(self.run, self.operation, step, "done", **facts)
+        freeze = self.done["unfreeze"].details["freeze_seconds"]
+        self.journal.write(self.run, self.operation, "end", "end", outcome="completed", freeze_seconds=freeze,
+                           writer=self.new.name)
+        return SwitchResult(self.run, self.operation, "completed", freeze)
+
+    def abandon(self, reason: str) -> SwitchResult:
+        """Undo every step begun, in reverse (only before the point of no return), then raise :class:`Abandoned`.
+
+        A step that began may have acted even if it was not journalled done (a crash in between), so every begun
+        step with an effect is undone; each undo is idempotent.
+        """
+        if self._past_return():
+            raise PastPointOfNoReturn(f"{self.operation} {self.run} is past {POINT_OF_NO_RETURN}: it can only go "
+                                      "forward (`cutover resume`)")
+        undo = {"stop-replication": self.old_repl.resume, "freeze": self.old.unfreeze}
+        for step in reversed(STEPS):
+            if step in self.begun:
+                if step in undo:
+                    undo[step]()
+                self.journal.write(self.run, self.operation, step, "undone")
+                self.done.pop(step, None)
+                del self.begun[step]
+        self.journal.write(self.run, self.operation, "end", "end", outcome="abandoned", reason=reason)
+        raise Abandoned(reason)
+
+
+class _Unequal(Exception):
+    def __init__(self, tables: list[str]) -> None:
+        super().__init__(f"tables differ after the drain: {', '.join(tables)}")
+
+
+def switch(migration: Migration, operation: str) -> SwitchResult:
+    """Run a new switch: ``switchover`` (source -> target) or ``rollback`` (target -> source).
+
+    Raises:
+        Refused: a precondition failed; nothing was frozen.
+        Abandoned: the freeze passed its limit (or the tables differed) before the point of no return; undone.
+        CutoverError: an interrupted run exists (``cutover resume`` or ``cutover rollback`` it first).
+    """
+    if operation not in SWITCH_OPERATIONS:
+        raise ValueError(f"operation = {operation!r}: must be one of {SWITCH_OPERATIONS}")
+    pending = incomplete_run(migration.journal)
+    if pending:
+        raise CutoverError(f"run {pending[0].run} ({pending[0].operation}) was interrupted at step "
+                           f"{pending[-1].step}: `cutover resume` or `cutover rollback` it first")
+    return _Switch(migration, operation, _run_id(operation), []).execute()
+
+
+def resume(migration: Migration) -> SwitchResult | None:
+    """Continue the interrupted switch from its first step not done (None when there is none)."""
+    pending = incomplete_run(migration.journal)
+    if not pending or pending[0].operation not in SWITCH_OPERATIONS:
+        return None
+    return _Switch(migration, pending[0].operation, pending[0].run, pending).execute()
+
+
+def abandon(migration: Migration) -> SwitchResult | None:
+    """Undo the interrupted switch (before the point of no return); None when there is none.
+
+    Raises:
+        Abandoned: always, once undone (the switch did not happen).
+        CutoverError: the interrupted switch is past the point of no return (resume it instead).
+    """
+    pending = incomplete_run(migration.journal)
+    if not pending or pending[0].operation not in SWITCH_OPERATIONS:
+        return None
+    run = _Switch(migration, pending[0].operation, pending[0].run, pending)
+    return run.abandon("rolled back by the operator after an interruption")

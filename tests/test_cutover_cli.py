@@ -1,0 +1,103 @@
+"""The commands end to end: real PostgreSQL, AWS through moto, stack outputs from a file (``PAYMIG_CUTOVER_OUTPUTS``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import boto3
+import pytest
+
+from cutover.cli.main import main
+from cutover.journal import Journal
+from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
+    APP_ROLE, WRITER_NAME, app_insert, aws, payment_databases, payment_keys, pg_pair, wait_for, writer_zone,
+)
+from tests.test_cutover_traffic import NAME
+
+
+@pytest.fixture
+def environment(payment_databases, aws, tmp_path, monkeypatch):  # noqa: F811
+    """Outputs of a deployed environment (moto), the databases' DSNs in the environment variables."""
+    route53 = boto3.client("route53", region_name="us-east-1")
+    private = writer_zone(route53, payment_databases.name, "source.db.test")
+    public = route53.create_hosted_zone(Name="payments.example.com", CallerReference="p")["HostedZone"]["Id"]
+    route53.change_resource_record_sets(HostedZoneId=public, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": NAME, "Type": "A", "SetIdentifier": side, "Weight": weight,
+            "AliasTarget": {"HostedZoneId": "Z35SXDOTRQ7X7K", "DNSName": f"{side}.elb.amazonaws.com",
+                            "EvaluateTargetHealth": False}}}
+        for side, weight in (("legacy", 100), ("new", 0))]})
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({
+        "data": {"private_zone_id": private, "writer_fqdn": WRITER_NAME, "source_address": "source.db.test",
+                 "target_address": "target.db.test"},
+        "traffic": {"zone_id": public, "record_fqdn": NAME}}))
+    monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(outputs))
+    monkeypatch.setenv("PAYMIG_SOURCE_DSN", payment_databases.source_admin)
+    monkeypatch.setenv("PAYMIG_TARGET_DSN", payment_databases.target_admin)
+    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "test")
+    monkeypatch.setenv("PAYMIG_APP_ROLE", APP_ROLE)
+    return tmp_path / "state"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_replication_switchover_rollback_and_status_through_the_commands(environment, payment_databases, capsys):
+    state = ["--state-dir", str(environment)]
+    code, out, _ = run(capsys, "replication", "start", *state)
+    assert code == 0 and "replication forward:" in out
+    code, out, _ = run(capsys, "status", "--json", *state)
+    document = json.loads(out)
+    assert document["phase"] == "before-shift" and document["writer"]["name"] == "source"
+    assert document["frozen"] == {"source": False, "target": True}
+    wait_for(lambda: json.loads(run(capsys, "status", "--json", *state)[1])["replication"]["forward"]["state"]
+             == "running", what="full load")
+
+    code, out, err = run(capsys, "switchover", *state)
+    assert code == 0 and "the target is the writer" in out, err
+    assert app_insert(payment_databases.target_app, "written-on-target")
+    assert not app_insert(payment_databases.source_app, "refused-on-source")
+    code, out, _ = run(capsys, "rollback", *state)
+    assert code == 0 and "writer switched back to the source" in out
+    wait_for(lambda: "written-on-target" in payment_keys(payment_databases.source_admin), what="reverse drained")
+    code, out, _ = run(capsys, "resume", *state)
+    assert (code, out.strip()) == (0, "nothing to resume")
+    document = json.loads(run(capsys, "status", "--json", *state)[1])
+    assert document["writer"]["name"] == "source" and document["last_validation"]["tables"] == 1
+    # nothing in the output or the journal carries a DSN or a row value
+    journal = (environment / "journal.jsonl").read_text()
+    assert "host=" not in journal and "written-on-target" not in journal and "host=" not in out
+
+
+def test_a_second_operator_is_refused_while_the_first_holds_the_lock(environment, capsys):
+    other = Journal(environment)
+    other.owner = "someone@else"
+    other.acquire()
+    code, _, err = run(capsys, "switchover", "--state-dir", str(environment))
+    assert code == 1 and "another operator holds the migration lock: someone@else" in err
+
+
+def test_bad_options_are_named_before_anything_is_contacted(capsys, monkeypatch):
+    monkeypatch.delenv("PAYMIG_CUTOVER_OUTPUTS", raising=False)
+    code, _, err = run(capsys, "switchover", "--replication", "pglogical")
+    assert code == 2 and "--replication = 'pglogical': must be one of native, dms" in err
+    code, _, err = run(capsys, "shift", "--steps", "50,10")
+    assert code == 2 and "--steps = '50,10'" in err
+
+
+def test_the_tool_starts_without_the_cdktf_bindings():
+    code = ("import sys, cutover.cli.main, cutover.cli.commands; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'jsii', 'cdktf_cdktf_provider_aws', "
+            "'cdktf_runtime', 'psycopg', 'boto3')]; print(bad)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,47 @@
+"""The migration's infrastructure on the session's emulated deployment: the writer name, the journal table, and
+the values the tool owns (after a switch and a shift, Terraform plans no change)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cutover.traffic import WeightedRecords
+from cutover.writer import Route53WriterRecord
+
+
+def outputs(deployment, stack: str) -> dict:
+    return deployment.stacks[stack].terraform().output()
+
+
+@pytest.mark.stacks("data", "traffic")
+def test_after_a_switchover_and_a_full_shift_terraform_plans_no_change(deployment):
+    data, traffic, network = (outputs(deployment, stack) for stack in ("data", "traffic", "network"))
+    route53 = deployment.client("route53")
+    zone = route53.get_hosted_zone(Id=data["private_zone_id"])
+    assert zone["HostedZone"]["Config"]["PrivateZone"] is True
+    assert [v["VPCId"] for v in zone["VPCs"]] == [network["vpc_id"]]
+    writer = Route53WriterRecord(route53, data["private_zone_id"], data["writer_fqdn"])
+    records = WeightedRecords(route53, traffic["zone_id"], traffic["record_fqdn"])
+    assert writer.value() == data["source_address"] and writer.ttl() == 5
+    assert records.weights() == {"legacy": 100, "new": 0}
+    try:
+        writer.point_at(data["target_address"])  # what `cutover switchover` does
+        records.set(0, 100)  # what `cutover shift` does
+        plans = {name: deployment.stacks[name].terraform().plan(lock=False) for name in ("data", "traffic")}
+        assert {name: (plan.has_changes, plan.changes) for name, plan in plans.items()} == {
+            "data": (False, ()), "traffic": (False, ())}
+    finally:
+        writer.point_at(data["source_address"])
+        records.set(100, 0)
+
+
+@pytest.mark.stacks("data")
+def test_the_journal_table_is_deployed_encrypted_with_its_keys(deployment):
+    data = outputs(deployment, "data")
+    table = deployment.client("dynamodb").describe_table(TableName=data["cutover_journal_table"])["Table"]
+    assert table["TableName"] == f"{deployment.names.cutover_journal_table}"
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
+    assert table["SSEDescription"]["Status"] == "ENABLED" and table["SSEDescription"]["SSEType"] == "KMS"
+    tasks = deployment.client("dms").describe_replication_tasks()["ReplicationTasks"]
+    reverse = next(t for t in tasks if t["ReplicationTaskArn"] == data["dms_reverse_replication_task_arn"])
+    assert reverse["MigrationType"] == "cdc" and reverse["Status"] != "running"

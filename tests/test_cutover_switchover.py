@@ -1,0 +1,141 @@
+"""Phase 2 on two real PostgreSQL servers with logical replication: switchover, rollback, faults, limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from cutover.cli.terminal import CutoverError
+from cutover.checks import compare_tables
+from cutover.switchover import POINT_OF_NO_RETURN, STEPS, Abandoned, Refused, abandon, incomplete_run, resume, switch
+from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
+    app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
+)
+
+
+class SimulatedCrash(BaseException):
+    """The process killed between two steps (a BaseException: nothing of the tool may catch it)."""
+
+
+def crash_at(step: str, when: str):
+    def fault(current: str, moment: str) -> None:
+        if (current, moment) == (step, when):
+            raise SimulatedCrash(f"{step} {when}")
+    return fault
+
+
+def assert_only_writer(setup, name: str) -> None:
+    """The invariant: exactly one database accepts application writes, the one the writer name points at."""
+    m = setup.migration
+    assert setup.accepting() == [name]
+    assert m.writer.value() == (m.source if name == "source" else m.target).address
+
+
+def assert_equal(setup) -> None:
+    """Both databases hold the same rows once the running replication has caught up."""
+    m = setup.migration
+    wait_for(lambda: all(t.equal for t in compare_tables(m.source.admin_dsn, m.target.admin_dsn)), timeout=20,
+             what=f"equal tables: {compare_tables(m.source.admin_dsn, m.target.admin_dsn)}")
+
+
+def test_switchover_then_rollback_then_switchover_keep_every_payment_and_one_writer(migration_setup):
+    setup, m = migration_setup, migration_setup.migration
+    assert_only_writer(setup, "source")
+    result = switch(m, "switchover")
+    assert result.outcome == "completed" and 0 < result.freeze_seconds < 20
+    assert_only_writer(setup, "target")
+    assert app_insert(setup.target_app_dsn, "after-switchover")
+    wait_for(lambda: "after-switchover" in payment_keys(m.source.admin_dsn), what="reverse replication")
+    assert m.reverse.status().state == "running" and m.forward.status().state == "stopped"
+
+    assert switch(m, "rollback").outcome == "completed"
+    assert_only_writer(setup, "source")
+    assert app_insert(setup.source_app_dsn, "after-rollback")
+    wait_for(lambda: "after-rollback" in payment_keys(m.target.admin_dsn), what="forward replication again")
+
+    assert switch(m, "switchover").outcome == "completed"
+    assert_only_writer(setup, "target")
+    assert_equal(setup)
+    keys = payment_keys(m.target.admin_dsn)
+    assert {"after-switchover", "after-rollback"} | {f"initial-{i}" for i in range(20)} <= keys
+    # the new writer's sequences are past the old one's: a new payment gets a fresh id
+    assert app_insert(setup.target_app_dsn, "fresh-id")
+    outcomes = [e.details["outcome"] for e in m.journal.entries() if e.status == "end"]
+    assert outcomes == ["completed", "completed", "completed"]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("step", STEPS)
+def test_killed_at_any_step_then_resumed_completes_with_nothing_lost(migration_setup, step, when):
+    setup, m = migration_setup, migration_setup.migration
+    m.fault = crash_at(step, when)
+    with pytest.raises(SimulatedCrash):
+        switch(m, "switchover")
+    assert len(setup.accepting()) <= 1  # never two writers, even half-way
+    assert incomplete_run(m.journal)[-1].step == step
+    m.fault = None
+    assert resume(m).outcome == "completed"
+    assert_only_writer(setup, "target")
+    assert_equal(setup)
+    assert {f"initial-{i}" for i in range(20)} <= payment_keys(m.target.admin_dsn)
+
+
+@pytest.mark.parametrize("step", [s for s in STEPS if STEPS.index(s) < STEPS.index(POINT_OF_NO_RETURN)])
+def test_killed_before_the_point_of_no_return_then_rolled_back_leaves_the_source_the_writer(migration_setup, step):
+    setup, m = migration_setup, migration_setup.migration
+    m.fault = crash_at(step, "after")
+    with pytest.raises(SimulatedCrash):
+        switch(m, "switchover")
+    m.fault = None
+    with pytest.raises(Abandoned):
+        abandon(m)
+    assert incomplete_run(m.journal) == []
+    assert_only_writer(setup, "source")
+    assert m.forward.status().state in ("running", "starting")
+    assert app_insert(setup.source_app_dsn, "after-abandon")
+    wait_for(lambda: "after-abandon" in payment_keys(m.target.admin_dsn), what="forward replication resumed")
+
+
+def test_past_the_point_of_no_return_an_interrupted_switch_only_goes_forward(migration_setup):
+    m = migration_setup.migration
+    m.fault = crash_at(POINT_OF_NO_RETURN, "after")
+    with pytest.raises(SimulatedCrash):
+        switch(m, "switchover")
+    m.fault = None
+    with pytest.raises(CutoverError, match="past switch-writer"):
+        abandon(m)
+    with pytest.raises(CutoverError, match="interrupted at step switch-writer"):
+        switch(m, "switchover")
+    assert resume(m).outcome == "completed"
+    assert_only_writer(migration_setup, "target")
+
+
+def test_stalled_replication_makes_switchover_refuse_before_freezing(migration_setup):
+    setup, m = migration_setup, migration_setup.migration
+    m.forward.stop()  # a stalled apply: the subscription does not run
+    with pytest.raises(Refused, match="replication forward is stopped"):
+        switch(m, "switchover")
+    assert not m.source.frozen()
+    assert_only_writer(setup, "source")
+    assert [e.step for e in m.journal.entries() if e.status == "begin"] == ["check"]
+
+
+def test_a_switchover_past_its_freeze_limit_is_abandoned_with_nothing_lost(migration_setup):
+    setup, m = migration_setup, migration_setup.migration
+    acknowledged = {f"before-freeze-{i}" for i in range(5) if app_insert(setup.source_app_dsn, f"before-freeze-{i}")}
+
+    def stall_after_the_check(step: str, when: str) -> None:
+        if (step, when) == ("freeze", "before"):
+            m.forward.stop()  # replication stalls after the check passed ...
+            assert app_insert(setup.source_app_dsn, "last-before-freeze")  # ... with a payment still to apply
+            acknowledged.add("last-before-freeze")
+    m.fault = stall_after_the_check
+    m.policy = type(m.policy)(freeze_limit_seconds=0.5)
+    with pytest.raises(Abandoned, match="limit"):
+        switch(m, "switchover")
+    m.fault = None
+    assert_only_writer(setup, "source")
+    assert len(acknowledged) == 6 and acknowledged <= payment_keys(m.source.admin_dsn)
+    m.forward.resume()  # the operator repairs the stalled replication (`cutover replication resume`)
+    wait_for(lambda: acknowledged <= payment_keys(m.target.admin_dsn), what="forward replication resumed")
+    end = m.journal.entries()[-1]
+    assert (end.step, end.details["outcome"]) == ("end", "abandoned")
