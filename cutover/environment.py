@@ -91,9 +91,20 @@ def environment_dsns(environment: str) -> tuple[str, str]:
         try:
             secret = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
         except Exception as error:  # noqa: BLE001  (botocore errors: name the secret, not its value)
+            if _unusable_aws(error):
+                raise  # no credentials, access denied, no endpoint: the boundary says which and what to do
             raise CutoverError(f"cannot read secret {name}: {type(error).__name__} (run `cutover roles` first)"
                                ) from None
         host, _, port = str(endpoint).rpartition(":")
         dsns.append(f"postgresql://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}"
                     f"@{host}:{port}/{quote(dbname, safe='')}?sslmode=prefer")
     return dsns[0], dsns[1]
+
+
+def _unusable_aws(error: BaseException) -> bool:
+    """Whether ``error`` means AWS cannot be used at all (credentials, access, endpoint: ``cli_common.failures``),
+    rather than that the secret is missing."""
+    from cli_common import Kind, describe
+
+    failure = describe(error)
+    return failure is not None and failure.kind in (Kind.CREDENTIALS, Kind.ACCESS_DENIED, Kind.UNREACHABLE)

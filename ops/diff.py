@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ops.plan_summary import StackPlan, failed_plan, summarize_plan
-from terraform_driver import Terraform, TerraformError, read_stacks
+from terraform_driver import Terraform, TerraformError, UnknownStack, read_stacks
 
 PLAN_FILE = "plan"
 """Name of the plan file written in a stack's directory (the name ``cdktf diff`` uses)."""
@@ -64,11 +64,11 @@ def diff_all(outdir: Path, *, exclude: Iterable[str] = (), extra_env: Mapping[st
 
     Raises:
         FileNotFoundError: nothing was synthesized into ``outdir``.
-        ValueError: ``exclude`` names a stack that does not exist.
+        terraform_driver.UnknownStack: ``exclude`` names a stack that does not exist.
     """
     stacks = read_stacks(outdir)
-    unknown = set(exclude) - set(stacks)
+    unknown = sorted(set(exclude) - set(stacks))
     if unknown:
-        raise ValueError(f"unknown stacks {sorted(unknown)}; synthesized: {list(stacks)}")
+        raise UnknownStack(unknown[0], outdir, list(stacks))
     return [diff_stack(outdir, name, stack.directory, extra_env=extra_env)
             for name, stack in stacks.items() if name not in set(exclude)]

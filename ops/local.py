@@ -15,17 +15,24 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
+from cli_common import ExpectedFailure, Kind
 from config import EMULATOR_ENDPOINT_VARIABLE, EMULATOR_ENVIRONMENT, apply_suffix_variable, suffix_variable
 from emulator import emulator_client, empty_buckets  # noqa: F401  (emulator_client: for callers of ops.local)
 from ops import deploy
-from terraform_driver import PROJECT_ROOT, ApplyResult, SynthesizedStack, read_stacks, stack_named, state_stack
+from terraform_driver import (
+    PROJECT_ROOT,
+    ApplyResult,
+    SynthesizedStack,
+    read_stacks,
+    stack_named,
+    state_stack,
+)
 
 LOCAL_STATE_DIR = PROJECT_ROOT / ".state" / EMULATOR_ENVIRONMENT
 """Everything of the developer's local deployment: emulator record and log, bootstrap state, synthesized output."""
@@ -87,21 +94,67 @@ CDKTF_INTERNAL_OUTPUT = "cross-stack-output-"
 """Prefix of the outputs cdktf adds for cross-stack references (plumbing, not for people)."""
 
 
-def outputs_table(stacks: dict[str, SynthesizedStack]) -> Table:
-    """Every stack's own outputs (``terraform output -json``) as a table, values as plain text (no markup or
-    emoji codes); sensitive values are never shown, cdktf's cross-stack plumbing is left out."""
-    table = Table(title="Outputs")
-    for column in ("stack", "output", "value"):
-        table.add_column(column, overflow="fold")
-    for stack in stacks.values():
-        for name, output in stack.terraform().output_json().items():
-            if name.startswith(CDKTF_INTERNAL_OUTPUT):
-                continue
-            value = output.get("value")
-            shown = "(sensitive)" if output.get("sensitive") else (
-                ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-            table.add_row(stack.name, name, Text(shown))
-    return table
+@dataclass(frozen=True)
+class StackOutput:
+    """One output of a deployed stack (``terraform output -json``): ``stack``, ``name``, ``value`` and whether
+    Terraform marks it ``sensitive`` (then its value is never shown)."""
+
+    stack: str
+    name: str
+    value: Any
+    sensitive: bool = False
+
+    def shown(self) -> str:
+        """The value as people read it: ``(sensitive)`` for a sensitive output, a list as ``a, b``, a map as JSON,
+        anything else as its text."""
+        if self.sensitive:
+            return "(sensitive)"
+        if isinstance(self.value, list) and all(not isinstance(item, (dict, list)) for item in self.value):
+            return ", ".join(map(str, self.value))
+        if isinstance(self.value, (dict, list)):
+            return json.dumps(self.value, sort_keys=True)
+        return str(self.value)
+
+
+def outputs_of(stack: str, output_json: dict[str, dict[str, Any]]) -> list[StackOutput]:
+    """The outputs of ``stack`` from its ``terraform output -json`` document, without cdktf's cross-stack
+    plumbing (``CDKTF_INTERNAL_OUTPUT``); a sensitive output keeps no value."""
+    return [StackOutput(stack, name, None if output.get("sensitive") else output.get("value"),
+                        bool(output.get("sensitive")))
+            for name, output in output_json.items() if not name.startswith(CDKTF_INTERNAL_OUTPUT)]
+
+
+def stack_outputs(stacks: dict[str, SynthesizedStack]) -> list[StackOutput]:
+    """Every stack's own outputs, in dependency order (``terraform output -json`` through each stack's backend).
+
+    Raises:
+        terraform_driver.TerraformError: a stack's outputs could not be read (e.g. not initialised).
+    """
+    return [output for stack in stacks.values() for output in outputs_of(stack.name, stack.terraform().output_json())]
+
+
+def deployed_outputs(outdir: Path = LOCAL_OUTDIR) -> list[StackOutput]:
+    """Every stack's outputs as deployed from ``outdir`` (default: the local deployment, whose emulator must run).
+
+    Raises:
+        emulator.EmulatorError: the local deployment is asked for and no emulator is running.
+        FileNotFoundError: nothing was synthesized into ``outdir``.
+        terraform_driver.TerraformError: a stack's outputs could not be read.
+    """
+    stacks = read_stacks(outdir)
+    for name in stacks:
+        _stack_terraform(name, outdir)
+    return stack_outputs(stacks)
+
+
+def outputs_document(outputs: list[StackOutput]) -> dict[str, dict[str, Any]]:
+    """Stack name -> output name -> value, for ``--json``; sensitive outputs are left out."""
+    document: dict[str, dict[str, Any]] = {}
+    for output in outputs:
+        section = document.setdefault(output.stack, {})
+        if not output.sensitive:
+            section[output.name] = output.value
+    return document
 
 
 def print_result(console: Console) -> Callable[[ApplyResult], None]:
@@ -115,7 +168,8 @@ def print_result(console: Console) -> Callable[[ApplyResult], None]:
 
 
 def deploy_local(console: Console, workers: int = 3) -> dict[str, SynthesizedStack]:
-    """Start (or reuse) the developer's emulator, synthesize ``local`` and apply every stack; print outputs.
+    """Start (or reuse) the developer's emulator, synthesize ``local`` and apply every stack, reporting progress on
+    ``console``; returns the stacks (their outputs: ``stack_outputs``).
 
     Raises:
         emulator.EmulatorError: the emulator could not be started.
@@ -133,7 +187,6 @@ def deploy_local(console: Console, workers: int = 3) -> dict[str, SynthesizedSta
     console.print(f"synthesized {len(stacks)} stacks into {LOCAL_OUTDIR.relative_to(PROJECT_ROOT)} "
                   f"({time.monotonic() - began:.0f} s); deploying")
     results = deploy.deploy_all(stacks.values(), workers=workers, report=print_result(console))
-    console.print(outputs_table(stacks))
     console.print(f"{sum(r.added for r in results)} resources added in {time.monotonic() - began:.0f} s. "
                   "The emulator keeps running: `make state STACK=<stack>` inspects it, "
                   "`make destroy-local` destroys everything and stops it.")
@@ -205,6 +258,18 @@ def _holds_resources(stacks: dict[str, SynthesizedStack]) -> bool:
     return bool(state.get("resources"))
 
 
+def _stack_terraform(stack_name: str, outdir: Path) -> Any:
+    """The initialised ``Terraform`` of ``stack_name`` in ``outdir`` (the local deployment needs its emulator)."""
+    if outdir == LOCAL_OUTDIR:
+        from emulator import LocalSession
+
+        LocalSession(LOCAL_STATE_DIR).require_endpoint()
+    terraform = stack_named(outdir, stack_name).terraform()
+    if not (terraform.directory / ".terraform").is_dir():
+        terraform.init()
+    return terraform
+
+
 def show_state(stack_name: str, address: str | None, outdir: Path = LOCAL_OUTDIR) -> str:
     """``terraform state list`` (or ``state show <address>``) of one stack, read through its backend.
 
@@ -218,13 +283,42 @@ def show_state(stack_name: str, address: str | None, outdir: Path = LOCAL_OUTDIR
         terraform_driver.UnknownStack: no such stack (the message lists the known ones).
         terraform_driver.TerraformError: the state could not be read or ``address`` is not in it.
     """
-    if outdir == LOCAL_OUTDIR:
-        from emulator import LocalSession
-
-        LocalSession(LOCAL_STATE_DIR).require_endpoint()
-    terraform = stack_named(outdir, stack_name).terraform()
-    if not (terraform.directory / ".terraform").is_dir():
-        terraform.init()
+    terraform = _stack_terraform(stack_name, outdir)
     if address:
         return terraform.state_show(address)
     return "".join(f"{line}\n" for line in terraform.state_list())
+
+
+def state_document(stack_name: str, address: str | None, outdir: Path = LOCAL_OUTDIR) -> Any:
+    """What ``show_state`` shows, for scripts: the list of resource addresses, or with ``address`` that resource
+    as ``terraform show -json`` describes it (``address``, ``type``, ``name``, ``values``, ...), every value
+    Terraform marks sensitive replaced by ``"(sensitive)"`` and ``sensitive_values`` dropped.
+
+    Raises:
+        the errors of ``show_state``; cli_common.ExpectedFailure (usage): ``address`` is not in the state.
+    """
+    terraform = _stack_terraform(stack_name, outdir)
+    if not address:
+        return terraform.state_list()
+    module = terraform.show_json().get("values", {}).get("root_module", {})
+    resources = [*module.get("resources", []),
+                 *(r for child in module.get("child_modules", []) for r in child.get("resources", []))]
+    for resource in resources:
+        if resource.get("address") == address:
+            shown = {key: value for key, value in resource.items() if key != "sensitive_values"}
+            shown["values"] = _redacted(resource.get("values", {}), resource.get("sensitive_values", {}))
+            return shown
+    raise ExpectedFailure(f"no resource {address!r} in the state of stack {stack_name!r}", kind=Kind.USAGE,
+                          hint=f"`make state STACK={stack_name}` lists its {len(resources)} resources")
+
+
+def _redacted(values: Any, sensitive: Any) -> Any:
+    """``values`` with every part that ``sensitive`` (Terraform's ``sensitive_values`` mask: ``true`` where a value
+    is sensitive, the same shape otherwise) marks replaced by ``"(sensitive)"``."""
+    if sensitive is True:
+        return "(sensitive)"
+    if isinstance(values, dict) and isinstance(sensitive, dict):
+        return {key: _redacted(value, sensitive.get(key, False)) for key, value in values.items()}
+    if isinstance(values, list) and isinstance(sensitive, list):
+        return [_redacted(value, sensitive[i] if i < len(sensitive) else False) for i, value in enumerate(values)]
+    return values

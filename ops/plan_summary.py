@@ -255,3 +255,19 @@ def render_markdown(plans: Sequence[StackPlan], title: str, allowed: Iterable[st
             lines += ["", f"**{plan.stack}**: {plan.terraform_line()}", ""]
             lines += [f"- `{symbol}` `{address}`" for symbol, address in plan.changes]
     return "\n".join(lines) + "\n"
+
+
+def plans_document(plans: Sequence[StackPlan], title: str) -> dict[str, Any]:
+    """``plans`` as one JSON document for scripts (``ops diff --json``): ``title``, ``failed`` (a stack could not
+    be planned) and per stack every field of its ``StackPlan`` plus Terraform's counts (``to_add``, ``to_change``,
+    ``to_destroy``), ``has_changes`` and ``terraform_line``; changes as ``{"action", "address"}``."""
+    from dataclasses import asdict
+
+    stacks = []
+    for plan in plans:
+        entry = asdict(plan)
+        entry["changes"] = [{"action": symbol, "address": address} for symbol, address in plan.changes]
+        entry.update(to_add=plan.to_add, to_change=plan.to_change, to_destroy=plan.to_destroy,
+                     has_changes=plan.has_changes, terraform_line=plan.terraform_line())
+        stacks.append(entry)
+    return {"title": title, "failed": any(plan.error for plan in plans), "stacks": stacks}

@@ -15,7 +15,7 @@ import pytest
 from ops.diff import diff_all, diff_stack
 from ops.local import synthesize
 from ops.plan_summary import render_markdown
-from terraform_driver import SynthesizedStack
+from terraform_driver import SynthesizedStack, UnknownStack
 from tests.local_deployment import session_deployment
 
 pytestmark = pytest.mark.terraform
@@ -62,5 +62,5 @@ def test_stack_without_its_inputs_fails_and_is_reported(deployment, undeployed):
 @pytest.mark.stacks("bootstrap")
 def test_unknown_excluded_stack_is_refused(deployment, undeployed):
     outdir, _ = undeployed
-    with pytest.raises(ValueError, match="unknown stacks"):
+    with pytest.raises(UnknownStack, match="no stack 'nonexistent'"):
         diff_all(outdir, exclude=["nonexistent"])

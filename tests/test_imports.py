@@ -12,8 +12,8 @@ import pytest
 
 from cdktf_runtime.environment import PROJECT_ROOT
 
-PACKAGES = ("backend", "bench", "cdktf_runtime", "config", "cutover", "emulator", "modules", "ops", "stacks",
-            "terraform_driver", "tests")
+PACKAGES = ("backend", "bench", "cdktf_runtime", "cli_common", "config", "cutover", "emulator", "modules", "ops",
+            "stacks", "terraform_driver", "tests")
 """The project's top-level folders with Python code (``main.py`` is the ``main`` module)."""
 
 BINDINGS = frozenset({"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"})
@@ -22,17 +22,18 @@ BINDINGS = frozenset({"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"}
 ALLOWED = {
     "terraform_driver": set(),
     "config": set(),
+    "cli_common": set(),
     "cdktf_runtime": {"terraform_driver"},
-    "emulator": {"terraform_driver"},
+    "emulator": {"cli_common", "terraform_driver"},
     "modules": {"cdktf_runtime", "config"},
     "backend": {"cdktf_runtime", "config"},
     "stacks": {"backend", "cdktf_runtime", "config", "modules"},
-    "ops": {"backend", "cdktf_runtime", "config", "emulator", "modules", "stacks", "terraform_driver"},
-    "cutover": {"config", "emulator", "terraform_driver"},
+    "ops": {"backend", "cdktf_runtime", "cli_common", "config", "emulator", "modules", "stacks", "terraform_driver"},
+    "cutover": {"cli_common", "config", "emulator", "terraform_driver"},
 }
 """Top-level folder -> the project folders it may import (every other folder of ``PACKAGES`` is off limits)."""
 
-WITHOUT_BINDINGS = ("terraform_driver", "config", "emulator", "cutover")
+WITHOUT_BINDINGS = ("terraform_driver", "config", "cli_common", "emulator", "cutover")
 """Folders that must never import cdktf, jsii or the provider bindings (``cutover`` and what it uses start fast)."""
 
 

@@ -111,10 +111,12 @@ def test_service_and_traffic_outputs_and_curl_runbooks_name_what_is_deployed(dep
     assert service["ecs_task_definition_arn"] == ecs_service["services"][0]["taskDefinition"]
     assert ":task-definition/" in service["ecs_task_definition_arn"]
     # moto runs no containers and its ALB names do not resolve: the curl commands are checked, not sent
+    health_path = group["HealthCheckPath"]  # the container's health path, as the deployed target group checks it
     alb = parse_curl(service["runbook_test_alb"])
-    assert (alb.scheme, alb.host, alb.path) == ("http", balancer["DNSName"], "/health")
-    record = parse_curl(traffic["runbook_test_record"])
-    assert (record.scheme, record.host, record.path) == ("http", traffic["record_fqdn"], "/health")
+    assert (alb.scheme, alb.host, alb.path) == ("http", balancer["DNSName"], health_path)
     checks = {c["Id"]: c["HealthCheckConfig"] for c in deployment.client("route53").list_health_checks()["HealthChecks"]}
+    record = parse_curl(traffic["runbook_test_record"])
+    assert (record.scheme, record.host) == ("http", traffic["record_fqdn"])
+    assert record.path == checks[traffic["legacy_health_check_id"]]["ResourcePath"]  # the legacy side answers it
     assert checks[traffic["new_health_check_id"]]["FullyQualifiedDomainName"] == balancer["DNSName"]
     assert checks[traffic["legacy_health_check_id"]]["FullyQualifiedDomainName"].startswith("legacy-payments-")

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-
+from cli_common.boundary import run
 from cutover.cli.app import app
-from cutover.cli.terminal import CutoverError, terminal
+from cutover.cli.terminal import EXIT_CODES, terminal
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; an expected failure (:class:`CutoverError`) prints one line to stderr and exits with its code.
+    """Run the CLI; an expected failure (a :class:`CutoverError`, or one of ``cli_common.failures``: AWS
+    credentials or access, an unreachable emulator or database, Terraform) prints one line to stderr and exits with
+    its code.
 
     Exit codes (:class:`ExitCode`): 0 success, 1 a difference or a failed check, 2 bad usage or configuration
     (click's usage errors exit 2 as well), 3 a connection or internal error.
     """
     import cutover.cli.commands  # noqa: F401  (registers every command group on ``app``)
 
-    try:
-        app(args=argv, prog_name="cutover")
-    except CutoverError as error:
-        terminal.error(error)
-        sys.exit(int(error.exit_code))
+    run(app, argv, prog_name="cutover", terminal=terminal, exit_codes=EXIT_CODES)

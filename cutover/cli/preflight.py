@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from cutover.cli import databases
 from cutover.cli.app import app
-from cutover.cli.terminal import ExitCode, terminal
+from cutover.cli.terminal import ExitCode, JsonFileOption, terminal
 
 
 @app.command()
@@ -24,7 +23,7 @@ def preflight(
     dms_role: str = typer.Option("dms_migration", help="DMS's database role."),
     validation_role: str = typer.Option("cutover_validation", help="The read-only validation role."),
     master_user: str = typer.Option("paymig_admin", help="The master user none of the roles may be."),
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the checks as JSON to this file."),
+    json_file: Optional[Path] = JsonFileOption,
 ) -> None:
     """Check both databases before a migration: keys, CDC readiness, target schema, LOB sizes, sequences, roles."""
     from rich.table import Table
@@ -36,7 +35,7 @@ def preflight(
     checks = run(source_dsn, target_dsn, schema, Roles(app_role, dms_role, validation_role, master_user),
                  lob_max_size_kb)
     if json_file:
-        json_file.write_text(json.dumps([c.as_dict() for c in checks], indent=2) + "\n", encoding="utf-8")
+        terminal.json([c.as_dict() for c in checks], json_file)
     table = Table(title="cutover preflight", title_justify="left")
     for column in ("check", "status", "found", "fix"):
         table.add_column(column, no_wrap=column in ("check", "status"))

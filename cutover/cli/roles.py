@@ -26,16 +26,12 @@ def roles(
     service; DMS picks the new secret up on its next connection). RDS rotating its master secret changes nothing.
     """
     import psycopg
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    from config import ConfigError, Names, load_config
+    from config import Names, load_config
     from cutover.credentials import aws_clients, endpoint_of, master_connection, provision, role_secrets
     from cutover.roles import RoleError
 
-    try:
-        config = load_config(environment)
-    except ConfigError as error:
-        raise CutoverError(str(error), exit_code=ExitCode.USAGE) from None
+    config = load_config(environment)  # a ConfigError goes to the boundary: every problem, exit 2
     names = Names.of(config)
     databases = {"source": (names.source_db, config.source_database.database_name, source_dsn),
                  "target": (names.target_db, config.target_database.database_name, target_dsn)}
@@ -54,7 +50,7 @@ def roles(
                             rotate=rotate)
     except (LookupError, RoleError, ValueError) as error:
         raise CutoverError(str(error), exit_code=ExitCode.DIFFERENT) from None
-    except (psycopg.Error, ClientError, BotoCoreError) as error:
+    except psycopg.Error as error:  # AWS's errors go to the boundary, which says what to do (cli_common.failures)
         raise CutoverError(f"{type(error).__name__}: {str(error).splitlines()[0]}") from None
     for name in written:
         terminal.print(f"wrote {name} (engine, host, port, dbname, username, password)")

@@ -10,7 +10,7 @@ import typer
 
 from cutover.cli import databases
 from cutover.cli.app import app
-from cutover.cli.terminal import UsageError, terminal
+from cutover.cli.terminal import JsonFileOption, UsageError, terminal
 
 if TYPE_CHECKING:
     from cutover.validate import ValidationReport
@@ -45,7 +45,7 @@ def validate(
     tables: Optional[str] = typer.Option(None, "--tables", help="Comma-separated tables (default: all)."),
     exclude_columns: list[str] = typer.Option([], "--exclude-columns", help="table.column left out (repeatable, "
                                               "or comma-separated), e.g. a column only the migration adds."),
-    json_file: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report to this file."),
+    json_file: Optional[Path] = JsonFileOption,
     jobs: int = typer.Option(2, "--jobs", help="Tables compared at once (one connection per side each)."),
     recheck_after: str = typer.Option("auto", "--recheck-after", help="Seconds before mismatched keys are read "
                                       "again; 'auto': the source's replication lag + 5 s when replication runs "
@@ -67,7 +67,7 @@ def validate(
     with terminal.progress("validating") as advance:
         report = run(source_dsn, target_dsn, options, advance)
     if json_file:
-        json_file.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        terminal.json(report.as_dict(), json_file)
     show(report)
     raise typer.Exit(int(report.exit_code))
 

@@ -8,22 +8,25 @@
 - ``ops env`` (here): the Terraform/cdktf environment as shell ``export`` lines.
 
 Each group module imports only typer at start-up and its command's work inside the command, so ``--help`` and
-``ops env`` stay fast. ``main`` is the error boundary: an expected failure is one red message on stderr and exit
-code 1 (2 for bad configuration or usage), printed by the one ``terminal``.
+``ops env`` stay fast. ``main`` is the error boundary (``cli_common.boundary.run``): an expected failure is one red
+line on stderr, ``error: <what failed>; <what to do>``, and its exit code (``ops.cli.terminal.ExitCode``: 1
+failed, 2 usage or configuration, 3 AWS unusable), printed by the one ``terminal``. Results a script may read
+have ``--json``.
 """
 
 from __future__ import annotations
 
 import shlex
-import sys
 
 import typer
 
+from cli_common.boundary import run
 from ops.cli import diff, local, synth
-from ops.cli.terminal import expected_error, terminal
+from ops.cli.terminal import EXIT_CODES, EXIT_CODES_HELP, terminal
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Operator commands around cdktf and Terraform: synth, local, diff, env.")
+                  pretty_exceptions_show_locals=False, epilog=EXIT_CODES_HELP,
+                  help="Operator commands around cdktf and Terraform: synth, diff, local, env.")
 app.add_typer(synth.app, name="synth")
 app.add_typer(local.app, name="local")
 app.command("diff")(diff.diff)
@@ -39,12 +42,6 @@ def env() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI. An expected failure (``terminal.expected_error``) prints its message and exits 1 or 2."""
-    try:
-        app(args=argv, prog_name="python -m ops")
-    except Exception as error:  # the boundary: expected failures are reported, anything else is a bug
-        code = expected_error(error)
-        if code is None:
-            raise
-        terminal.error(error)
-        sys.exit(int(code))
+    """Run the CLI. An expected failure (``cli_common.failures.describe``) prints one line on stderr and exits
+    with its code (``ops.cli.terminal.EXIT_CODES``)."""
+    run(app, argv, prog_name="python -m ops", terminal=terminal, exit_codes=EXIT_CODES)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ops.cli.terminal import ExitCode, terminal
+from ops.cli.terminal import JSON, ExitCode, terminal
 from terraform_driver.synthesized import DEFAULT_OUTDIR
 
 
@@ -19,25 +19,33 @@ def diff(
     allow_destroy: list[str] = typer.Option([], "--allow-destroy", metavar="ADDRESS", help=(
         "acknowledge the replacement or destruction of this stateful resource (address, or <stack>:<address>; "
         "repeatable)")),
+    as_json: bool = JSON,
 ) -> None:
     """Plan every synthesized stack, then one summary: add/change/destroy/replace/import per stack, stateful
-    replacements and deletions called out. Environment ``local``: synthesized against the running emulated AWS
-    (``make deploy-local``) first. Exits 1 when a stack could not be planned or no emulator runs, 3 when the plan
-    replaces, destroys or disables a stateful resource that no ``--allow-destroy`` acknowledges."""
-    from rich.markdown import Markdown
-
+    replacements and deletions called out (rendered on a terminal, Markdown text in a log or pipe, or JSON).
+    Environment ``local``: synthesized against the running emulated AWS (``make deploy-local``) first. Exits 1 when
+    a stack could not be planned, 3 when no emulator runs, 4 when the plan replaces, destroys or disables a stateful
+    resource that no ``--allow-destroy`` acknowledges."""
     from config import EMULATOR_ENVIRONMENT, selected_environment
     from ops.diff import diff_all, synthesize_local
-    from ops.plan_summary import render_markdown, unacknowledged
+    from ops.plan_summary import plans_document, render_markdown, unacknowledged
 
     environment = selected_environment()
     if environment == EMULATOR_ENVIRONMENT and outdir == DEFAULT_OUTDIR:
         outdir = synthesize_local()
     plans = diff_all(outdir, exclude=exclude)
-    text = render_markdown(plans, title or f"cdktf diff: {environment}", allow_destroy)
+    heading = title or f"cdktf diff: {environment}"
+    text = render_markdown(plans, heading, allow_destroy)
     if markdown:
         markdown.write_text(text, encoding="utf-8")
-    terminal.print(Markdown(text))
+    if as_json:
+        terminal.json(plans_document(plans, heading))
+    elif terminal.on_terminal:
+        from rich.markdown import Markdown
+
+        terminal.print(Markdown(text))
+    else:
+        terminal.print(text.rstrip("\n"))
     if any(plan.error for plan in plans):
         raise typer.Exit(1)
     pending = unacknowledged(plans, allow_destroy)

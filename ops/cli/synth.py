@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ops.cli.terminal import terminal
+from ops.cli.terminal import JSON, terminal
 from terraform_driver.synthesized import DEFAULT_OUTDIR
 
 app = typer.Typer(no_args_is_help=True, help="Synthesized stacks: summary, validate, security-scan, diagram, hcl.")
@@ -16,22 +16,22 @@ OUTDIR = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory (synthesized 
 
 
 @app.command()
-def summary(outdir: Path = OUTDIR) -> None:
-    """Print each synthesized stack with its resource, import and output counts."""
-    from rich.table import Table
-
+def summary(outdir: Path = OUTDIR, as_json: bool = JSON) -> None:
+    """Print each synthesized stack (dependency order) with its resource, import and output counts: a table on a
+    terminal, one line a stack otherwise, or JSON (``{"stacks": [...], "resources": total}``)."""
     from terraform_driver import read_stacks
 
-    table = Table(title=f"Synthesized stacks ({outdir.name})")
-    for column in ("stack", "resources", "imports", "outputs", "depends on"):
-        table.add_column(column)
-    total = 0
-    for stack in read_stacks(outdir).values():
-        count = stack.resource_count()
-        total += count
-        table.add_row(stack.name, str(count), str(len(stack.document.get("import", []))),
-                      str(len(stack.document.get("output", {}))), ", ".join(stack.dependencies) or "-")
-    terminal.print(table)
+    stacks = [{"stack": stack.name, "resources": stack.resource_count(),
+               "imports": len(stack.document.get("import", [])), "outputs": len(stack.document.get("output", {})),
+               "depends_on": list(stack.dependencies)} for stack in read_stacks(outdir).values()]
+    total = sum(stack["resources"] for stack in stacks)
+    if as_json:
+        terminal.json({"outdir": str(outdir), "stacks": stacks, "resources": total})
+        return
+    terminal.listing(f"Synthesized stacks ({outdir.name})", ("stack", "resources", "imports", "outputs", "depends on"),
+                     ((s["stack"], str(s["resources"]), str(s["imports"]), str(s["outputs"]),
+                       ", ".join(s["depends_on"]) or "-") for s in stacks),
+                     lambda r: f"{r[0]}: {r[1]} resources, {r[2]} imports, {r[3]} outputs, depends on {r[4]}")
     terminal.print(f"{total} resources in total")
 
 
@@ -62,17 +62,12 @@ def security_scan(
     environment: str = typer.Option("dev", help="environment the output was synthesized for (selects skips)"),
 ) -> None:
     """checkov over every synthesized stack; fails on findings not in security/checkov_skips.toml."""
-    from rich.table import Table
-
     from ops.security_scan import evaluate, load_skips, run_checkov
 
     results, stale = evaluate(run_checkov(outdir / "stacks"), environment, load_skips())
-    table = Table(title=f"checkov ({environment})")
-    for column in ("stack", "passed", "failed", "skipped"):
-        table.add_column(column)
-    for name, result in sorted(results.items()):
-        table.add_row(name, str(result.passed), str(len(result.failed)), str(len(result.skipped)))
-    terminal.print(table)
+    terminal.listing(f"checkov ({environment})", ("stack", "passed", "failed", "skipped"),
+                     ((name, str(r.passed), str(len(r.failed)), str(len(r.skipped))) for name, r in sorted(results.items())),
+                     lambda r: f"{r[0]}: {r[1]} passed, {r[2]} failed, {r[3]} skipped")
     for name, result in sorted(results.items()):
         for finding in result.failed:
             terminal.print(f"FAILED {finding.check} {name} {finding.resource}: {finding.title}")

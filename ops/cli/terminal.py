@@ -1,62 +1,54 @@
-"""The one object that owns the operator CLI's output: results on stdout, errors on stderr.
+"""The operator CLI's terminal (``cli_common.terminal.Terminal``) and its exit codes.
 
-Commands print through ``terminal``; the error boundary (``ops.cli.main``) turns an expected failure into one
-message on stderr and an exit code (``ExitCode``), never a traceback. Text from Terraform, AWS or the
-configuration is printed as text, never read as Rich markup.
+Commands print through ``terminal``; the error boundary (``ops.cli.main``, ``cli_common.boundary.run``) reports an
+expected failure as one line on stderr, ``error: <what failed>; <what to do>``, and exits with ``EXIT_CODES`` of
+its kind, never with a traceback. Text from Terraform, AWS or the configuration is printed as text, never read as
+Rich markup.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
 
-from rich.console import Console
-from rich.text import Text
+import typer
+
+from cli_common.failures import Kind
+from cli_common.terminal import Terminal
 
 
 class ExitCode(IntEnum):
-    """The CLI's exit codes."""
+    """The operator CLI's exit codes (README "Exit codes", ``python -m ops --help``)."""
 
     OK = 0
     FAILED = 1
-    """Terraform, the emulator or a check failed, or a stack was not found."""
+    """Terraform failed, a check failed (validate, security-scan, a stack that could not be planned), AWS refused a
+    call, or something needed is missing (nothing synthesized, no ``terraform`` on PATH)."""
     USAGE = 2
-    """Bad usage or configuration (the message names the field, the value and the rule)."""
-    STATEFUL_CHANGE = 3
+    """Bad usage or configuration: the message names the field, the value and the rule (or the unknown stack)."""
+    UNAVAILABLE = 3
+    """AWS could not be used: no or rejected credentials, access denied, or the endpoint (the local emulator) does
+    not answer."""
+    STATEFUL_CHANGE = 4
     """``ops diff``: the plan replaces, destroys or disables a stateful resource that no ``--allow-destroy``
     acknowledges."""
 
 
-class Terminal:
-    """Owns stdout (``out``: results, tables) and stderr (``err``: errors)."""
+EXIT_CODES: dict[Kind, int] = {
+    Kind.USAGE: ExitCode.USAGE, Kind.CONFIGURATION: ExitCode.USAGE,
+    Kind.CREDENTIALS: ExitCode.UNAVAILABLE, Kind.ACCESS_DENIED: ExitCode.UNAVAILABLE,
+    Kind.UNREACHABLE: ExitCode.UNAVAILABLE,
+    Kind.AWS: ExitCode.FAILED, Kind.TERRAFORM: ExitCode.FAILED, Kind.MISSING: ExitCode.FAILED,
+    Kind.FAILED: ExitCode.FAILED,
+}
+"""Exit code of each kind of expected failure."""
 
-    def __init__(self) -> None:
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+EXIT_CODES_HELP = ("Exit codes: 0 done; 1 Terraform or a check failed, AWS refused a call, or nothing was "
+                   "synthesized; 2 bad usage or configuration; 3 AWS unusable: no or rejected credentials, access "
+                   "denied, the endpoint (local emulator) not answering; 4 (ops diff) a stateful resource would be replaced or "
+                   "destroyed and no --allow-destroy acknowledges it. Errors go to stderr, one line each.")
+"""The exit codes as the help text shows them."""
 
-    def print(self, *renderables: Any) -> None:
-        """Print results to stdout: ``str`` as plain text (no markup), Rich renderables (tables, Markdown) as such."""
-        self.out.print(*(Text(item) if isinstance(item, str) else item for item in renderables))
-
-    def error(self, message: object) -> None:
-        """Print ``message`` to stderr in red, as plain text."""
-        self.err.print(Text(str(message), style="red"))
-
+JSON = typer.Option(False, "--json", help="Print one JSON document on stdout (for scripts); messages go to stderr.")
+"""The ``--json`` flag of every command whose result a script may read."""
 
 terminal = Terminal()
-
-
-def expected_error(error: BaseException) -> ExitCode | None:
-    """The exit code of an expected failure (its message is the whole report), or None for a bug.
-
-    The error classes are imported here, on failure only, so that starting the CLI stays fast.
-    """
-    from config import ConfigError
-    from emulator import EmulatorError
-    from terraform_driver import TerraformError, UnknownStack
-
-    if isinstance(error, ConfigError):
-        return ExitCode.USAGE
-    if isinstance(error, (EmulatorError, TerraformError, UnknownStack, FileNotFoundError)):
-        return ExitCode.FAILED
-    return None
