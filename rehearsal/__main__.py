@@ -130,4 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cli_common.boundary import guard
+    from cli_common.terminal import Terminal
+
+    guard(main, terminal=Terminal())  # an expected failure: one line on stderr, exit 1 (2 bad usage)
