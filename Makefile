@@ -19,7 +19,7 @@ ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
 export PAYMIG_ENVIRONMENT := $(ENVIRONMENT)
 # `make deploy-local SUFFIX=pr123` (and synth, diff, roles, destroy-local): a per-change environment whose
-# AWS names, state bucket, lock table and state keys carry the suffix (dev and local only; config/settings.py).
+# AWS names, state bucket, lock table and state keys carry the suffix (dev and local only; config/models.py).
 SUFFIX ?= $(PAYMIG_SUFFIX)
 export PAYMIG_SUFFIX := $(SUFFIX)
 

@@ -138,7 +138,7 @@ def aws_clients(config: Any) -> tuple[Any, Any]:
 
     import boto3
 
-    from config.settings import EMULATOR_ENDPOINT_VARIABLE
+    from config.loading import EMULATOR_ENDPOINT_VARIABLE
 
     options: dict[str, Any] = {"region_name": config.regions.primary}
     if config.emulator:

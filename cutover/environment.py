@@ -52,7 +52,7 @@ def _secrets_client(environment: str) -> Any:
     import boto3
 
     from config import load_config
-    from config.settings import EMULATOR_ENDPOINT_VARIABLE
+    from config.loading import EMULATOR_ENDPOINT_VARIABLE
 
     config = load_config(environment)
     options: dict[str, Any] = {"region_name": config.regions.primary}

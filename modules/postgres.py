@@ -8,7 +8,7 @@ appears in Terraform configuration or state.
 
 Versions stay deployable: ``engine_version`` is either the major version only with ``auto_minor_version_upgrade``
 (the provider accepts any minor of that major, so RDS's own upgrades never make the next apply fail) or a pinned
-minor without it (``config.settings.PostgresInstance`` enforces one of the two). A major upgrade needs
+minor without it (``config.models.PostgresInstance`` enforces one of the two). A major upgrade needs
 ``allow_major_version_upgrade``; the parameter group's name carries the family and it is created before the old
 one is destroyed, so the instance moves to the new family's group in the same apply. Maintenance and backup
 windows are per instance (UTC).

@@ -201,7 +201,7 @@ def _stem(key: str) -> str:
 
 
 def build_architecture(stacks: Mapping[str, SynthesizedStack]) -> Architecture:
-    """The diagram model of ``stacks`` (as ``ops.synthesized.read_stacks`` returns them, in dependency order).
+    """The diagram model of ``stacks`` (as ``terraform_driver.read_stacks`` returns them, in dependency order).
 
     Resources are folded into the ones they configure (module docstring), and resources of one type, stack and
     region whose names differ only by a trailing ``-<n>`` become one node with a count.

@@ -12,7 +12,7 @@ cross-stack ``terraform_remote_state`` outputs); ``Resolver`` turns each into th
 built from the resource's own name and region, one made-up account ``ACCOUNT``). A reference it does not know
 raises ``KeyError``: nothing is guessed silently.
 
-Works on ``ops.synthesized.SynthesizedStack`` (plain JSON); never imports cdktf.
+Works on ``terraform_driver.SynthesizedStack`` (plain JSON); never imports cdktf.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
 from config import MigrationConfig
-from config.settings import PostgresInstance
+from config.models import PostgresInstance
 from modules.cutover_journal import CutoverJournal, CutoverJournalProps
 from modules.database_roles import DatabaseRoleSecrets, DatabaseRoleSecretsProps
 from modules.dms import (

@@ -13,8 +13,8 @@ import pytest
 
 from cdktf_runtime.environment import PROJECT_ROOT
 from config import load_config, parse_config
-from config.settings import DMS_LOG_SEVERITY_DEFAULTS, PROJECT_TAG_KEYS
-from ops.synthesized import SynthesizedStack
+from config.models import DMS_LOG_SEVERITY_DEFAULTS, PROJECT_TAG_KEYS
+from terraform_driver import SynthesizedStack
 from tests.aws_cli import parse_aws, parse_curl
 from tests.conftest import config_data, synth_app
 

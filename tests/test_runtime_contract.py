@@ -20,10 +20,10 @@ import pytest
 from cdktf import Testing, TerraformStack
 
 from config import load_config, parse_config
-from config.settings import windows_overlap
+from config.models import windows_overlap
 from modules.dms_events import ALERTING_EVENT_TYPES, TASK_STATE_CHANGE
 from modules.fargate_service import CONTAINER_NAME, SCRATCH_INIT_CONTAINER
-from ops.synthesized import SynthesizedStack
+from terraform_driver import SynthesizedStack
 from tests.conftest import LEGACY_SOURCE, config_data, stack_json, synth_app
 from tests.test_config import _problems
 
