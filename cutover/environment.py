@@ -16,9 +16,10 @@ from cutover.cli.terminal import CutoverError, ExitCode, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
-VALIDATION_SECRET = "{project}-{environment}/db/{side}/validation"
-"""Name of the Secrets Manager secret holding the read-only validation role's credentials on ``side``
-(``source`` or ``target``), JSON ``{"username": ..., "password": ...}`` (written by ``cutover roles``)."""
+VALIDATION_SECRET_OUTPUT = "db_validation_{side}_secret_arn"
+"""The data stack's output with the ARN of the Secrets Manager secret that holds the read-only validation role's
+credentials on ``side`` (``source`` or ``target``), JSON ``{"username": ..., "password": ...}``: the stack creates
+it without a value, ``cutover roles`` writes it."""
 
 
 def stack_directory(environment: str, stack: str = "data") -> Path:
@@ -68,8 +69,8 @@ def environment_dsns(environment: str) -> tuple[str, str]:
     """libpq connection strings of the source and the target of ``environment`` as the validation role.
 
     Host and port come from the data stack's outputs ``source_endpoint``/``target_endpoint`` (``host:port``),
-    the database from ``source_database_name``/``target_database_name``, the credentials from
-    :data:`VALIDATION_SECRET`. The password goes into the connection string only, never into output.
+    the database from ``source_database_name``/``target_database_name``, the credentials from the secret that
+    :data:`VALIDATION_SECRET_OUTPUT` names. The password goes into the connection string only, never into output.
 
     Raises:
         UsageError: an unknown environment. CutoverError: outputs or secrets missing.
@@ -87,7 +88,10 @@ def environment_dsns(environment: str) -> tuple[str, str]:
         if not endpoint or not dbname:
             raise CutoverError(f"data stack outputs {side}_endpoint / {side}_database_name missing: redeploy the "
                                "data stack", exit_code=ExitCode.USAGE)
-        name = VALIDATION_SECRET.format(project=config.project, environment=environment, side=side)
+        name = outputs.get(VALIDATION_SECRET_OUTPUT.format(side=side))
+        if not name:
+            raise CutoverError(f"data stack output {VALIDATION_SECRET_OUTPUT.format(side=side)} missing: redeploy the "
+                               "data stack", exit_code=ExitCode.USAGE)
         try:
             secret = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
         except Exception as error:  # noqa: BLE001  (botocore errors: name the secret, not its value)

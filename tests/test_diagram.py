@@ -37,7 +37,7 @@ def test_cross_stack_edges_follow_the_stack_dependencies(architecture, synthesiz
 def test_cross_stack_edge_names_the_producing_and_consuming_resources(architecture):
     cross = {(edge.source.split(".")[0], edge.target.split(".")[0]) for edge in architecture.cross_stack_edges()}
     assert ("network/aws_vpc", "service/aws_lb_target_group") in cross
-    assert ("data/aws_db_instance", "service/aws_ecs_task_definition") in cross
+    assert ("data/aws_route53_record", "service/aws_ecs_task_definition") in cross  # DB_HOST: the writer name
     assert ("service/aws_lb", "traffic/aws_route53_record") in cross
 
 
