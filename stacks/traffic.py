@@ -34,6 +34,7 @@ class TrafficStack(MigrationStack):
                     "Runbook: the weighted record answers (legacy or new, by weight) once the zone is delegated")
         # [dns] legacy_weight/new_weight are the weights the records are created with; after that the weights
         # belong to `cutover shift` / `cutover rollback` (Terraform ignores them, see modules/weighted_dns.py)
-        suffix = f"PAYMIG_SUFFIX={config.suffix} " if config.suffix else ""
-        self.output("runbook_shift_traffic", f"{suffix}python -m cutover shift --environment {config.environment}",
+        suffix = f" SUFFIX={config.suffix}" if config.suffix else ""
+        self.output("runbook_shift_traffic",
+                    f'make cutover ARGS="shift --environment {config.environment}"{suffix}',
                     "Runbook: move traffic between legacy and new (weights owned by cutover, journalled)")

@@ -236,7 +236,7 @@ def test_a_suffix_names_every_resource_and_state_key(synthesized, suffixed):
     assert table["name"] == "paymig-dev-tflock-pr123"
     found = outputs(suffixed)
     assert found["data.runbook_roles"] == "make roles ENVIRONMENT=dev SUFFIX=pr123"
-    assert found["traffic.runbook_shift_traffic"] == "PAYMIG_SUFFIX=pr123 python -m cutover shift --environment dev"
+    assert found["traffic.runbook_shift_traffic"] == 'make cutover ARGS="shift --environment dev" SUFFIX=pr123'
 
 
 def test_make_and_the_local_deployment_pass_the_suffix_through_paymig_suffix(monkeypatch, tmp_path):
@@ -246,7 +246,7 @@ def test_make_and_the_local_deployment_pass_the_suffix_through_paymig_suffix(mon
     assert load_config("dev").state.key_prefix == "paymig/dev/pr9"
     stacks = synthesize("http://127.0.0.1:9", tmp_path / "out")  # synthesis only: nothing is contacted
     assert stacks["network"].document["terraform"]["backend"]["s3"]["key"] == "paymig/local/pr9/network.tfstate"
-    assert outputs(stacks)["traffic.runbook_shift_traffic"] == "PAYMIG_SUFFIX=pr9 python -m cutover shift --environment local"
+    assert outputs(stacks)["traffic.runbook_shift_traffic"] == 'make cutover ARGS="shift --environment local" SUFFIX=pr9'
     monkeypatch.delenv("PAYMIG_SUFFIX")
     # `make <target> SUFFIX=pr7` exports PAYMIG_SUFFIX=pr7 to every command of the target
     printed = subprocess.run(["make", "-s", "--no-print-directory", "-f", "-", "show-suffix", "SUFFIX=pr7"],
