@@ -4,8 +4,9 @@ What comes from where:
 
 - AWS resources (writer zone and name, weighted records, health checks, journal table, DMS tasks): the data and
   traffic stacks' outputs (:func:`cutover.environment.stack_outputs`, through the one Terraform driver), or the JSON
-  file ``$PAYMIG_CUTOVER_OUTPUTS`` names (``{"<stack>": {"<output>": value}}``: CI, tests); AWS credentials and
-  region the usual boto3 way, or the emulated AWS at ``$PAYMIG_AWS_ENDPOINT_URL`` for ``local``.
+  file ``$PAYMIG_CUTOVER_OUTPUTS`` names (``{"<stack>": {"<output>": value}}``: CI, tests); AWS credentials the
+  usual boto3 way in the environment's primary region, or for ``local`` the emulated AWS at
+  ``$PAYMIG_AWS_ENDPOINT_URL`` or else the one ``make deploy-local`` runs.
 - Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
   libpq strings of an administrative role (never printed or journalled). Issue 13's ``cutover roles`` writes the
   roles' secrets; reading them from Secrets Manager is the seam left for that merge.
@@ -77,16 +78,10 @@ class Context:
         self.options = options
 
     def client(self, service: str) -> Any:
-        """A boto3 client (the emulated AWS for ``local``)."""
-        import boto3
+        """A boto3 client (:func:`cutover.environment.aws_client`: the emulated AWS for ``local``)."""
+        from cutover.environment import aws_client
 
-        endpoint = os.environ.get("PAYMIG_AWS_ENDPOINT_URL") if self.options.environment == "local" else None
-        if self.options.environment == "local" and not endpoint:
-            raise UsageError("PAYMIG_AWS_ENDPOINT_URL", "", "must name the local emulated AWS (see `make deploy-local`)")
-        kwargs: dict[str, Any] = {"region_name": os.environ.get("AWS_REGION", "us-east-1")}
-        if endpoint:
-            kwargs.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
-        return boto3.client(service, **kwargs)
+        return aws_client(self.options.environment, service)
 
     @cached_property
     def data_outputs(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def environment(payment_databases, aws, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(outputs))
     monkeypatch.setenv("PAYMIG_SOURCE_DSN", payment_databases.source_admin)
     monkeypatch.setenv("PAYMIG_TARGET_DSN", payment_databases.target_admin)
-    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "test")
+    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "dev")  # dev: its region; moto answers
     monkeypatch.setenv("PAYMIG_APP_ROLE", APP_ROLE)
     return tmp_path / "state"
 
