@@ -8,7 +8,8 @@ What comes from where:
   usual boto3 way in the environment's primary region, or for ``local`` the emulated AWS at
   ``$PAYMIG_AWS_ENDPOINT_URL`` or else the one ``make deploy-local`` runs.
 - Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
-  libpq strings of an administrative role (never printed or journalled). Issue 13's ``cutover roles`` writes the
+  libpq strings of an administrative role (never printed or journalled); for ``local``, else the two local servers
+  ``make databases-local`` started (:data:`LOCAL_DATABASES`). Issue 13's ``cutover roles`` writes the
   roles' secrets; reading them from Secrets Manager is the seam left for that merge.
 - Which replication: ``--replication dms`` (the data stack's tasks) or ``native`` (PostgreSQL logical replication
   between the two databases; the rehearsal and the emulated AWS, where DMS moves no data).
@@ -69,6 +70,25 @@ class Options:
             raise UsageError("--replication", self.replication, f"must be one of {', '.join(REPLICATIONS)}")
         self.source_dsn = self.source_dsn or os.environ.get("PAYMIG_SOURCE_DSN")
         self.target_dsn = self.target_dsn or os.environ.get("PAYMIG_TARGET_DSN")
+        if self.environment == "local" and not (self.source_dsn and self.target_dsn):
+            local = local_databases()
+            self.source_dsn = self.source_dsn or local.get("source_admin")
+            self.target_dsn = self.target_dsn or local.get("target_admin")
+
+
+LOCAL_DATABASES = PROJECT_ROOT / ".state" / "local" / "databases.json"
+"""The local PostgreSQL servers ``make databases-local`` started (``rehearsal/databases.py``): the ``local``
+environment's databases when no DSN is given."""
+
+
+def local_databases() -> dict[str, str]:
+    """The administrative DSNs (``source_admin``, ``target_admin``) of :data:`LOCAL_DATABASES`; ``{}`` when absent."""
+    import json
+
+    try:
+        return dict(json.loads(LOCAL_DATABASES.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
 
 
 class Context:
@@ -101,7 +121,7 @@ class Context:
         dsn = self.options.source_dsn if name == "source" else self.options.target_dsn
         if not dsn:
             raise UsageError(f"--{name}-dsn", "", f"the {name} database's connection is needed "
-                             f"(or ${'PAYMIG_' + name.upper() + '_DSN'})")
+                             f"(or ${'PAYMIG_' + name.upper() + '_DSN'}; for -e local, `make databases-local`)")
         return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role)
 
     @cached_property

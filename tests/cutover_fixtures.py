@@ -20,7 +20,7 @@ from cutover.journal import Journal
 from cutover.replication.native import NativeReplication
 from cutover.switchover import Migration, Policy
 from cutover.writer import Route53WriterRecord
-from tests.postgres import PostgresServer
+from localpg import PostgresServer
 
 APP_ROLE = "paymig_test_app"
 """The application role of these tests (not ``payments_app``: other tests create that role with their own grants

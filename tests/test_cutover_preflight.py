@@ -15,7 +15,7 @@ from cutover.schema import copy_schema
 from cutover.sequences import sync_sequences
 from cutover.validate import ValidateOptions, validate
 from tests.payments_schema import SCHEMA, data
-from tests.postgres import PostgresServer
+from localpg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = """

@@ -17,7 +17,7 @@ from moto import mock_aws
 from config import Names, load_config
 from cutover.credentials import Endpoint, provision, role_secrets
 from cutover.roles import ROLES, role_statements
-from tests.postgres import PostgresServer, enable_password_auth
+from localpg import PostgresServer, enable_password_auth
 
 SCHEMA_SQL = ("CREATE TABLE public.payments (id bigserial PRIMARY KEY, amount_cents bigint NOT NULL); "
               "INSERT INTO public.payments (amount_cents) VALUES (100), (250);")
