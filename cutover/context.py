@@ -25,6 +25,7 @@ from cutover.cli.terminal import UsageError
 from cutover.database import Database
 from cutover.environment import ROOT as PROJECT_ROOT
 from cutover.journal import Journal
+from cutover.roles import APP_ROLE
 
 REPLICATIONS = ("native", "dms")
 OUTPUTS_FILE_VARIABLE = "PAYMIG_CUTOVER_OUTPUTS"
@@ -50,7 +51,7 @@ class Options:
         environment: ``local``, ``dev``, ``prod``, ...
         source_dsn / target_dsn: administrative libpq connection strings.
         replication: ``native`` or ``dms``.
-        app_role: the application's database role (the one frozen); default ``payments_app``.
+        app_role: the application's database role (the one frozen); default ``cutover.roles.APP_ROLE``.
         state_dir: local journal folder; default ``.state/<environment>/cutover``.
         freeze_limit_seconds: the switch's freeze bound, seconds; default 30.
     """
@@ -59,7 +60,7 @@ class Options:
     source_dsn: str | None = None
     target_dsn: str | None = None
     replication: str = "native"
-    app_role: str = "payments_app"
+    app_role: str = APP_ROLE
     state_dir: Path | None = None
     freeze_limit_seconds: float = 30.0
 

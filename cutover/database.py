@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cutover.cli.terminal import CutoverError
+from cutover.roles import APP_ROLE
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ class Database:
             publications/subscriptions (never printed or journalled).
         address: what the writer record holds when this database is the writer (an RDS address; locally any
             name the rehearsal maps to a DSN).
-        app_role: the application's role (the one frozen), default ``payments_app``.
+        app_role: the application's role (the one frozen), default ``cutover.roles.APP_ROLE`` (``paymig_app``).
     """
 
     name: str
     admin_dsn: str
     address: str
-    app_role: str = "payments_app"
+    app_role: str = APP_ROLE
 
     def connect(self, **kwargs: Any) -> Any:
         """An autocommit psycopg connection as the admin role.

@@ -1,8 +1,9 @@
 """Two local PostgreSQL servers standing in for the legacy source and the RDS target, with the payment schema.
 
 The servers are :class:`tests.postgres.PostgresServer` (initdb + pg_ctl in temporary folders on free loopback
-ports, run as ``postgres`` when started by root). Both get the application role ``payments_app`` and the schema;
-in a real migration ``cutover schema copy`` (issue 12) and ``cutover roles`` (issue 13) do that.
+ports, run as ``postgres`` when started by root). Both get the application role (``cutover.roles.APP_ROLE``, the
+name ``cutover roles`` creates) and the schema; in a real migration ``cutover schema copy`` (issue 12) and
+``cutover roles`` (issue 13) do that.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-APP_ROLE = "payments_app"
+from cutover.roles import APP_ROLE
+
 DATABASE = "payments"
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE payments (
     id bigserial PRIMARY KEY,
     idempotency_key uuid NOT NULL UNIQUE,
@@ -25,8 +27,8 @@ CREATE TABLE payments (
     currency char(3) NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-GRANT SELECT, INSERT ON payments TO payments_app;
-GRANT USAGE ON SEQUENCE payments_id_seq TO payments_app;
+GRANT SELECT, INSERT ON payments TO {APP_ROLE};
+GRANT USAGE ON SEQUENCE payments_id_seq TO {APP_ROLE};
 """
 
 

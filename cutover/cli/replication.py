@@ -9,6 +9,7 @@ import typer
 from cutover.cli.app import app
 from cutover.cli.options import AppRole, Environment, ReplicationKind, SourceDsn, StateDir, TargetDsn, context
 from cutover.cli.terminal import UsageError, terminal
+from cutover.roles import APP_ROLE
 
 replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases.")
 app.add_typer(replication_app, name="replication")
@@ -41,7 +42,7 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
 
 @replication_app.command("start")
 def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-          target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+          target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
           state_dir: StateDir = None) -> None:
     """Start replication: forward = full load then changes (the target's application role is frozen first)."""
     _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
@@ -49,7 +50,7 @@ def start(environment: Environment = "local", direction: Direction = "forward", 
 
 @replication_app.command("stop")
 def stop(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-         target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+         target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
          state_dir: StateDir = None) -> None:
     """Stop applying changes; the position is kept."""
     _act("stop", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
@@ -57,7 +58,7 @@ def stop(environment: Environment = "local", direction: Direction = "forward", s
 
 @replication_app.command("resume")
 def resume(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
            state_dir: StateDir = None) -> None:
     """Continue applying changes from the kept position."""
     _act("resume", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)

@@ -10,13 +10,14 @@ import typer
 from cutover.cli.app import app
 from cutover.cli.options import AppRole, Environment, ReplicationKind, SourceDsn, StateDir, TargetDsn, context
 from cutover.cli.terminal import terminal
+from cutover.roles import APP_ROLE
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the status as one JSON document")]
 
 
 @app.command("status")
 def status(environment: Environment = "local", as_json: AsJson = False, source_dsn: SourceDsn = None,
-           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
            state_dir: StateDir = None) -> None:
     """One screen of the migration's state (read-only: takes no lock)."""
     from cutover.operations import status as read_status

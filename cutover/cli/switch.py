@@ -15,6 +15,7 @@ from cutover.cli.options import (
     AppRole, Environment, FreezeLimit, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
 from cutover.cli.terminal import UsageError, terminal
+from cutover.roles import APP_ROLE
 
 Steps = Annotated[str, typer.Option("--steps", help="Percentages of traffic to the new side, increasing, ending at 100")]
 Bake = Annotated[float, typer.Option("--bake", help="Seconds each step is held while the gates are checked "
@@ -36,7 +37,7 @@ def _shift_factory(ctx, steps: str = "10,25,50,100", bake: float = 300.0):  # no
 @app.command("shift")
 def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bake: Bake = 300.0,
           source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = "native",
-          app_role: AppRole = "payments_app", state_dir: StateDir = None) -> None:
+          app_role: AppRole = APP_ROLE, state_dir: StateDir = None) -> None:
     """Phase 1: move the public traffic to the new ALB step by step; any gate failing moves it all back."""
     from cutover.traffic import ALIAS_TTL_SECONDS, parse_steps
 
@@ -52,7 +53,7 @@ def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bak
 
 @app.command("switchover")
 def switchover(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-               replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
+               replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
                state_dir: StateDir = None, freeze_limit: FreezeLimit = 30.0) -> None:
     """Phase 2: freeze the source, drain, verify, sync sequences, point the writer name at the target, start the
     reverse replication, unfreeze the target."""
@@ -66,7 +67,7 @@ def switchover(environment: Environment = "local", source_dsn: SourceDsn = None,
 
 @app.command("rollback")
 def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-             replication: ReplicationKind = "native", app_role: AppRole = "payments_app", state_dir: StateDir = None,
+             replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
              freeze_limit: FreezeLimit = 30.0) -> None:
     """Undo the last move: an interrupted run, the switchover (writer back to the source), then the weights."""
     from cutover.operations import rollback as roll_back
@@ -79,7 +80,7 @@ def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, t
 
 @app.command("resume")
 def resume(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-           replication: ReplicationKind = "native", app_role: AppRole = "payments_app", state_dir: StateDir = None,
+           replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
            freeze_limit: FreezeLimit = 30.0, steps: Steps = "10,25,50,100", bake: Bake = 300.0) -> None:
     """Continue an interrupted switchover, rollback or shift from where the journal says it stopped."""
     from cutover.operations import resume_any
