@@ -11,6 +11,9 @@ What comes from where:
   libpq strings of an administrative role (never printed or journalled); for ``local``, else the two local servers
   ``make databases-local`` started (:data:`LOCAL_DATABASES`). Issue 13's ``cutover roles`` writes the
   roles' secrets; reading them from Secrets Manager is the seam left for that merge.
+- Legacy applications: ``--legacy-role`` (or ``$PAYMIG_LEGACY_ROLES``, comma-separated) names the roles of
+  applications that write to the source with their own role; the source's freeze covers them with the
+  application role (:class:`cutover.database.Database`).
 - Which replication: ``--replication dms`` (the data stack's tasks) or ``native`` (PostgreSQL logical replication
   between the two databases; the rehearsal and the emulated AWS, where DMS moves no data).
 """
@@ -27,6 +30,7 @@ from cutover.cli.terminal import UsageError
 from cutover.database import Database
 from cutover.environment import ROOT as PROJECT_ROOT
 from cutover.journal import Journal
+from cutover.roles import APP_ROLE, IDENTIFIER_RULE, ROLE_NAMES, is_identifier
 
 REPLICATIONS = ("native", "dms")
 OUTPUTS_FILE_VARIABLE = "PAYMIG_CUTOVER_OUTPUTS"
@@ -52,22 +56,38 @@ class Options:
         environment: ``local``, ``dev``, ``prod``, ...
         source_dsn / target_dsn: administrative libpq connection strings.
         replication: ``native`` or ``dms``.
-        app_role: the application's database role (the one frozen); default ``payments_app``.
+        app_role: the application's database role (the one frozen); default ``cutover.roles.APP_ROLE``.
         state_dir: local journal folder; default ``.state/<environment>/cutover``.
         freeze_limit_seconds: the switch's freeze bound, seconds; default 30.
+        legacy_roles: legacy applications' own roles, frozen on the source with ``app_role``; default none.
+
+    Raises:
+        UsageError: ``replication`` unknown; ``app_role`` or a legacy role not a PostgreSQL identifier; a legacy
+            role that is one of the migration's replication or validation roles.
     """
 
     environment: str
     source_dsn: str | None = None
     target_dsn: str | None = None
     replication: str = "native"
-    app_role: str = "payments_app"
+    app_role: str = APP_ROLE
     state_dir: Path | None = None
     freeze_limit_seconds: float = 30.0
+    legacy_roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.replication not in REPLICATIONS:
             raise UsageError("--replication", self.replication, f"must be one of {', '.join(REPLICATIONS)}")
+        if not is_identifier(self.app_role):
+            raise UsageError("--app-role", self.app_role, IDENTIFIER_RULE)
+        others = {name for key, name in ROLE_NAMES.items() if key != "app"}
+        for role in self.legacy_roles:
+            if not is_identifier(role):
+                raise UsageError("--legacy-role", role, IDENTIFIER_RULE)
+            if role in others:
+                raise UsageError("--legacy-role", role, f"must be an application's role, not one of the migration's "
+                                 f"({', '.join(sorted(others))}): freezing it would stop replication or validation")
+        self.legacy_roles = tuple(dict.fromkeys(r for r in self.legacy_roles if r != self.app_role))
         self.source_dsn = self.source_dsn or os.environ.get("PAYMIG_SOURCE_DSN")
         self.target_dsn = self.target_dsn or os.environ.get("PAYMIG_TARGET_DSN")
         if self.environment == "local" and not (self.source_dsn and self.target_dsn):
@@ -122,7 +142,9 @@ class Context:
         if not dsn:
             raise UsageError(f"--{name}-dsn", "", f"the {name} database's connection is needed "
                              f"(or ${'PAYMIG_' + name.upper() + '_DSN'}; for -e local, `make databases-local`)")
-        return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role)
+        # legacy applications write to the source only: the target's freeze covers the application role
+        legacy = self.options.legacy_roles if name == "source" else ()
+        return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role, legacy)
 
     @cached_property
     def writer(self) -> Any:

@@ -1,8 +1,8 @@
 """Two local PostgreSQL servers standing in for the legacy source and the RDS target, with the payment schema.
 
 The servers are :class:`localpg.PostgresServer` (initdb + pg_ctl on free loopback ports, run as ``postgres`` when
-started by root). Both get the application role (:data:`APP_ROLE`) and the schema; in a real migration
-``cutover schema copy`` and ``cutover roles`` do that.
+started by root). Both get the application role (``cutover.roles.APP_ROLE``, the name ``cutover roles``
+creates) and the schema; in a real migration ``cutover schema copy`` and ``cutover roles`` do that.
 
 - :func:`two_servers`: for one run (the rehearsal, ``bench/freeze``), stopped and removed afterwards.
 - :func:`start_local` / :func:`stop_local` (``make databases-local`` / ``make databases-local-stop``): two servers
@@ -29,7 +29,8 @@ LOCAL_DIR = PROJECT_ROOT / ".state" / "local" / "postgres"
 LOCAL_RECORD = PROJECT_ROOT / ".state" / "local" / "databases.json"
 """Where :func:`start_local` records the servers (``cutover.context.LOCAL_DATABASES`` reads it)."""
 
-APP_ROLE = "payments_app"
+from cutover.roles import APP_ROLE
+
 DATABASE = "payments"
 SCHEMA = f"""
 CREATE TABLE payments (

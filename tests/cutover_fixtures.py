@@ -23,8 +23,8 @@ from cutover.writer import Route53WriterRecord
 from localpg import PostgresServer
 
 APP_ROLE = "paymig_test_app"
-"""The application role of these tests (not ``payments_app``: other tests create that role with their own grants
-on the same session servers)."""
+"""The application role of these tests (not ``cutover.roles.APP_ROLE``: other tests create that role with their own
+grants on the same session servers)."""
 WRITER_NAME = "db.payment-migration-test.internal"
 SCHEMA = """
 CREATE TABLE payments (
