@@ -24,12 +24,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from cutover.roles import APP_ROLE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".state" / "local" / "postgres"
 LOCAL_RECORD = PROJECT_ROOT / ".state" / "local" / "databases.json"
 """Where :func:`start_local` records the servers (``cutover.context.LOCAL_DATABASES`` reads it)."""
-
-from cutover.roles import APP_ROLE
 
 DATABASE = "payments"
 SCHEMA = f"""
