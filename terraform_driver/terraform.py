@@ -93,8 +93,9 @@ class ApplyResult:
 
 @dataclass(frozen=True)
 class PlanResult:
-    """A plan: ``has_changes`` (``-detailed-exitcode`` 2), the ``change_summary`` counts and the planned changes
-    as (action, address) pairs (``planned_change`` messages)."""
+    """A plan: ``has_changes`` (``-detailed-exitcode`` 2), the ``change_summary`` counts, the planned changes
+    as (action, address) pairs (``planned_change`` messages) and the warnings Terraform reported (``diagnostic``
+    messages; errors raise :class:`TerraformError` instead)."""
 
     stack: str
     has_changes: bool
@@ -104,6 +105,7 @@ class PlanResult:
     imported: int = 0
     changes: tuple[tuple[str, str], ...] = field(default=())
     plan_file: Path | None = None
+    warnings: tuple[Diagnostic, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ class Terraform:
         changes = tuple((m["change"]["action"], m["change"]["resource"]["addr"]) for m in run.of_type("planned_change"))
         return PlanResult(self.name, run.returncode == 2, add=summary.get("add", 0), change=summary.get("change", 0),
                           remove=summary.get("remove", 0), imported=summary.get("import", 0), changes=changes,
-                          plan_file=out)
+                          plan_file=out, warnings=tuple(d for d in run.diagnostics() if d.severity == "warning"))
 
     def apply(self, plan_file: Path | None = None, *, lock_timeout: str = LOCK_TIMEOUT, refresh: bool = True,
               variables: Mapping[str, str] | None = None) -> ApplyResult:

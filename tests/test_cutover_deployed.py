@@ -3,6 +3,8 @@ the values the tool owns (after a switch and a shift, Terraform plans no change)
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from cutover.traffic import WeightedRecords
@@ -27,7 +29,9 @@ def test_after_a_switchover_and_a_full_shift_terraform_plans_no_change(deploymen
     try:
         writer.point_at(data["target_address"])  # what `cutover switchover` does
         records.set(0, 100)  # what `cutover shift` does
-        plans = {name: deployment.stacks[name].terraform().plan(lock=False) for name in ("data", "traffic")}
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            plans = dict(zip(("data", "traffic"), pool.map(lambda name: deployment.stacks[name].terraform().plan(
+                lock=False), ("data", "traffic"))))
         assert {name: (plan.has_changes, plan.changes) for name, plan in plans.items()} == {
             "data": (False, ()), "traffic": (False, ())}
     finally:

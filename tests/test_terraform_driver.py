@@ -101,3 +101,11 @@ def test_the_stack_graph_comes_from_the_manifest(synthesized):
     assert stack_named(outdir, "data").name == "data"
     with pytest.raises(UnknownStack, match="no stack 'nosuch'"):
         stack_named(outdir, "nosuch")
+
+
+@pytest.mark.terraform
+def test_a_plan_keeps_terraforms_warnings(terraform, tmp_path):
+    assert terraform.plan().warnings == ()
+    (tmp_path / "terraform.tfvars").write_text("undeclared = 1\n", encoding="utf-8")  # a warning, not an error
+    (warning,) = terraform.plan().warnings
+    assert (warning.severity, warning.summary) == ("warning", "Value for undeclared variable")
