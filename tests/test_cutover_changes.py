@@ -3,14 +3,18 @@ two real PostgreSQL servers with logical replication, the journal's ``verify`` e
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
 from cutover.changes import read_counters
+from cutover.journal import Journal
 from cutover.switchover import Abandoned, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
     APP_ROLE, app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
 )
+from tests.test_cutover_cli import environment, run  # noqa: F401  (fixture)
 
 REFUNDS = f"""
 CREATE TABLE refunds (
@@ -129,3 +133,51 @@ def test_a_difference_planted_after_the_baseline_abandons_the_switch_with_nothin
     assert "on-the-target" in payment_keys(m.target.admin_dsn)
     failed = [e for e in m.journal.entries() if e.step == "verify" and e.status == "failed"]
     assert len(failed) == 1
+
+
+def test_an_equal_cutover_validate_e_is_the_baseline_of_the_next_switchover(environment, payment_databases, capsys,
+                                                                             monkeypatch):
+    from cutover import environment as deployed
+
+    state = ["--state-dir", str(environment)]
+    monkeypatch.setattr(deployed, "environment_dsns",
+                        lambda name: (payment_databases.source_admin, payment_databases.target_admin))
+    assert run(capsys, "replication", "start", *state)[0] == 0
+    wait_for(lambda: json.loads(run(capsys, "status", "--json", *state)[1])["replication"]["forward"]["state"]
+             == "running", what="full load")
+    wait_for(lambda: read_counters(payment_databases.target_admin, "target")["tables"]["payments"]["changes"] == 20,
+             what="the full load counted on the target")
+    code, out, err = run(capsys, "validate", "-e", "test", "--tables", "payments", *state)
+    assert code == 0 and "baseline" not in out, err  # a partial validation is no baseline
+    code, out, err = run(capsys, "validate", "-e", "test", *state)
+    assert code == 0 and "baseline recorded" in out, err
+    recorded = [e for e in Journal(environment).entries() if e.operation == "validate"]
+    assert [(e.step, e.status) for e in recorded] == [("validate", "done"), ("end", "end")]
+    assert set(recorded[0].details["counters"]) == {"source", "target"}
+
+    code, out, err = run(capsys, "switchover", *state)
+    assert code == 0, err
+    document = json.loads(run(capsys, "status", "--json", *state)[1])
+    assert document["last_verify"]["tables"] == 0 and document["last_verify"]["reason"].startswith(
+        f"0 of 1 tables changed since the full validation of {recorded[0].to_json()['time']}")
+    assert document["last_validation"]["step"] == "validate" and "counters" not in document["last_validation"]
+    code, out, _ = run(capsys, "status", *state)
+    assert code == 0 and "0 of 1 tables compared" in out and "1 tables equal" in out and "(validate)" in out
+
+
+def test_cutover_validate_e_records_no_baseline_while_another_operator_holds_the_lock(environment, payment_databases,
+                                                                                     capsys, monkeypatch):
+    from cutover import environment as deployed
+
+    state = ["--state-dir", str(environment)]
+    monkeypatch.setattr(deployed, "environment_dsns",
+                        lambda name: (payment_databases.source_admin, payment_databases.target_admin))
+    assert run(capsys, "replication", "start", *state)[0] == 0
+    wait_for(lambda: payment_keys(payment_databases.target_admin) == payment_keys(payment_databases.source_admin),
+             what="the full load")
+    other = Journal(environment)
+    other.owner = "someone@else"
+    other.acquire()
+    code, out, err = run(capsys, "validate", "-e", "test", *state)
+    assert code == 0 and "baseline not recorded: another operator holds the migration lock: someone@else" in out, err
+    assert not [e for e in Journal(environment).entries() if e.operation == "validate"]
