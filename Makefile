@@ -24,7 +24,7 @@ SUFFIX ?= $(PAYMIG_SUFFIX)
 export PAYMIG_SUFFIX := $(SUFFIX)
 
 .PHONY: all help install graphviz postgresql synth validate security-scan hcl diagram diff deploy-local state outputs \
-	roles cutover rehearsal destroy-local emulator-stop clean test golden bench bench-validate bench-freeze
+	roles cutover databases-local rehearsal destroy-local databases-local-stop emulator-stop clean test golden bench bench-validate bench-freeze
 
 ##@ Install
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -55,7 +55,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 graphviz:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends graphviz; }
 
-# The tests start real PostgreSQL servers (tests/postgres.py) and `cutover schema copy` runs pg_dump: Debian's
+# The tests start real PostgreSQL servers (localpg/) and `cutover schema copy` runs pg_dump: Debian's
 # postgresql package (server binaries in /usr/lib/postgresql/<version>/bin, client tools) when they are missing.
 postgresql:
 	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v pg_dump; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends postgresql postgresql-client; }
@@ -105,12 +105,18 @@ cutover: .venv/.installed ## ARGS="<command> [options]": the migration tool, e.g
 	@test -n "$(ARGS)" || { $(PYTHON) -m cutover --help; exit 2; }
 	$(WITH_ENV) $(PYTHON) -m cutover $(ARGS)
 
+databases-local: .venv/.installed postgresql ## Two local PostgreSQL servers as the local deployment's source and target (cutover -e local uses them)
+	$(PYTHON) -m rehearsal.databases start
+
 rehearsal: deploy-local ## The whole migration on the local deployment with a live payment workload; report in .state/rehearsal/report.json
 	$(WITH_ENV) $(PYTHON) -m rehearsal $(REHEARSAL_ARGS)
 
 ##@ Destroy
 destroy-local: install ## Destroy every local stack in reverse order, then stop the emulated AWS
 	$(WITH_ENV) $(PYTHON) -m ops local destroy
+
+databases-local-stop: ## Stop the local PostgreSQL servers of `make databases-local` and remove their data
+	$(PYTHON) -m rehearsal.databases stop
 
 emulator-stop: ## Stop the local emulated AWS (what was deployed on it is gone)
 	$(PYTHON) -m ops local emulator-stop

@@ -4,11 +4,16 @@ What comes from where:
 
 - AWS resources (writer zone and name, weighted records, health checks, journal table, DMS tasks): the data and
   traffic stacks' outputs (:func:`cutover.environment.stack_outputs`, through the one Terraform driver), or the JSON
-  file ``$PAYMIG_CUTOVER_OUTPUTS`` names (``{"<stack>": {"<output>": value}}``: CI, tests); AWS credentials and
-  region the usual boto3 way, or the emulated AWS at ``$PAYMIG_AWS_ENDPOINT_URL`` for ``local``.
+  file ``$PAYMIG_CUTOVER_OUTPUTS`` names (``{"<stack>": {"<output>": value}}``: CI, tests); AWS credentials the
+  usual boto3 way in the environment's primary region, or for ``local`` the emulated AWS at
+  ``$PAYMIG_AWS_ENDPOINT_URL`` or else the one ``make deploy-local`` runs.
 - Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
-  libpq strings of an administrative role (never printed or journalled). Issue 13's ``cutover roles`` writes the
+  libpq strings of an administrative role (never printed or journalled); for ``local``, else the two local servers
+  ``make databases-local`` started (:data:`LOCAL_DATABASES`). Issue 13's ``cutover roles`` writes the
   roles' secrets; reading them from Secrets Manager is the seam left for that merge.
+- Legacy applications: ``--legacy-role`` (or ``$PAYMIG_LEGACY_ROLES``, comma-separated) names the roles of
+  applications that write to the source with their own role; the source's freeze covers them with the
+  application role (:class:`cutover.database.Database`).
 - Which replication: ``--replication dms`` (the data stack's tasks) or ``native`` (PostgreSQL logical replication
   between the two databases; the rehearsal and the emulated AWS, where DMS moves no data).
 """
@@ -25,6 +30,7 @@ from cutover.cli.terminal import UsageError
 from cutover.database import Database
 from cutover.environment import ROOT as PROJECT_ROOT
 from cutover.journal import Journal
+from cutover.roles import APP_ROLE, IDENTIFIER_RULE, ROLE_NAMES, is_identifier
 
 REPLICATIONS = ("native", "dms")
 OUTPUTS_FILE_VARIABLE = "PAYMIG_CUTOVER_OUTPUTS"
@@ -50,24 +56,59 @@ class Options:
         environment: ``local``, ``dev``, ``prod``, ...
         source_dsn / target_dsn: administrative libpq connection strings.
         replication: ``native`` or ``dms``.
-        app_role: the application's database role (the one frozen); default ``payments_app``.
+        app_role: the application's database role (the one frozen); default ``cutover.roles.APP_ROLE``.
         state_dir: local journal folder; default ``.state/<environment>/cutover``.
         freeze_limit_seconds: the switch's freeze bound, seconds; default 30.
+        legacy_roles: legacy applications' own roles, frozen on the source with ``app_role``; default none.
+
+    Raises:
+        UsageError: ``replication`` unknown; ``app_role`` or a legacy role not a PostgreSQL identifier; a legacy
+            role that is one of the migration's replication or validation roles.
     """
 
     environment: str
     source_dsn: str | None = None
     target_dsn: str | None = None
     replication: str = "native"
-    app_role: str = "payments_app"
+    app_role: str = APP_ROLE
     state_dir: Path | None = None
     freeze_limit_seconds: float = 30.0
+    legacy_roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.replication not in REPLICATIONS:
             raise UsageError("--replication", self.replication, f"must be one of {', '.join(REPLICATIONS)}")
+        if not is_identifier(self.app_role):
+            raise UsageError("--app-role", self.app_role, IDENTIFIER_RULE)
+        others = {name for key, name in ROLE_NAMES.items() if key != "app"}
+        for role in self.legacy_roles:
+            if not is_identifier(role):
+                raise UsageError("--legacy-role", role, IDENTIFIER_RULE)
+            if role in others:
+                raise UsageError("--legacy-role", role, f"must be an application's role, not one of the migration's "
+                                 f"({', '.join(sorted(others))}): freezing it would stop replication or validation")
+        self.legacy_roles = tuple(dict.fromkeys(r for r in self.legacy_roles if r != self.app_role))
         self.source_dsn = self.source_dsn or os.environ.get("PAYMIG_SOURCE_DSN")
         self.target_dsn = self.target_dsn or os.environ.get("PAYMIG_TARGET_DSN")
+        if self.environment == "local" and not (self.source_dsn and self.target_dsn):
+            local = local_databases()
+            self.source_dsn = self.source_dsn or local.get("source_admin")
+            self.target_dsn = self.target_dsn or local.get("target_admin")
+
+
+LOCAL_DATABASES = PROJECT_ROOT / ".state" / "local" / "databases.json"
+"""The local PostgreSQL servers ``make databases-local`` started (``rehearsal/databases.py``): the ``local``
+environment's databases when no DSN is given."""
+
+
+def local_databases() -> dict[str, str]:
+    """The administrative DSNs (``source_admin``, ``target_admin``) of :data:`LOCAL_DATABASES`; ``{}`` when absent."""
+    import json
+
+    try:
+        return dict(json.loads(LOCAL_DATABASES.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
 
 
 class Context:
@@ -77,16 +118,10 @@ class Context:
         self.options = options
 
     def client(self, service: str) -> Any:
-        """A boto3 client (the emulated AWS for ``local``)."""
-        import boto3
+        """A boto3 client (:func:`cutover.environment.aws_client`: the emulated AWS for ``local``)."""
+        from cutover.environment import aws_client
 
-        endpoint = os.environ.get("PAYMIG_AWS_ENDPOINT_URL") if self.options.environment == "local" else None
-        if self.options.environment == "local" and not endpoint:
-            raise UsageError("PAYMIG_AWS_ENDPOINT_URL", "", "must name the local emulated AWS (see `make deploy-local`)")
-        kwargs: dict[str, Any] = {"region_name": os.environ.get("AWS_REGION", "us-east-1")}
-        if endpoint:
-            kwargs.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
-        return boto3.client(service, **kwargs)
+        return aws_client(self.options.environment, service)
 
     @cached_property
     def data_outputs(self) -> dict[str, Any]:
@@ -106,8 +141,10 @@ class Context:
         dsn = self.options.source_dsn if name == "source" else self.options.target_dsn
         if not dsn:
             raise UsageError(f"--{name}-dsn", "", f"the {name} database's connection is needed "
-                             f"(or ${'PAYMIG_' + name.upper() + '_DSN'})")
-        return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role)
+                             f"(or ${'PAYMIG_' + name.upper() + '_DSN'}; for -e local, `make databases-local`)")
+        # legacy applications write to the source only: the target's freeze covers the application role
+        legacy = self.options.legacy_roles if name == "source" else ()
+        return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role, legacy)
 
     @cached_property
     def writer(self) -> Any:

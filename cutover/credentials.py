@@ -35,7 +35,11 @@ class Endpoint:
 
 
 def role_secrets(names: Any) -> dict[str, list[tuple[str, str]]]:
-    """Role key -> [(secret name, ``source``/``target``)], from ``config.Names``."""
+    """Role key -> [(secret name, ``source``/``target``)], from ``config.Names``.
+
+    The application has one secret (its endpoint: the target) for its role on both databases: the ECS service
+    connects through the writer name, wherever it points, with that one password (``cutover.roles``).
+    """
     return {
         "app": [(names.app_db_secret, "target")],
         "dms_source": [(names.dms_source_secret, "source")],

@@ -47,7 +47,15 @@ def stack_outputs(environment: str, stack: str = "data") -> dict[str, Any]:
         raise CutoverError(str(error)) from None
 
 
-def _secrets_client(environment: str) -> Any:
+def aws_client(environment: str, service: str) -> Any:
+    """A boto3 client of ``service`` for ``environment``: its primary region (``[regions] primary``); for an
+    emulator environment (``local``) the emulated AWS at ``$PAYMIG_AWS_ENDPOINT_URL``, else the one
+    ``make deploy-local`` started (``.state/local/emulator.json``), with placeholder credentials.
+
+    Raises:
+        config.ConfigError: no such environment.
+        emulator.EmulatorError: an emulator environment and no emulator is running.
+    """
     import os
 
     import boto3
@@ -62,7 +70,7 @@ def _secrets_client(environment: str) -> Any:
 
         options.update(endpoint_url=os.environ.get(EMULATOR_ENDPOINT_VARIABLE) or LocalSession().require_endpoint(),
                        aws_access_key_id="test", aws_secret_access_key="test")
-    return boto3.client("secretsmanager", **options), config
+    return boto3.client(service, **options)
 
 
 def environment_dsns(environment: str) -> tuple[str, str]:
@@ -78,7 +86,7 @@ def environment_dsns(environment: str) -> tuple[str, str]:
     from config import ConfigError
 
     try:
-        client, config = _secrets_client(environment)
+        client = aws_client(environment, "secretsmanager")
     except ConfigError as error:
         raise UsageError("--environment", environment, str(error).splitlines()[0]) from None
     outputs = stack_outputs(environment)

@@ -42,21 +42,70 @@ def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connect
         autocommit: psycopg autocommit mode (default off: statements run in a transaction).
 
     Raises:
-        CutoverError: (exit code 3) the server cannot be reached or refuses the login; the message names the
-            side and PostgreSQL's reason, never the password.
+        CutoverError: (exit code 3) the server cannot be reached or refuses the login (:func:`connection_error`:
+            side, host, port, database, user, PostgreSQL's reason and what to check; never the password).
     """
     import psycopg
 
     try:
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=15)
     except psycopg.Error as error:
-        raise CutoverError(f"cannot connect to the {side} database: {_first_line(error)}",
-                           exit_code=ExitCode.INTERNAL) from None
+        raise connection_error(side, dsn, error) from None
     settings = list(SESSION_SETTINGS.items())  # one round trip for all of them
     conn.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
                  [item for pair in settings for item in pair])
     conn.autocommit = autocommit
     return conn
+
+
+def connection_error(side: str, dsn: str, error: BaseException, *, option: str | None = None,
+                     variable: str | None = None) -> CutoverError:
+    """The error of a failed connection: where (side, host, port, database, user, parsed from ``dsn`` with
+    ``psycopg.conninfo.conninfo_to_dict``), PostgreSQL's reason (without the DSN) and what to check.
+
+    Never contains the password: it is not read from the DSN, and any occurrence of it in PostgreSQL's text is
+    replaced with ``***``.
+
+    Args:
+        side: ``source`` or ``target``.
+        dsn: the libpq connection string or URI that failed.
+        error: the ``psycopg.Error`` raised.
+        option / variable: the command-line option and environment variable that give ``dsn`` (default
+            ``--<side>``/``$CUTOVER_<SIDE>_DSN``, the database commands' options).
+
+    Returns:
+        A :class:`CutoverError` with exit code 3 (``ExitCode.INTERNAL``: nothing could be concluded).
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - libpq cannot parse it: its message may quote a piece of it, so none is shown
+        parts, reason = {}, "the connection string is not a valid libpq string or URI"
+    else:
+        reason = _connection_reason(error)
+    password = str(parts.pop("password", "") or "")
+    if password:
+        reason = reason.replace(password, "***")
+    host = parts.get("host") or parts.get("hostaddr") or "localhost (Unix socket)"
+    dbname, user = parts.get("dbname") or "<default>", parts.get("user") or "<default>"
+    where = f"the {side} database at {host}:{parts.get('port') or 5432} (dbname {dbname}, user {user})"
+    option = option or f"--{side}"
+    variable = variable or f"CUTOVER_{side.upper()}_DSN"
+    return CutoverError(f"cannot connect to {where}: {reason}. Check {option} / ${variable} (host, port, dbname, "
+                        "user, password), that the server is running and accepts connections, and that it is "
+                        "reachable from here (security group, network ACL, VPN)", exit_code=ExitCode.INTERNAL)
+
+
+def _connection_reason(error: BaseException) -> str:
+    """PostgreSQL's reason for a failed connection, without libpq's ``connection to server at ... failed:``
+    prefix (which repeats host and port) and hints: e.g. ``Connection refused`` or ``FATAL: password
+    authentication failed for user "x"``."""
+    text = " ".join(line.strip() for line in str(error).strip().splitlines() if line.strip()) or type(error).__name__
+    if "failed: " in text:
+        text = text.rsplit("failed: ", 1)[1]
+    text = text.split(" Is the server", 1)[0]  # libpq's hint; the message gives its own
+    return " ".join(text.split()).rstrip(".") or type(error).__name__
 
 
 def begin_snapshot(conn: psycopg.Connection[Any], snapshot_id: str | None = None) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cutover.roles import (
+    APP_ROLE, CONTROL_SCHEMA, DMS_SOURCE_ROLE, DMS_TARGET_ROLE, HEARTBEAT_SCHEMA, MASTER_USER, VALIDATION_ROLE,
+)
 from cutover.schema import Table, compare_catalogs, read_catalog
 from cutover.sequences import sequence_states
 from cutover.validate.rowhash import ident, relation
@@ -43,12 +46,16 @@ class Check:
 
 @dataclass(frozen=True)
 class Roles:
-    """The database roles the migration uses (created by ``cutover roles``) and the master user none may be."""
+    """The database roles the migration uses and the master user none may be.
 
-    app: str = "payments_app"
-    dms: str = "dms_migration"
-    validation: str = "cutover_validation"
-    master: str = "paymig_admin"
+    Defaults: the names ``cutover roles`` creates (:mod:`cutover.roles`, the one table of role names).
+    """
+
+    app: str = APP_ROLE
+    dms_source: str = DMS_SOURCE_ROLE
+    dms_target: str = DMS_TARGET_ROLE
+    validation: str = VALIDATION_ROLE
+    master: str = MASTER_USER
 
 
 def _one(conn: Any, sql: str, params: Any = ()) -> Any:
@@ -154,20 +161,31 @@ def check_sequences(source: Any, target: Any, schema: str) -> Check:
                  [f"{s.name}: source {s.source}, target {s.target}" for s in states])
 
 
+DMS_SCHEMAS = (HEARTBEAT_SCHEMA, CONTROL_SCHEMA)
+"""Where a DMS role creates DMS's tables: the heartbeat (its database as a task's source) and the control tables
+(its database as a task's target)."""
+
+
 def check_roles(conn: Any, side: str, roles: Roles, schema: str) -> Check:
-    """The migration's roles exist with the privileges they need and no more, and none is the master user."""
+    """The migration's roles exist with the privileges they need and no more, and none is the master user.
+
+    On each side: the application role (DML), the validation role (SELECT only) and that side's DMS role
+    (``dms_source`` on the source, ``dms_target`` on the target), which serves both replication directions: DML on
+    the payment tables, replication (``REPLICATION`` or ``rds_replication``), USAGE and CREATE on ``awsdms`` and
+    ``dms_control`` (the table in :mod:`cutover.roles`).
+    """
+    dms = roles.dms_source if side == "source" else roles.dms_target
     needed = {roles.validation: ({"SELECT"}, {"INSERT", "UPDATE", "DELETE", "TRUNCATE"}),
               roles.app: ({"SELECT", "INSERT", "UPDATE"}, {"TRUNCATE"}),
-              roles.dms: ({"SELECT"} if side == "source" else {"SELECT", "INSERT", "UPDATE", "DELETE"}, set())}
+              dms: ({"SELECT", "INSERT", "UPDATE", "DELETE"}, {"TRUNCATE"})}
     problems = []
     tables = [r[0] for r in conn.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
                                          "WHERE schemaname = %s", (schema,))]
+    rds = bool(_one(conn, "SELECT count(*) FROM pg_roles WHERE rolname = 'rds_superuser'"))
     for role, (must, must_not) in needed.items():
-        row = conn.execute("SELECT rolsuper, rolcreaterole, rolreplication, rolcanlogin, pg_has_role(oid, "
-                           "'rds_superuser', 'MEMBER') FROM pg_roles WHERE rolname = %s"
-                           if _one(conn, "SELECT count(*) FROM pg_roles WHERE rolname = 'rds_superuser'") else
-                           "SELECT rolsuper, rolcreaterole, rolreplication, rolcanlogin, false FROM pg_roles "
-                           "WHERE rolname = %s", (role,)).fetchone()
+        row = conn.execute("SELECT rolsuper, rolcreaterole, rolreplication, rolcanlogin, "
+                           + ("pg_has_role(oid, 'rds_superuser', 'MEMBER')" if rds else "false")
+                           + " FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if row is None:
             problems.append(f"{role}: missing")
             continue
@@ -176,10 +194,17 @@ def check_roles(conn: Any, side: str, roles: Roles, schema: str) -> Check:
             problems.append(f"{role}: is the master user or has its powers (superuser/rds_superuser/CREATEROLE)")
         if not login:
             problems.append(f"{role}: cannot log in")
-        if role == roles.dms and side == "source" and not (replication or _one(
-                conn, "SELECT count(*) FROM pg_roles WHERE rolname = 'rds_replication' AND pg_has_role(%s, oid, "
-                "'MEMBER')", (role,))):
-            problems.append(f"{role}: no REPLICATION (rds_replication)")
+        if role == dms:
+            if not (replication or _one(conn, "SELECT count(*) FROM pg_roles WHERE rolname = 'rds_replication' "
+                                              "AND pg_has_role(%s, oid, 'MEMBER')", (role,))):
+                problems.append(f"{role}: no REPLICATION (rds_replication)")
+            for dms_schema in DMS_SCHEMAS:
+                if not _one(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (dms_schema,)):
+                    problems.append(f"{role}: schema {dms_schema} missing")
+                    continue
+                for privilege in ("USAGE", "CREATE"):  # a list in one call is true when ANY is held
+                    if not _one(conn, "SELECT has_schema_privilege(%s, %s, %s)", (role, dms_schema, privilege)):
+                        problems.append(f"{role}: no {privilege} on schema {dms_schema}")
         for table in tables:
             for privilege in sorted(must):
                 if not _one(conn, "SELECT has_table_privilege(%s, %s, %s)", (role, table, privilege)):

@@ -2,10 +2,17 @@
 
 | role | database | privileges |
 |---|---|---|
-| ``paymig_app`` | target | CONNECT; USAGE on the payment schema; SELECT, INSERT, UPDATE, DELETE on its tables; USAGE, SELECT, UPDATE on its sequences (also for tables created later by the master user) |
-| ``paymig_dms_source`` | source | CONNECT; USAGE and SELECT on the payment schema; replication (``rds_replication`` on RDS, the ``REPLICATION`` attribute on self-managed PostgreSQL); USAGE and CREATE on the schema ``awsdms`` (DMS heartbeat table) |
-| ``paymig_dms_target`` | target | CONNECT; USAGE on the payment schema; SELECT, INSERT, UPDATE, DELETE on its tables; USAGE and CREATE on ``dms_control`` (DMS control tables) |
+| ``paymig_app`` | both (one password) | CONNECT; USAGE on the payment schema; SELECT, INSERT, UPDATE, DELETE on its tables; USAGE, SELECT, UPDATE on its sequences (also for tables created later by the master user) |
+| ``paymig_dms_source`` | source | CONNECT; USAGE on the payment schema; SELECT, INSERT, UPDATE, DELETE on its tables; replication (``rds_replication`` on RDS, the ``REPLICATION`` attribute on self-managed PostgreSQL); USAGE and CREATE on ``awsdms`` (heartbeat table: forward task's source endpoint) and ``dms_control`` (control tables: reverse task's target endpoint) |
+| ``paymig_dms_target`` | target | the same as ``paymig_dms_source``, on the target: SELECT, INSERT, UPDATE, DELETE (forward task's target endpoint), replication and ``awsdms`` (reverse task's source endpoint), ``dms_control`` (forward task's control tables) |
 | ``paymig_validation`` | both | CONNECT; USAGE and SELECT on the payment schema; ``pg_monitor`` (replication slots, settings, WAL positions for preflight) |
+
+Why both directions: the application role lives on both databases with the same password because after a rollback
+the writer name points at the source again and the ECS service connects there with the same secret. The data
+stack's reverse DMS task (target -> source, ``modules/dms.py``) reads the target with the DMS *target* endpoint's
+secret and writes the source with the DMS *source* endpoint's secret, and both tasks share one task settings
+document (``ControlTablesSettings.ControlSchema``) and one heartbeat schema; so each DMS role reads, writes,
+replicates and keeps both DMS schemas on its own database.
 
 None is a superuser, may create databases or roles, or owns the payment tables: the application cannot run DDL,
 the validation cannot write. ``apply_roles`` runs as the master user (CREATEROLE on RDS) and is idempotent:
@@ -25,9 +32,22 @@ from dataclasses import dataclass
 from typing import Any
 
 HEARTBEAT_SCHEMA = "awsdms"
-"""Schema of the DMS heartbeat table on the source (``modules.dms.HEARTBEAT_SCHEMA``)."""
+"""Schema of the DMS heartbeat table on a task's source (``modules.dms.HEARTBEAT_SCHEMA``; a test keeps them equal)."""
 CONTROL_SCHEMA = "dms_control"
-"""Schema of the DMS control tables on the target (task settings ``ControlTablesSettings.ControlSchema``)."""
+"""Schema of the DMS control tables on a task's target (``modules.dms.default_task_settings()``'s
+``ControlTablesSettings.ControlSchema``; a test keeps them equal)."""
+IDENTIFIER_RULE = "must be a PostgreSQL identifier (a letter or _, then letters, digits, _ or $; 1-63 characters)"
+
+APP_ROLE = "paymig_app"
+"""The application's role (the ECS service's secret; the role ``cutover switchover`` freezes)."""
+DMS_SOURCE_ROLE = "paymig_dms_source"
+"""DMS's role on the source (forward task's source endpoint, reverse task's target endpoint)."""
+DMS_TARGET_ROLE = "paymig_dms_target"
+"""DMS's role on the target (forward task's target endpoint, reverse task's source endpoint)."""
+VALIDATION_ROLE = "paymig_validation"
+"""The read-only role of ``cutover validate`` and ``cutover preflight``."""
+MASTER_USER = "paymig_admin"
+"""The RDS master user (``[source_database]``/``[target_database]`` ``master_username``): no component logs in as it."""
 PASSWORD_LENGTH = 40
 PASSWORD_ALPHABET = string.ascii_letters + string.digits  # no character that needs quoting in a DSN or JSON
 
@@ -44,7 +64,8 @@ class DatabaseRole:
         sequences: USAGE, SELECT, UPDATE on the payment sequences.
         replication: may stream changes (``rds_replication`` or the ``REPLICATION`` attribute).
         monitor: member of ``pg_monitor``.
-        own_schema: a schema where the role may create tables (DMS heartbeat/control tables); None: none.
+        own_schemas: schemas (created when missing) where the role may create tables (DMS heartbeat/control
+            tables); default none.
     """
 
     key: str
@@ -54,15 +75,19 @@ class DatabaseRole:
     sequences: bool = False
     replication: bool = False
     monitor: bool = False
-    own_schema: str | None = None
+    own_schemas: tuple[str, ...] = ()
 
 
 ROLES: tuple[DatabaseRole, ...] = (
-    DatabaseRole("app", "paymig_app", ("target",), write=True, sequences=True),
-    DatabaseRole("dms_source", "paymig_dms_source", ("source",), replication=True, own_schema=HEARTBEAT_SCHEMA),
-    DatabaseRole("dms_target", "paymig_dms_target", ("target",), write=True, own_schema=CONTROL_SCHEMA),
-    DatabaseRole("validation", "paymig_validation", ("source", "target"), monitor=True),
+    DatabaseRole("app", APP_ROLE, ("source", "target"), write=True, sequences=True),
+    DatabaseRole("dms_source", DMS_SOURCE_ROLE, ("source",), write=True, replication=True,
+                 own_schemas=(HEARTBEAT_SCHEMA, CONTROL_SCHEMA)),
+    DatabaseRole("dms_target", DMS_TARGET_ROLE, ("target",), write=True, replication=True,
+                 own_schemas=(HEARTBEAT_SCHEMA, CONTROL_SCHEMA)),
+    DatabaseRole("validation", VALIDATION_ROLE, ("source", "target"), monitor=True),
 )
+ROLE_NAMES: dict[str, str] = {role.key: role.name for role in ROLES}
+"""Role key -> name: the one source of the defaults of every command that names a role."""
 
 
 def generate_password() -> str:
@@ -70,11 +95,18 @@ def generate_password() -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
+def is_identifier(name: str) -> bool:
+    """Whether ``name`` is a plain (unquoted) PostgreSQL identifier of ASCII letters, digits, ``_`` and ``$``,
+    starting with a letter or ``_``, at most 63 characters (NAMEDATALEN - 1). Follows
+    https://www.postgresql.org/docs/15/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS (non-ASCII letters refused)."""
+    return bool(name) and len(name) <= 63 and name.isascii() and (name[0].isalpha() or name[0] == "_") \
+        and all(c.isalnum() or c in "_$" for c in name)
+
+
 def check_schema_name(schema: str) -> None:
     """Raises ValueError (``schema = value: rule``) for a name that is not a plain PostgreSQL identifier."""
-    if not schema or len(schema) > 63 or not (schema[0].isalpha() or schema[0] == "_") \
-            or not all(c.isalnum() or c in "_$" for c in schema):
-        raise ValueError(f"schema = {schema!r}: must be a PostgreSQL identifier (letters, digits, _; 1-63)")
+    if not is_identifier(schema):
+        raise ValueError(f"schema = {schema!r}: {IDENTIFIER_RULE}")
 
 
 def role_statements(role: DatabaseRole, database: str, schema: str, password: str, *,
@@ -113,8 +145,8 @@ def role_statements(role: DatabaseRole, database: str, schema: str, password: st
                           else sql.SQL("ALTER ROLE {} WITH REPLICATION").format(name))
     if role.monitor:
         statements.append(sql.SQL("GRANT pg_monitor TO {}").format(name))
-    if role.own_schema:
-        own = sql.Identifier(role.own_schema)
+    for own_schema in role.own_schemas:
+        own = sql.Identifier(own_schema)
         statements += [sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(own),
                        sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(own, name)]
     return statements

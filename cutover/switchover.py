@@ -205,6 +205,11 @@ class _Switch:
         if status.lag_bytes is None or status.lag_bytes > self.m.policy.max_lag_bytes:
             raise Refused(f"replication {status.name} lag is {status.lag_bytes} bytes "
                           f"(bound {self.m.policy.max_lag_bytes})")
+        for database in (self.old, self.new):  # a role the freeze names must exist before anything is frozen
+            missing = database.missing_roles()
+            if missing:
+                raise Refused(f"the {database.name} database has no role {', '.join(missing)} (--app-role, "
+                              "--legacy-role)")
         current = self.m.writer.value()
         if current != self.old.address:
             raise Refused(f"the writer name points at {current!r}, not at the {self.old.name} ({self.old.address!r})")
@@ -213,7 +218,7 @@ class _Switch:
 
     def freeze(self) -> dict[str, Any]:
         lsn, ended = self.old.freeze()
-        return {"freeze_lsn": lsn, "sessions_ended": ended}
+        return {"freeze_lsn": lsn, "sessions_ended": ended, "roles": list(self.old.frozen_roles)}
 
     def drain(self) -> dict[str, Any]:
         target = lsn_to_int(self.done["freeze"].details["freeze_lsn"])

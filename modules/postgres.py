@@ -2,7 +2,7 @@
 
 The parameter group family follows the engine's major version (``postgres15`` for 15.7). For a CDC source it
 sets ``rds.logical_replication=1``, ``max_replication_slots`` and ``max_wal_senders`` (static parameters, applied
-``pending-reboot``) and ``wal_sender_timeout`` (dynamic). ``rds.force_ssl=1`` is set on every instance. The
+``pending-reboot``), ``wal_sender_timeout`` and ``wal_receiver_status_interval`` (dynamic). ``rds.force_ssl=1`` is set on every instance. The
 master password is generated and kept by RDS in Secrets Manager (``manage_master_user_password``): it never
 appears in Terraform configuration or state.
 
@@ -57,17 +57,25 @@ ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnha
 
 @dataclass(frozen=True)
 class LogicalReplication:
-    """Source-side settings that AWS DMS change data capture needs.
+    """Settings of a database that is a source of change data capture (AWS DMS or PostgreSQL logical replication),
+    and, for native logical replication, the subscriber of the other direction.
 
     Attributes:
-        max_replication_slots: replication slots (one per DMS task, plus headroom).
-        max_wal_senders: concurrent WAL sender processes.
-        wal_sender_timeout_ms: milliseconds before an idle replication connection is ended; 0 disables.
+        max_replication_slots: replication slots (one per DMS task, plus headroom); default 10.
+        max_wal_senders: concurrent WAL sender processes; default 10.
+        wal_sender_timeout_ms: milliseconds before an idle replication connection is ended; 0 disables; default 0.
+        wal_receiver_status_interval_seconds: how often, at most, a logical replication apply worker on this
+            database reports its position to the publisher, in seconds; default 1 (PostgreSQL's default is 10).
+            A switchover's drain waits until the publisher's slot shows the freeze LSN confirmed, so with native
+            replication this bounds how long the write freeze waits for that report. DMS does not read it.
+            Follows https://www.postgresql.org/docs/15/runtime-config-replication.html#GUC-WAL-RECEIVER-STATUS-INTERVAL
+            ("logical replication workers are also affected").
     """
 
     max_replication_slots: int = 10
     max_wal_senders: int = 10
     wal_sender_timeout_ms: int = 0
+    wal_receiver_status_interval_seconds: int = 1
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,7 @@ class PostgresProps:
                 ("max_replication_slots", str(settings.max_replication_slots), "pending-reboot"),
                 ("max_wal_senders", str(settings.max_wal_senders), "pending-reboot"),
                 ("wal_sender_timeout", str(settings.wal_sender_timeout_ms), "immediate"),
+                ("wal_receiver_status_interval", str(settings.wal_receiver_status_interval_seconds), "immediate"),
             ]
         return sorted(values)
 

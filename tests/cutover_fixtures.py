@@ -20,11 +20,11 @@ from cutover.journal import Journal
 from cutover.replication.native import NativeReplication
 from cutover.switchover import Migration, Policy
 from cutover.writer import Route53WriterRecord
-from tests.postgres import PostgresServer
+from localpg import PostgresServer
 
 APP_ROLE = "paymig_test_app"
-"""The application role of these tests (not ``payments_app``: other tests create that role with their own grants
-on the same session servers)."""
+"""The application role of these tests (not ``cutover.roles.APP_ROLE``: other tests create that role with their own
+grants on the same session servers)."""
 WRITER_NAME = "db.payment-migration-test.internal"
 SCHEMA = """
 CREATE TABLE payments (

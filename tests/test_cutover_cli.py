@@ -37,7 +37,7 @@ def environment(payment_databases, aws, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(outputs))
     monkeypatch.setenv("PAYMIG_SOURCE_DSN", payment_databases.source_admin)
     monkeypatch.setenv("PAYMIG_TARGET_DSN", payment_databases.target_admin)
-    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "test")
+    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "dev")  # dev: its region; moto answers
     monkeypatch.setenv("PAYMIG_APP_ROLE", APP_ROLE)
     return tmp_path / "state"
 
@@ -101,3 +101,69 @@ def test_the_tool_starts_without_the_cdktf_bindings():
             "'cdktf_runtime', 'psycopg', 'boto3')]; print(bad)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+LEGACY_ROLE = "paymig_test_legacy"
+
+
+def test_legacy_roles_from_the_variable_are_frozen_on_the_source_only(environment, payment_databases, capsys,
+                                                                      monkeypatch):
+    import psycopg
+
+    with psycopg.connect(payment_databases.source_admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LEGACY_ROLE,)).fetchone():
+            conn.execute(f"CREATE ROLE {LEGACY_ROLE} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT ON payments TO {LEGACY_ROLE}; "
+                     f"GRANT USAGE ON SEQUENCE payments_id_seq TO {LEGACY_ROLE}")
+    legacy = psycopg.conninfo.make_conninfo(payment_databases.source_admin, user=LEGACY_ROLE)
+    monkeypatch.setenv("PAYMIG_LEGACY_ROLES", f" {LEGACY_ROLE}, {APP_ROLE},")  # the app role once, blanks ignored
+    state = ["--state-dir", str(environment)]
+    assert run(capsys, "replication", "start", *state)[0] == 0
+    assert json.loads(run(capsys, "status", "--json", *state)[1])["frozen"] == {"source": False, "target": True}
+    wait_for(lambda: json.loads(run(capsys, "status", "--json", *state)[1])["replication"]["forward"]["state"]
+             == "running", what="full load")
+    assert app_insert(legacy, "legacy-before")
+    code, out, err = run(capsys, "switchover", *state)
+    assert code == 0, err
+    assert not app_insert(legacy, "legacy-after-switchover")
+    assert json.loads(run(capsys, "status", "--json", *state)[1])["frozen"] == {"source": True, "target": False}
+    assert run(capsys, "rollback", *state)[0] == 0
+    assert app_insert(legacy, "legacy-after-rollback")
+    journal = (environment / "journal.jsonl").read_text()
+    assert f'"roles": ["{APP_ROLE}", "{LEGACY_ROLE}"]' in journal and "host=" not in journal
+
+
+@pytest.mark.parametrize("option, value, rule", [
+    (["--legacy-role", "legacy app"], "legacy app", "must be a PostgreSQL identifier"),
+    (["--legacy-role", "ok_role,1legacy"], "1legacy", "must be a PostgreSQL identifier"),
+    (["--legacy-role", "paymig_dms_source"], "paymig_dms_source", "must be an application's role"),
+    (["--app-role", "app;drop"], "app;drop", "must be a PostgreSQL identifier"),
+])
+def test_bad_role_names_are_usage_errors_before_any_database(option, value, rule, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("PAYMIG_SOURCE_DSN", "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=1")
+    monkeypatch.setenv("PAYMIG_TARGET_DSN", "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=1")
+    code, _, err = run(capsys, "switchover", "--state-dir", str(tmp_path), *option)
+    field = option[0]
+    assert code == 2 and f"{field} = {value!r}: {rule}" in err, err
+    assert "cannot connect" not in err
+
+
+def test_an_unreachable_database_is_named_by_host_and_port_never_by_password(capsys, monkeypatch, tmp_path,
+                                                                               environment):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends
+    password = "Sup3rSecretPassw0rd"
+    monkeypatch.setenv("PAYMIG_SOURCE_DSN", f"host=127.0.0.1 port={port} dbname=payments user=paymig_admin "
+                                            f"password={password} connect_timeout=5")
+    code, out, err = run(capsys, "status", "--state-dir", str(environment))
+    assert code == 3, err
+    assert f"cannot connect to the source database at 127.0.0.1:{port} (dbname payments, user paymig_admin): " \
+           "Connection refused. Check --source-dsn / $PAYMIG_SOURCE_DSN" in err
+    assert "security group" in err and password not in out + err
+    dsn = f"postgresql://cutover:{password}@127.0.0.1:{port}/payments?connect_timeout=5"
+    code, out, err = run(capsys, "preflight", "--source", dsn, "--target", dsn)
+    assert code == 3 and f"the source database at 127.0.0.1:{port} (dbname payments, user cutover)" in err, err
+    assert "Check --source / $CUTOVER_SOURCE_DSN" in err and password not in out + err

@@ -30,12 +30,12 @@ def test_environment_dsns_come_from_outputs_and_validation_secrets(monkeypatch: 
     client = boto3.client("secretsmanager", region_name="us-east-1")
     for side in ("source", "target"):  # the secrets the data stack creates, found through its outputs
         created = client.create_secret(Name=f"paymig-dev/db/validation-{side}", SecretString=json.dumps(
-            {"username": "cutover_validation", "password": f"p@ss/{side}"}))
+            {"username": "paymig_validation", "password": f"p@ss/{side}"}))
         outputs[environment.VALIDATION_SECRET_OUTPUT.format(side=side)] = created["ARN"]
     monkeypatch.setattr(environment, "stack_outputs", lambda env, stack="data": outputs)
     source, target = environment.environment_dsns("dev")
-    assert source == "postgresql://cutover_validation:p%40ss%2Fsource@src.example:5432/payments?sslmode=prefer"
-    assert target.startswith("postgresql://cutover_validation:p%40ss%2Ftarget@tgt.example:5433/payments")
+    assert source == "postgresql://paymig_validation:p%40ss%2Fsource@src.example:5432/payments?sslmode=prefer"
+    assert target.startswith("postgresql://paymig_validation:p%40ss%2Ftarget@tgt.example:5433/payments")
 
 
 @mock_aws

@@ -11,19 +11,15 @@ import psycopg
 import pytest
 
 from cutover.preflight import LOB_MAX_SIZE_KB, Roles, preflight
+from cutover.roles import ROLES, apply_roles
 from cutover.schema import copy_schema
 from cutover.sequences import sync_sequences
 from cutover.validate import ValidateOptions, validate
 from tests.payments_schema import SCHEMA, data
-from tests.postgres import PostgresServer
+from localpg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
-ROLES = """
-CREATE ROLE payments_app LOGIN; CREATE ROLE dms_migration LOGIN {dms_extra}; CREATE ROLE cutover_validation LOGIN;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO payments_app;
-GRANT SELECT {dms_grants} ON ALL TABLES IN SCHEMA public TO dms_migration;
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO cutover_validation;
-"""
+PASSWORDS = {role.key: f"pw-{role.key}" for role in ROLES}
 
 
 def cutover(*args: str) -> subprocess.CompletedProcess:
@@ -60,8 +56,7 @@ def test_schema_copy_then_preflight_passes_on_a_ready_pair(fresh_databases) -> N
         assert "payments_created" in {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
         assert conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 1
     tgt.execute(data(200), db)  # the "full load"
-    for server, extra, grants in ((src, "REPLICATION", ""), (tgt, "", ", INSERT, UPDATE, DELETE")):
-        server.execute(_roles_sql(server, db, extra, grants), db)
+    _apply_roles(src, tgt, db)  # what `cutover roles` creates is what preflight checks (one table of names)
     sync_sequences(src.dsn(db), tgt.dsn(db))
     checks = {c.name: c for c in preflight(src.dsn(db), tgt.dsn(db))}
     assert {n: c.status for n, c in checks.items() if c.status == "fail"} == {"keys": "fail",
@@ -69,18 +64,28 @@ def test_schema_copy_then_preflight_passes_on_a_ready_pair(fresh_databases) -> N
     assert checks["keys"].details == ["public.audit_log"]
     assert checks["target_schema"].status == checks["lob_sizes"].status == checks["sequences"].status == "pass"
     assert checks["roles_source"].status == checks["roles_target"].status == "pass"
+    # each side's DMS role also serves the reverse direction: without its privileges for it, preflight fails
+    src.execute("REVOKE INSERT ON public.payments FROM paymig_dms_source; "
+                "REVOKE CREATE ON SCHEMA dms_control FROM paymig_dms_source", db)
+    tgt.execute("ALTER ROLE paymig_dms_target NOREPLICATION; DROP SCHEMA awsdms", db)
+    try:
+        checks = {c.name: c for c in preflight(src.dsn(db), tgt.dsn(db))}
+        assert checks["roles_source"].status == checks["roles_target"].status == "fail"
+        assert checks["roles_source"].details == ["paymig_dms_source: no CREATE on schema dms_control",
+                                                  "paymig_dms_source: no INSERT on public.payments"]
+        assert checks["roles_target"].details == ["paymig_dms_target: no REPLICATION (rds_replication)",
+                                                  "paymig_dms_target: schema awsdms missing"]
+    finally:
+        _apply_roles(src, tgt, db)  # the REPLICATION attribute is the server's, shared with other tests
     assert checks["wal_level"].status == "pass"
     assert validate(src.dsn(db), tgt.dsn(db), ValidateOptions(recheck_after=0)).exit_code == 0
 
 
-def _roles_sql(server: PostgresServer, db: str, extra: str, grants: str) -> str:
-    """Roles are cluster-wide: create them once per server, grant in this database."""
-    with psycopg.connect(server.dsn(db)) as conn:
-        exists = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'payments_app'").fetchone()[0]
-    sql = ROLES.format(dms_extra=extra, dms_grants=grants)
-    if exists:
-        sql = "\n".join(line for line in sql.splitlines() if not line.startswith("CREATE ROLE"))
-    return sql
+def _apply_roles(src: PostgresServer, tgt: PostgresServer, db: str) -> None:
+    """``cutover roles``'s SQL as a superuser on both sides (self-managed: the REPLICATION attribute)."""
+    for server, kind in ((src, "source"), (tgt, "target")):
+        with psycopg.connect(server.dsn(db), autocommit=True) as conn:
+            apply_roles(conn, db, kind, "public", PASSWORDS)
 
 
 def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresServer, postgres_target,
@@ -92,7 +97,7 @@ def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresSe
     replica_source.execute("""
         UPDATE payments SET metadata = jsonb_build_object('blob', repeat('x', 40 * 1024)) WHERE id = 3;
         SELECT setval('refunds_id_seq', 5000);
-        CREATE ROLE cutover_validation LOGIN SUPERUSER;
+        CREATE ROLE paymig_validation LOGIN SUPERUSER;
     """, db)
     report = tmp_path / "preflight.json"
     done = cutover("preflight", "--source", replica_source.dsn(db), "--target", postgres_target.dsn(db),
@@ -106,8 +111,9 @@ def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresSe
     assert checks["sequences"]["status"] == "warn"
     assert "public.refunds_id_seq: source 5000, target 5" in checks["sequences"]["details"]
     roles = checks["roles_source"]
-    assert roles["status"] == "fail" and "payments_app: missing" in roles["details"]
-    assert any(line.startswith("cutover_validation: is the master user") for line in roles["details"])
+    assert roles["status"] == "fail" and "paymig_app: missing" in roles["details"]
+    assert "paymig_dms_source: missing" in roles["details"]
+    assert any(line.startswith("paymig_validation: is the master user") for line in roles["details"])
     assert "xxxxxxxx" not in done.stdout + report.read_text()
     for line in ("wal_level", "keys", "lob_sizes", "sequences"):
         assert line in done.stdout
@@ -116,6 +122,6 @@ def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresSe
         assert conn.execute("SELECT last_value FROM refunds_id_seq").fetchone()[0] == 5100
     # never backwards: a second sync leaves it
     assert [v for s, v in sync_sequences(replica_source.dsn(db), postgres_target.dsn(db))] == [None]
-    replica_source.execute("DROP ROLE cutover_validation")
+    replica_source.execute("DROP ROLE paymig_validation")
     for server in (replica_source, postgres_target):
         server.execute(f'DROP DATABASE "{db}" WITH (FORCE)')

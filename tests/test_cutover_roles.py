@@ -1,7 +1,9 @@
 """`cutover roles`: database roles on real PostgreSQL 15, their secrets on moto's Secrets Manager (in-process).
 
 The source is self-managed-like (the tool runs as a superuser, replication through the REPLICATION attribute);
-the target is RDS-like (the tool runs as a master user with CREATEROLE only, who owns the payment tables).
+the target is RDS-like (the tool runs as a master user with CREATEROLE only, who owns the payment tables and may
+grant ``rds_replication``, as on RDS). Vanilla PostgreSQL gives ``rds_replication``'s members no replication
+privilege (RDS does), so slot creation by the DMS target role is tested on a self-managed target as well.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from moto import mock_aws
 
 from config import Names, load_config
 from cutover.credentials import Endpoint, provision, role_secrets
-from cutover.roles import ROLES, role_statements
-from tests.postgres import PostgresServer, enable_password_auth
+from cutover.roles import CONTROL_SCHEMA, HEARTBEAT_SCHEMA, ROLES, apply_roles, role_statements
+from localpg import PostgresServer, enable_password_auth
 
 SCHEMA_SQL = ("CREATE TABLE public.payments (id bigserial PRIMARY KEY, amount_cents bigint NOT NULL); "
               "INSERT INTO public.payments (amount_cents) VALUES (100), (250);")
@@ -36,6 +38,8 @@ def servers(tmp_path_factory):
             conn.execute(SCHEMA_SQL)
         with psycopg.connect(target.dsn(), autocommit=True) as conn:  # what RDS sets up: a CREATEROLE master user
             conn.execute("CREATE ROLE paymig_admin LOGIN CREATEROLE PASSWORD 'master-before-rotation'")
+            conn.execute("CREATE ROLE rds_replication NOLOGIN")  # RDS's role; its master user may grant it
+            conn.execute("GRANT rds_replication TO paymig_admin WITH ADMIN OPTION")
             conn.execute("CREATE DATABASE payments OWNER paymig_admin")
         with psycopg.connect(target.dsn("payments"), autocommit=True) as conn:
             conn.execute("ALTER SCHEMA public OWNER TO paymig_admin")
@@ -97,14 +101,17 @@ def test_roles_get_exactly_their_privileges_and_secrets_carry_their_credentials(
     out = capsys.readouterr()
     assert not any(v["password"] in out.out + out.err for v in values.values())
 
-    with connect_with(values["paymig-dev/db/app"]) as app:  # DML on the payment tables, no DDL
-        app.execute("INSERT INTO payments (amount_cents) VALUES (1)")
-        app.execute("UPDATE payments SET amount_cents = 2 WHERE amount_cents = 1")
-        app.execute("DELETE FROM payments WHERE amount_cents = 2")
-        assert app.execute("SELECT count(*) FROM payments").fetchone() == (2,)
-        refused(app, "CREATE TABLE public.x (id int)")
-        refused(app, "ALTER TABLE payments ADD COLUMN y int")
-        refused(app, "TRUNCATE payments")
+    app_secret = values["paymig-dev/db/app"]
+    for server in servers:  # one secret, the same role and password on both databases (rollback moves the name)
+        with connect_with({**app_secret, "port": server.port}) as app:  # DML on the payment tables, no DDL
+            app.execute("INSERT INTO payments (amount_cents) VALUES (1)")
+            app.execute("UPDATE payments SET amount_cents = 2 WHERE amount_cents = 1")
+            app.execute("DELETE FROM payments WHERE amount_cents = 2")
+            assert app.execute("SELECT count(*) FROM payments").fetchone() == (2,)
+            app.execute("SELECT nextval('payments_id_seq')")
+            refused(app, "CREATE TABLE public.x (id int)")
+            refused(app, "ALTER TABLE payments ADD COLUMN y int")
+            refused(app, "TRUNCATE payments")
     for name in ("paymig-dev/db/validation-source", "paymig-dev/db/validation-target"):
         with connect_with(values[name]) as validation:  # read-only, with pg_monitor
             assert validation.execute("SELECT count(*) FROM payments").fetchone() == (2,)
@@ -112,24 +119,59 @@ def test_roles_get_exactly_their_privileges_and_secrets_carry_their_credentials(
             refused(validation, "UPDATE payments SET amount_cents = 0")
             assert validation.execute("SELECT pg_has_role('pg_monitor', 'MEMBER')").fetchone() == (True,)
             validation.execute("SELECT slot_name FROM pg_replication_slots")
-    with connect_with(values["paymig-dev/dms/source-endpoint"]) as dms_source:  # read + replication + heartbeat
+    # forward: read + replication + heartbeat; reverse (the reverse task's target endpoint): apply + control tables
+    with connect_with(values["paymig-dev/dms/source-endpoint"]) as dms_source:
         assert dms_source.execute("SELECT count(*) FROM payments").fetchone() == (2,)
-        refused(dms_source, "INSERT INTO payments (amount_cents) VALUES (1)")
-        refused(dms_source, "CREATE TABLE public.x (id int)")
-        dms_source.execute("CREATE TABLE awsdms.awsdms_heartbeat (id int)")
+        dms_source.execute(f"CREATE TABLE {HEARTBEAT_SCHEMA}.awsdms_heartbeat (id int)")
         dms_source.execute("SELECT pg_create_logical_replication_slot('roles_test', 'test_decoding')")
         dms_source.execute("SELECT pg_drop_replication_slot('roles_test')")
-    with connect_with(values["paymig-dev/dms/target-endpoint"]) as dms_target:  # apply + control tables
+        dms_source.execute("INSERT INTO payments (id, amount_cents) VALUES (1000, 5)")
+        dms_source.execute("UPDATE payments SET amount_cents = 6 WHERE id = 1000")
+        dms_source.execute("DELETE FROM payments WHERE id = 1000")
+        dms_source.execute(f"CREATE TABLE {CONTROL_SCHEMA}.awsdms_apply_exceptions (id int)")
+        refused(dms_source, "CREATE TABLE public.x (id int)")
+        refused(dms_source, "TRUNCATE payments")
+    # forward: apply + control tables; reverse (the reverse task's source endpoint): replication + heartbeat
+    with connect_with(values["paymig-dev/dms/target-endpoint"]) as dms_target:
         dms_target.execute("INSERT INTO payments (id, amount_cents) VALUES (1000, 5)")
+        dms_target.execute("UPDATE payments SET amount_cents = 6 WHERE id = 1000")
         dms_target.execute("DELETE FROM payments WHERE id = 1000")
-        dms_target.execute("CREATE TABLE dms_control.awsdms_apply_exceptions (id int)")
+        dms_target.execute(f"CREATE TABLE {CONTROL_SCHEMA}.awsdms_apply_exceptions (id int)")
+        dms_target.execute(f"CREATE TABLE {HEARTBEAT_SCHEMA}.awsdms_heartbeat (id int)")
+        assert dms_target.execute("SELECT pg_has_role('rds_replication', 'MEMBER')").fetchone() == (True,)
         refused(dms_target, "CREATE TABLE public.x (id int)")
-        refused(dms_target, "SELECT pg_create_logical_replication_slot('nope', 'test_decoding')")
+        refused(dms_target, "ALTER TABLE payments ADD COLUMN y int")
     for server in servers:
         with psycopg.connect(server.dsn()) as conn:
             rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'paymig\\_%%' AND rolname <> "
                                 "'paymig_admin' AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls)")
             assert rows.fetchall() == []
+
+
+def test_dms_target_role_replicates_from_a_self_managed_target(tmp_path):
+    """The reverse task's source endpoint: the DMS target role creates a logical slot where replication is the
+    ``REPLICATION`` attribute (a superuser applies the roles on a server without ``rds_replication``)."""
+    with PostgresServer(tmp_path) as server:
+        server.execute("CREATE DATABASE payments")
+        with psycopg.connect(server.dsn("payments"), autocommit=True) as conn:
+            conn.execute(SCHEMA_SQL)
+            applied = apply_roles(conn, "payments", "target", "public", {r.key: "pw-" + r.key for r in ROLES})
+            row = conn.execute("SELECT rolreplication, rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls "
+                               "FROM pg_roles WHERE rolname = 'paymig_dms_target'").fetchone()
+        assert applied == ["paymig_app", "paymig_dms_target", "paymig_validation"]
+        assert row == (True, False)
+        with psycopg.connect(server.dsn("payments", "paymig_dms_target"), autocommit=True) as dms_target:
+            dms_target.execute("SELECT pg_create_logical_replication_slot('reverse_test', 'test_decoding')")
+            dms_target.execute("SELECT pg_drop_replication_slot('reverse_test')")
+            dms_target.execute("INSERT INTO payments (id, amount_cents) VALUES (2000, 5)")
+            refused(dms_target, "CREATE TABLE public.x (id int)")
+
+
+def test_dms_schemas_match_the_dms_task_settings():
+    from modules.dms import HEARTBEAT_SCHEMA as TASK_HEARTBEAT_SCHEMA, default_task_settings
+
+    assert default_task_settings()["ControlTablesSettings"]["ControlSchema"] == CONTROL_SCHEMA
+    assert TASK_HEARTBEAT_SCHEMA == HEARTBEAT_SCHEMA
 
 
 def test_rerun_keeps_passwords_rotate_replaces_them_and_master_rotation_changes_nothing(servers, aws):

@@ -139,3 +139,58 @@ def test_a_switchover_past_its_freeze_limit_is_abandoned_with_nothing_lost(migra
     wait_for(lambda: acknowledged <= payment_keys(m.target.admin_dsn), what="forward replication resumed")
     end = m.journal.entries()[-1]
     assert (end.step, end.details["outcome"]) == ("end", "abandoned")
+
+
+LEGACY_ROLE = "paymig_test_legacy"
+"""A legacy application's own role: it writes to the source directly, not through the application role."""
+
+
+def test_a_legacy_role_writes_on_the_source_until_the_switchover_and_again_after_rollback(migration_setup):
+    import dataclasses
+
+    import psycopg
+
+    setup, m = migration_setup, migration_setup.migration
+    with m.source.connect() as conn:  # roles are the server's: created once, granted in this test's database
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LEGACY_ROLE,)).fetchone():
+            conn.execute(f"CREATE ROLE {LEGACY_ROLE} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT ON payments TO {LEGACY_ROLE}; "
+                     f"GRANT USAGE ON SEQUENCE payments_id_seq TO {LEGACY_ROLE}")
+    m.source = dataclasses.replace(m.source, legacy_roles=(LEGACY_ROLE,))  # what --legacy-role does (source only)
+    legacy_dsn = psycopg.conninfo.make_conninfo(m.source.admin_dsn, user=LEGACY_ROLE)
+    probes = iter(range(1000))
+
+    def legacy_writes() -> bool:
+        return app_insert(legacy_dsn, f"legacy-{next(probes)}")
+
+    assert legacy_writes()
+    during = {}
+
+    def probe(step: str, when: str) -> None:  # between the steps of the switchover, once the source is frozen
+        if (step, when) in {("drain", "before"), ("switch-writer", "after"), ("unfreeze", "after")}:
+            during[step] = legacy_writes()
+
+    m.fault = probe
+    assert switch(m, "switchover").outcome == "completed"
+    m.fault = None
+    assert during == {"drain": False, "switch-writer": False, "unfreeze": False}
+    assert not legacy_writes()  # after: the source refuses the legacy application's writes too
+    assert m.source.frozen() and not m.target.frozen()
+    freeze = next(e for e in m.journal.entries() if e.step == "freeze" and e.status == "done")
+    assert freeze.details["roles"] == [m.source.app_role, LEGACY_ROLE]  # names only, no secret
+
+    assert switch(m, "rollback").outcome == "completed"
+    assert_only_writer(setup, "source")
+    assert legacy_writes()  # after rollback the source is the writer again, for every application
+    assert not m.source.frozen()
+
+
+def test_a_missing_legacy_role_refuses_the_switchover_before_freezing(migration_setup):
+    import dataclasses
+
+    setup, m = migration_setup, migration_setup.migration
+    m.source = dataclasses.replace(m.source, legacy_roles=("paymig_no_such_role",))
+    with pytest.raises(Refused, match="the source database has no role paymig_no_such_role"):
+        switch(m, "switchover")
+    assert not m.source.frozen()
+    assert_only_writer(setup, "source")

@@ -13,7 +13,7 @@ import pytest
 from cdktf_runtime.environment import PROJECT_ROOT
 
 PACKAGES = ("backend", "bench", "cdktf_runtime", "cli_common", "config", "cutover", "emulator", "modules", "ops",
-            "rehearsal", "stacks", "terraform_driver", "tests")
+            "localpg", "rehearsal", "stacks", "terraform_driver", "tests")
 """The project's top-level folders with Python code (``main.py`` is the ``main`` module)."""
 
 BINDINGS = frozenset({"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"})
@@ -30,11 +30,12 @@ ALLOWED = {
     "stacks": {"backend", "cdktf_runtime", "config", "modules"},
     "ops": {"backend", "cdktf_runtime", "cli_common", "config", "emulator", "modules", "stacks", "terraform_driver"},
     "cutover": {"cli_common", "config", "emulator", "terraform_driver"},
-    "rehearsal": {"cli_common", "config", "cutover", "emulator", "terraform_driver", "tests"},
+    "localpg": set(),
+    "rehearsal": {"cli_common", "config", "cutover", "emulator", "localpg", "terraform_driver"},
 }
 """Top-level folder -> the project folders it may import (every other folder of ``PACKAGES`` is off limits)."""
 
-WITHOUT_BINDINGS = ("terraform_driver", "config", "cli_common", "emulator", "cutover", "rehearsal")
+WITHOUT_BINDINGS = ("terraform_driver", "config", "cli_common", "emulator", "cutover", "localpg", "rehearsal")
 """Folders that must never import cdktf, jsii or the provider bindings (``cutover`` and what it uses start fast)."""
 
 

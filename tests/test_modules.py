@@ -93,6 +93,7 @@ def test_postgres_source_has_logical_replication_parameters():
             {"name": "max_wal_senders", "value": "10", "apply_method": "pending-reboot"},
             {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
             {"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"},
+            {"name": "wal_receiver_status_interval", "value": "1", "apply_method": "immediate"},
             {"name": "wal_sender_timeout", "value": "0", "apply_method": "immediate"},
         ],
     })

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.postgres import PostgresServer
+from localpg import PostgresServer
 
 
 def test_session_servers_listen_on_loopback_with_logical_wal(postgres_source: PostgresServer,

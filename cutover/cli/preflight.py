@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from cutover import roles
 from cutover.cli import databases
 from cutover.cli.app import app
 from cutover.cli.terminal import ExitCode, JsonFileOption, terminal
@@ -19,10 +20,11 @@ def preflight(
     environment: Optional[str] = databases.EnvironmentOption,
     schema: str = databases.SchemaOption,
     lob_max_size_kb: int = typer.Option(32, "--lob-max-size-kb", help="The task's LobMaxSize (KB)."),
-    app_role: str = typer.Option("payments_app", help="The application's database role."),
-    dms_role: str = typer.Option("dms_migration", help="DMS's database role."),
-    validation_role: str = typer.Option("cutover_validation", help="The read-only validation role."),
-    master_user: str = typer.Option("paymig_admin", help="The master user none of the roles may be."),
+    app_role: str = typer.Option(roles.APP_ROLE, help="The application's database role (both databases)."),
+    dms_source_role: str = typer.Option(roles.DMS_SOURCE_ROLE, help="DMS's database role on the source."),
+    dms_target_role: str = typer.Option(roles.DMS_TARGET_ROLE, help="DMS's database role on the target."),
+    validation_role: str = typer.Option(roles.VALIDATION_ROLE, help="The read-only validation role."),
+    master_user: str = typer.Option(roles.MASTER_USER, help="The master user none of the roles may be."),
     json_file: Optional[Path] = JsonFileOption,
 ) -> None:
     """Check both databases before a migration: keys, CDC readiness, target schema, LOB sizes, sequences, roles."""
@@ -32,8 +34,8 @@ def preflight(
     from cutover.preflight import FAIL, Roles, preflight as run
 
     source_dsn, target_dsn = databases.resolve(source, target, environment)
-    checks = run(source_dsn, target_dsn, schema, Roles(app_role, dms_role, validation_role, master_user),
-                 lob_max_size_kb)
+    checks = run(source_dsn, target_dsn, schema,
+                 Roles(app_role, dms_source_role, dms_target_role, validation_role, master_user), lob_max_size_kb)
     if json_file:
         terminal.json([c.as_dict() for c in checks], json_file)
     table = Table(title="cutover preflight", title_justify="left")

@@ -7,8 +7,11 @@ from typing import Annotated
 import typer
 
 from cutover.cli.app import app
-from cutover.cli.options import AppRole, Environment, ReplicationKind, SourceDsn, StateDir, TargetDsn, context
+from cutover.cli.options import (
+    AppRole, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
+)
 from cutover.cli.terminal import UsageError, terminal
+from cutover.roles import APP_ROLE
 
 replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases.")
 app.add_typer(replication_app, name="replication")
@@ -17,10 +20,10 @@ Direction = Annotated[str, typer.Option("--direction", help="forward (source -> 
 
 
 def _act(action: str, direction: str, environment: str, source_dsn: str | None, target_dsn: str | None,
-         replication: str, app_role: str, state_dir) -> None:
+         replication: str, app_role: str, state_dir, legacy_roles: list[str] | None) -> None:
     if direction not in ("forward", "reverse"):
         raise UsageError("--direction", direction, "must be forward or reverse")
-    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir)
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_roles)
     repl = ctx.replication(direction)
     journal = ctx.journal
     with journal:
@@ -41,23 +44,23 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
 
 @replication_app.command("start")
 def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-          target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
-          state_dir: StateDir = None) -> None:
+          target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+          state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Start replication: forward = full load then changes (the target's application role is frozen first)."""
-    _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
+    _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
 
 
 @replication_app.command("stop")
 def stop(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-         target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
-         state_dir: StateDir = None) -> None:
+         target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+         state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Stop applying changes; the position is kept."""
-    _act("stop", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
+    _act("stop", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
 
 
 @replication_app.command("resume")
 def resume(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
-           state_dir: StateDir = None) -> None:
+           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+           state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Continue applying changes from the kept position."""
-    _act("resume", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir)
+    _act("resume", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)

@@ -12,9 +12,10 @@ import typer
 
 from cutover.cli.app import app
 from cutover.cli.options import (
-    AppRole, Environment, FreezeLimit, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
+    AppRole, Environment, FreezeLimit, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
 from cutover.cli.terminal import UsageError, terminal
+from cutover.roles import APP_ROLE
 
 Steps = Annotated[str, typer.Option("--steps", help="Percentages of traffic to the new side, increasing, ending at 100")]
 Bake = Annotated[float, typer.Option("--bake", help="Seconds each step is held while the gates are checked "
@@ -36,14 +37,14 @@ def _shift_factory(ctx, steps: str = "10,25,50,100", bake: float = 300.0):  # no
 @app.command("shift")
 def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bake: Bake = 300.0,
           source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = "native",
-          app_role: AppRole = "payments_app", state_dir: StateDir = None) -> None:
+          app_role: AppRole = APP_ROLE, state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Phase 1: move the public traffic to the new ALB step by step; any gate failing moves it all back."""
     from cutover.traffic import ALIAS_TTL_SECONDS, parse_steps
 
     parse_steps(steps)  # bad options are named before anything is contacted
     if bake < ALIAS_TTL_SECONDS:
         raise UsageError("--bake", bake, f"must be at least the record TTL ({ALIAS_TTL_SECONDS} s)")
-    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir)
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_role)
     build = _shift_factory(ctx, steps, bake)
     with ctx.journal:
         weights = build().execute()
@@ -52,13 +53,13 @@ def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bak
 
 @app.command("switchover")
 def switchover(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-               replication: ReplicationKind = "native", app_role: AppRole = "payments_app",
-               state_dir: StateDir = None, freeze_limit: FreezeLimit = 30.0) -> None:
+               replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+               state_dir: StateDir = None, freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Phase 2: freeze the source, drain, verify, sync sequences, point the writer name at the target, start the
     reverse replication, unfreeze the target."""
     from cutover.switchover import switch
 
-    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit)
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:
         result = switch(ctx.migration(terminal.step), "switchover")
     terminal.print(f"switchover completed: the target is the writer (write freeze {result.freeze_seconds} s)")
@@ -66,12 +67,12 @@ def switchover(environment: Environment = "local", source_dsn: SourceDsn = None,
 
 @app.command("rollback")
 def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-             replication: ReplicationKind = "native", app_role: AppRole = "payments_app", state_dir: StateDir = None,
-             freeze_limit: FreezeLimit = 30.0) -> None:
+             replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
+             freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Undo the last move: an interrupted run, the switchover (writer back to the source), then the weights."""
     from cutover.operations import rollback as roll_back
 
-    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit)
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:
         done = roll_back(ctx.migration(terminal.step), ctx.records, terminal.step)
     terminal.print("\n".join(done) if done else "nothing to roll back")
@@ -79,11 +80,12 @@ def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, t
 
 @app.command("resume")
 def resume(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-           replication: ReplicationKind = "native", app_role: AppRole = "payments_app", state_dir: StateDir = None,
-           freeze_limit: FreezeLimit = 30.0, steps: Steps = "10,25,50,100", bake: Bake = 300.0) -> None:
+           replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
+           freeze_limit: FreezeLimit = 30.0, steps: Steps = "10,25,50,100", bake: Bake = 300.0,
+           legacy_role: LegacyRoles = None) -> None:
     """Continue an interrupted switchover, rollback or shift from where the journal says it stopped."""
     from cutover.operations import resume_any
 
-    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit)
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:
         terminal.print(resume_any(ctx.migration(terminal.step), _shift_factory(ctx, steps, bake)))
