@@ -34,7 +34,7 @@ table look changed: more is compared, never less.
 https://www.postgresql.org/docs/15/monitoring-stats.html): a server process flushes its statistics "just before
 going idle, but not more frequently than once per ``PGSTAT_MIN_INTERVAL``" (1 s; later when the statistics' locks
 are contended), so a write by a session that is still connected (not the application's role: the freeze ended
-those, and ``verify`` compares every table when a session of the role older than the freeze is still there) may not
+those, and ``verify`` compares every table when a session of a frozen role older than the freeze is still there) may not
 be counted yet; only the freeze guarantees the application's counts are flushed. A superuser session may turn
 ``track_counts`` off for itself and write uncounted. Writes that bypass the table access methods (a file-level
 restore into the data directory) are not counted. Each of these is also a write that bypasses the freeze, which the
@@ -46,6 +46,7 @@ Journal entries carry table names, counts, OIDs and hashes: never a row value.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,8 +170,8 @@ def _incomparable(side: str, then: dict[str, Any] | None, now: dict[str, Any]) -
     return None
 
 
-def sessions_older_than(dsn: str, side: str, role: str, seconds: float) -> int:
-    """How many sessions of ``role`` in the database started more than ``seconds`` ago (server clock).
+def sessions_older_than(dsn: str, side: str, roles: Sequence[str], seconds: float) -> int:
+    """How many sessions of ``roles`` in the database started more than ``seconds`` ago (server clock).
 
     ``verify`` asks this of a frozen database for the time since its freeze began: such a session was not ended by
     the freeze, may still write and may not have flushed its counts.
@@ -179,8 +180,8 @@ def sessions_older_than(dsn: str, side: str, role: str, seconds: float) -> int:
 
     with connect(dsn, side=side, autocommit=True) as conn:
         return int(conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND datname = current_database() "
-            "AND backend_start < now() - make_interval(secs => %s)", (role, seconds)).fetchone()[0])
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = ANY(%s) AND datname = current_database() "
+            "AND backend_start < now() - make_interval(secs => %s)", (list(roles), seconds)).fetchone()[0])
 
 
 def record_validation(journal: Journal, counters: dict[str, dict[str, Any]], tables: int, rows: int) -> Entry | None:

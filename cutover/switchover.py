@@ -244,9 +244,10 @@ class _Switch:
         check = plan(last_baseline(self.journal.entries()), counters)
         frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
         for db in (self.old, self.new):
-            unended = sessions_older_than(db.admin_dsn, db.name, db.app_role, time.time() - frozen_since[db.name])
+            unended = sessions_older_than(db.admin_dsn, db.name, db.frozen_roles, time.time() - frozen_since[db.name])
             if unended and not check.full:
-                check = Plan(None, f"{unended} session(s) of {db.app_role} older than the freeze on the {db.name}")
+                check = Plan(None, f"{unended} session(s) of {', '.join(db.frozen_roles)} older than the freeze "
+                                   f"on the {db.name}")
         self.m.progress(f"verify: {check.reason}")
         tables = (compare_tables(self.old.admin_dsn, self.new.admin_dsn, tables=check.tables or ())
                   if check.full or check.tables else [])

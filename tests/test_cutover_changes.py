@@ -186,7 +186,7 @@ def test_cutover_validate_e_records_no_baseline_while_another_operator_holds_the
 def test_sessions_of_the_role_older_than_the_freeze_are_counted(payment_databases):  # noqa: F811
     with psycopg.connect(payment_databases.source_app, autocommit=True) as session:
         session.execute("SELECT 1")
-        wait_for(lambda: sessions_older_than(payment_databases.source_admin, "source", APP_ROLE, 0.01) == 1,
+        wait_for(lambda: sessions_older_than(payment_databases.source_admin, "source", [APP_ROLE], 0.01) == 1,
                  what="the session older than 10 ms")
-        assert sessions_older_than(payment_databases.source_admin, "source", APP_ROLE, 3600) == 0
-        assert sessions_older_than(payment_databases.target_admin, "target", APP_ROLE, 0.01) == 0
+        assert sessions_older_than(payment_databases.source_admin, "source", [APP_ROLE], 3600) == 0
+        assert sessions_older_than(payment_databases.target_admin, "target", [APP_ROLE], 0.01) == 0

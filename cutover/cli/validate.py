@@ -91,10 +91,10 @@ def validate(
 def _record_baseline(environment: str, state_dir: Optional[Path], counters: dict, report: ValidationReport) -> None:
     """Journal the equal full validation as the next switch's baseline (:mod:`cutover.changes`), under the lock."""
     from cutover.changes import record_validation
-    from cutover.cli.options import context
+    from cutover.context import Context, Options
     from cutover.journal import LockHeld
 
-    journal = context(environment, None, None, "native", "payments_app", state_dir).journal
+    journal = Context(Options(environment, state_dir=state_dir)).journal
     try:
         with journal:
             entry = record_validation(journal, counters, len(report.tables),
