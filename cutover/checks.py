@@ -2,6 +2,7 @@
 
 - :func:`compare_tables`: ``cutover validate`` (:func:`cutover.validate.run.validate`: keyed range checksums,
   multisets for unkeyed tables) with no re-check: after the drain both sides are still, so any difference is real.
+  A switch passes the tables changed since the last full validation (:mod:`cutover.changes`).
 - :func:`sync_sequences`: ``cutover sequences sync`` (:func:`cutover.sequences.sync_sequences`): every sequence of
   the new writer moved past the old writer's value plus a margin, never backwards.
 
@@ -10,6 +11,7 @@ Both report table and sequence names, counts and statuses only, never a row valu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -23,15 +25,20 @@ class TableComparison:
     equal: bool
 
 
-def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public") -> list[TableComparison]:
-    """Validate every table of ``schema`` on both sides (``cutover validate``, no re-check).
+def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public",
+                   tables: Sequence[str] = ()) -> list[TableComparison]:
+    """Validate the tables of ``schema`` on both sides (``cutover validate``, no re-check).
+
+    Args:
+        tables: the table names to compare (each must exist on a side); default (empty): every table.
 
     Raises:
         CutoverError: a side cannot be read (from ``cutover validate``).
+        UsageError: a table in ``tables`` exists on neither side.
     """
     from cutover.validate.run import ValidateOptions, validate
 
-    report = validate(source_dsn, target_dsn, ValidateOptions(schema=schema, recheck_after=0))
+    report = validate(source_dsn, target_dsn, ValidateOptions(schema=schema, tables=tuple(tables), recheck_after=0))
     equal = not report.schema_differences
     return [TableComparison(t.table, t.rows_source or 0, t.rows_target or 0, equal and t.status == "equal")
             for t in report.tables]

@@ -90,6 +90,23 @@ def journal_position(journal: Journal) -> dict[str, Any] | None:
     return {key: last[key] for key in ("seq", "run", "operation", "step", "status", "time")}
 
 
+def validations(entries: list[Any]) -> dict[str, Any]:
+    """``last_validation``: the last full validation (every table equal: a ``cutover validate -e`` or a switch's
+    ``verify`` that compared every table) and ``last_verify``: how many tables the last switch's ``verify`` compared
+    and why; each ``{"time", "run", "step", "tables", ...}`` without the counters, or None."""
+    def summary(entry: Any) -> dict[str, Any] | None:
+        if entry is None:
+            return None
+        details = {k: v for k, v in entry.details.items() if k != "counters"}
+        return {"time": entry.to_json()["time"], "run": entry.run, "step": entry.step, **details}
+
+    done = [e for e in entries if e.status == "done" and e.step in ("verify", "validate")]
+    full = [e for e in done if e.details.get("full", True)]
+    verified = [e for e in done if e.step == "verify"]
+    return {"last_validation": summary(full[-1] if full else None),
+            "last_verify": summary(verified[-1] if verified else None)}
+
+
 def phase(migration: Migration, weights: dict[str, int]) -> str:
     """The migration's phase: ``interrupted``, ``before-shift``, ``shifting``, ``shifted`` or ``switched``."""
     if incomplete_run(migration.journal):
@@ -103,17 +120,17 @@ def phase(migration: Migration, weights: dict[str, int]) -> str:
 
 def status(migration: Migration, records: Any, gates: Any = None) -> dict[str, Any]:
     """Everything at once: phase, weights, gates (health, alarms), both replications (state, per-table progress,
-    lag, CDC latency, WAL retained by the slot), the writer, the last validation and the journal's position."""
+    lag, CDC latency, WAL retained by the slot), the writer, the last full validation, what the last switch's
+    ``verify`` compared (:func:`validations`) and the journal's position."""
     weights = records.weights()
     entries = migration.journal.entries()
-    verified = [e for e in entries if e.step == "verify" and e.status == "done"]
     document: dict[str, Any] = {
         "phase": phase(migration, weights),
         "weights": weights,
         "writer": {"name": writer_name(migration), "address": migration.writer.value()},
         "replication": {r.name: r.status().to_json() for r in (migration.forward, migration.reverse)},
         "frozen": {db.name: db.frozen() for db in (migration.source, migration.target)},
-        "last_validation": ({"time": verified[-1].to_json()["time"], **verified[-1].details} if verified else None),
+        **validations(entries),
         "journal": journal_position(migration.journal),
     }
     if gates is not None:

@@ -11,7 +11,10 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``freeze``             old writer: application role read-only, its sessions ended; the freeze LSN is recorded
 ``drain``              wait until replication applied everything up to the freeze LSN (slot's
                        ``confirmed_flush_lsn``), at most until the freeze limit
-``verify``             the tables compared on both sides (:func:`cutover.checks.compare_tables`): must be equal
+``verify``             the tables changed since the last full validation (:mod:`cutover.changes`: per-table
+                       modification counters against the journal's baseline; every table when there is none)
+                       compared on both sides (:func:`cutover.checks.compare_tables`): must be equal; the counters
+                       read become the next switch's baseline
 ``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
 ``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
 ``switch-writer``      the writer name points at the new writer (Route 53 UPSERT): the point of no return
@@ -233,13 +236,28 @@ class _Switch:
             time.sleep(self.m.policy.poll_seconds)
 
     def verify(self) -> dict[str, Any]:
+        from cutover.changes import Plan, last_baseline, plan, read_both, sessions_older_than
         from cutover.checks import compare_tables
 
-        tables = compare_tables(self.old.admin_dsn, self.new.admin_dsn)
+        source, target = (self.old, self.new) if self.old.name == "source" else (self.new, self.old)
+        counters = read_both(source.admin_dsn, target.admin_dsn)  # before the validation's snapshot
+        check = plan(last_baseline(self.journal.entries()), counters)
+        frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
+        for db in (self.old, self.new):
+            unended = sessions_older_than(db.admin_dsn, db.name, db.frozen_roles, time.time() - frozen_since[db.name])
+            if unended and not check.full:
+                check = Plan(None, f"{unended} session(s) of {', '.join(db.frozen_roles)} older than the freeze "
+                                   f"on the {db.name}")
+        self.m.progress(f"verify: {check.reason}")
+        tables = (compare_tables(self.old.admin_dsn, self.new.admin_dsn, tables=check.tables or ())
+                  if check.full or check.tables else [])
         different = [t.table for t in tables if not t.equal]
         if different:
             raise _Unequal(different)
-        return {"tables": len(tables), "rows": sum(t.rows_source for t in tables)}
+        total = len({t for side in counters.values() for t in side["tables"]})
+        checked = {"checked": [t.table for t in tables]} if not check.full else {}
+        return {"tables": len(tables), "of": total, "full": check.full or len(tables) == total,
+                "reason": check.reason, **checked, "rows": sum(t.rows_source for t in tables), "counters": counters}
 
     def sequences(self) -> dict[str, Any]:
         from cutover.checks import sync_sequences

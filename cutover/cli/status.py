@@ -1,4 +1,5 @@
-"""``cutover status [--json]``: phase, weights, gates, replication, writer, last validation, journal position."""
+"""``cutover status [--json]``: phase, weights, gates, replication, writer, last full validation and verify, journal
+position."""
 
 from __future__ import annotations
 

@@ -99,8 +99,11 @@ class Terminal(SharedTerminal):
         summary.add_row("frozen", ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in document["frozen"].items()))
         summary.add_row("gates", "; ".join(document.get("gate_problems") or []) or "all pass")
         validation = document.get("last_validation")
-        summary.add_row("last validation", f"{validation['time']}: {validation.get('tables')} tables equal"
-                        if validation else "none")
+        summary.add_row("last full validation", f"{validation['time']}: {validation.get('tables')} tables equal "
+                        f"({validation['step']})" if validation else "none")
+        verify = document.get("last_verify")
+        summary.add_row("last verify", f"{verify['time']}: {verify.get('tables')} of {verify.get('of', '?')} tables "
+                        f"compared ({verify.get('reason', 'every table')})" if verify else "none")
         journal = document.get("journal")
         summary.add_row("journal", f"#{journal['seq']} {journal['run']} {journal['step']} {journal['status']}"
                         if journal else "empty")

@@ -1,4 +1,8 @@
-"""``cutover validate``: compare every table of a schema between source and target (keys only in the output)."""
+"""``cutover validate``: compare every table of a schema between source and target (keys only in the output).
+
+``-e ENV`` without ``--tables`` or ``--exclude-columns``: an equal result is the next switch's baseline, journalled
+(:func:`cutover.changes.record_validation`) under the operator lock, taken only to write it (a validation may run
+for hours; it holds no lock meanwhile)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import typer
 
 from cutover.cli import databases
 from cutover.cli.app import app
+from cutover.cli.options import StateDir
 from cutover.cli.terminal import JsonFileOption, UsageError, terminal
 
 if TYPE_CHECKING:
@@ -52,8 +57,12 @@ def validate(
                                       "(else none); 0: no re-check."),
     max_listed: int = typer.Option(1000, "--max-listed", help="Keys listed per kind of difference and table "
                                    "(all are counted)."),
+    state_dir: StateDir = None,
 ) -> None:
-    """Prove source and target hold the same rows. Exit 0 all equal, 1 a difference, 2 usage, 3 could not check."""
+    """Prove source and target hold the same rows. Exit 0 all equal, 1 a difference, 2 usage, 3 could not check.
+
+    With --environment, no --tables and no --exclude-columns, an equal result is journalled with each table's
+    modification counters: the next switchover or rollback then compares only the tables changed since."""
     from cutover.validate import ValidateOptions, validate as run
 
     options = ValidateOptions(
@@ -64,12 +73,41 @@ def validate(
     if problems:
         raise problems[0]
     source_dsn, target_dsn = databases.resolve(source, target, environment)
+    counters = None
+    if environment and not options.tables and not options.exclude_columns:
+        from cutover.changes import read_both
+
+        counters = read_both(source_dsn, target_dsn, schema)  # before the validation's snapshots
     with terminal.progress("validating") as advance:
         report = run(source_dsn, target_dsn, options, advance)
     if json_file:
         terminal.json(report.as_dict(), json_file)
     show(report)
+    if counters is not None and report.status == "equal":
+        _record_baseline(environment, state_dir, counters, report)
     raise typer.Exit(int(report.exit_code))
+
+
+def _record_baseline(environment: str, state_dir: Optional[Path], counters: dict, report: ValidationReport) -> None:
+    """Journal the equal full validation as the next switch's baseline (:mod:`cutover.changes`), under the lock."""
+    from cutover.changes import record_validation
+    from cutover.context import Context, Options
+    from cutover.journal import LockHeld
+
+    journal = Context(Options(environment, state_dir=state_dir)).journal
+    try:
+        with journal:
+            entry = record_validation(journal, counters, len(report.tables),
+                                      sum(t.rows_source or 0 for t in report.tables))
+    except LockHeld as error:
+        terminal.print(f"baseline not recorded: {error}")
+        return
+    if entry is None:
+        terminal.print("baseline not recorded: the journal's last run is interrupted (`cutover resume` or "
+                       "`cutover rollback` it first)")
+        return
+    terminal.print(f"baseline recorded (journal #{entry.seq}): the next switch compares only the tables changed "
+                   "since")
 
 
 def show(report: ValidationReport) -> None:
