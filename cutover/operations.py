@@ -55,7 +55,7 @@ def rollback(migration: Migration, records: Any, progress: Any = lambda line: No
     if weights["new"] > 0:
         from cutover.traffic import Gates, Shift
 
-        Shift(records, Gates(), migration.journal, min_bake_seconds=0, bake_seconds=0).rollback("operator rollback")
+        Shift(records, Gates(), migration.journal, min_bake_seconds=0, bake_seconds=0).roll_back("operator rollback")
         done.append(f"weights back to legacy=100 new=0 (were legacy={weights['legacy']} new={weights['new']})")
     return done
 
@@ -73,8 +73,12 @@ def resume_any(migration: Migration, shift_factory: Any) -> str:
         result = resume(migration)
         return f"{pending[0].operation} {pending[0].run}: {result.outcome if result else 'nothing'}"
     if pending[0].operation == "shift":
-        done = [int(e.step.split("-")[1]) for e in pending if e.status == "done" and e.step.startswith("weights-")]
         shift = shift_factory(pending[0].run)
+        rolling_back = [e for e in pending if e.step == "rollback-weights"]
+        if rolling_back:  # a rollback (a gate's or the operator's) was interrupted: finish it, never go forward
+            shift.roll_back(str(rolling_back[0].details.get("reason", "resumed rollback")))
+            return f"shift {pending[0].run}: rolled back (legacy=100 new=0)"
+        done = [int(e.step.split("-")[1]) for e in pending if e.status == "done" and e.step.startswith("weights-")]
         shift.execute(start_after=max(done, default=0))
         return f"shift {pending[0].run}: completed"
     migration.journal.write(pending[0].run, pending[0].operation, "end", "end", outcome="interrupted")

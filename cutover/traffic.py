@@ -209,6 +209,13 @@ class Shift:
         self.records.set(100, 0)
         self.journal.write(self.run, "shift", "rollback-weights", "done", legacy=100, new=0)
 
+    def roll_back(self, reason: str) -> None:
+        """The operator's rollback of phase 1 as a run of its own: the weights back (:meth:`rollback`), then the run
+        ended ``rolled-back``. An interrupted one is finished by ``cutover resume`` (the weights go back, never
+        forward: :func:`cutover.operations.resume_any`)."""
+        self.rollback(reason)
+        self.journal.write(self.run, "shift", "end", "end", outcome="rolled-back", reason=reason)
+
     def execute(self, *, start_after: int = 0) -> dict[str, int]:
         """Run every step above ``start_after`` percent; returns the final weights.
 

@@ -89,7 +89,10 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
                 started = time.monotonic()
                 result = switch(migration, operation)
                 freezes.append(result.freeze_seconds)
-                step(operation, started, write_freeze_seconds=result.freeze_seconds)
+                verified = next(e.details for e in reversed(ctx.journal.entries())
+                                if e.run == result.run and e.step == "verify" and e.status == "done")
+                step(operation, started, write_freeze_seconds=result.freeze_seconds,
+                     verify=f"{verified['tables']} of {verified['of']} tables: {verified['reason']}")
                 time.sleep(2.0)  # the workload writes on the new writer
         stats = workload.stop()
         started = time.monotonic()

@@ -14,7 +14,7 @@ from cutover.switchover import Abandoned, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
     APP_ROLE, app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
 )
-from tests.test_cutover_cli import environment, run  # noqa: F401  (fixture)
+from tests.test_cutover_cli import all_traffic_on_the_new_side, environment, run  # noqa: F401  (fixture)
 
 REFUNDS = f"""
 CREATE TABLE refunds (
@@ -155,6 +155,7 @@ def test_an_equal_cutover_validate_e_is_the_baseline_of_the_next_switchover(envi
     assert [(e.step, e.status) for e in recorded] == [("validate", "done"), ("end", "end")]
     assert set(recorded[0].details["counters"]) == {"source", "target"}
 
+    all_traffic_on_the_new_side()
     code, out, err = run(capsys, "switchover", *state)
     assert code == 0, err
     document = json.loads(run(capsys, "status", "--json", *state)[1])

@@ -17,6 +17,15 @@ from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
 from tests.test_cutover_traffic import NAME
 
 
+def all_traffic_on_the_new_side() -> None:
+    """What a finished ``cutover shift`` leaves: legacy 0 / new 100 (phase 2 refuses to start before it)."""
+    from cutover.traffic import WeightedRecords
+
+    route53 = boto3.client("route53", region_name="us-east-1")
+    zone = route53.list_hosted_zones_by_name(DNSName="payments.example.com")["HostedZones"][0]["Id"]
+    WeightedRecords(route53, zone, NAME).set(0, 100)
+
+
 @pytest.fixture
 def environment(payment_databases, aws, tmp_path, monkeypatch):  # noqa: F811
     """Outputs of a deployed environment (moto), the databases' DSNs in the environment variables."""
@@ -64,6 +73,10 @@ def test_replication_switchover_rollback_and_status_through_the_commands(environ
              == "running", what="full load")
 
     code, out, err = run(capsys, "switchover", *state)
+    assert code == 1 and "refused before freezing: the legacy endpoint still has weight 100 (new 0)" in err
+    assert json.loads(run(capsys, "status", "--json", *state)[1])["frozen"] == {"source": False, "target": True}
+    all_traffic_on_the_new_side()
+    code, out, err = run(capsys, "switchover", *state)
     assert code == 0 and "the target is the writer" in out, err
     assert app_insert(payment_databases.target_app, "written-on-target")
     assert not app_insert(payment_databases.source_app, "refused-on-source")
@@ -83,6 +96,7 @@ def test_a_second_operator_is_refused_while_the_first_holds_the_lock(environment
     other = Journal(environment)
     other.owner = "someone@else"
     other.acquire()
+    all_traffic_on_the_new_side()
     code, _, err = run(capsys, "switchover", "--state-dir", str(environment))
     assert code == 1 and "another operator holds the migration lock: someone@else" in err
 
@@ -123,6 +137,7 @@ def test_legacy_roles_from_the_variable_are_frozen_on_the_source_only(environmen
     wait_for(lambda: json.loads(run(capsys, "status", "--json", *state)[1])["replication"]["forward"]["state"]
              == "running", what="full load")
     assert app_insert(legacy, "legacy-before")
+    all_traffic_on_the_new_side()
     code, out, err = run(capsys, "switchover", *state)
     assert code == 0, err
     assert not app_insert(legacy, "legacy-after-switchover")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import boto3
+from types import SimpleNamespace
+
 import pytest
 
 from cutover.cli.terminal import UsageError
@@ -190,3 +192,22 @@ def test_rollback_of_phase_1_moves_the_weights_back_in_one_batch(records, tmp_pa
     done = rollback(stub_migration(Journal(tmp_path)), records)
     assert done == ["weights back to legacy=100 new=0 (were legacy=0 new=100)"]
     assert records.weights() == {"legacy": 100, "new": 0} and records.batches[-1] == 2
+    last = Journal(tmp_path).entries()[-1]
+    assert (last.operation, last.status, last.details["outcome"]) == ("shift", "end", "rolled-back")
+
+
+def test_a_rollback_of_phase_1_killed_before_its_batch_is_resumed_backwards(records, tmp_path):
+    from cutover.operations import phase, resume_any
+
+    shift(records, tmp_path, Gates()).execute()
+    journal = Journal(tmp_path)
+    killed = shift(records, tmp_path, Gates())
+    killed.records = SimpleNamespace(set=lambda legacy, new: (_ for _ in ()).throw(Interrupted()))
+    with pytest.raises(Interrupted):
+        killed.roll_back("operator rollback")
+    assert records.weights() == {"legacy": 0, "new": 100}
+    migration = stub_migration(journal)
+    assert phase(migration, records.weights()) == "interrupted"
+    outcome = resume_any(migration, lambda run: shift(records, tmp_path, Gates(), run=run))
+    assert outcome.endswith("rolled back (legacy=100 new=0)") and records.weights() == {"legacy": 100, "new": 0}
+    assert phase(migration, records.weights()) == "before-shift"

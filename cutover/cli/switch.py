@@ -57,9 +57,13 @@ def switchover(environment: Environment = "local", source_dsn: SourceDsn = None,
                state_dir: StateDir = None, freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Phase 2: freeze the source, drain, verify, sync sequences, point the writer name at the target, start the
     reverse replication, unfreeze the target."""
-    from cutover.switchover import switch
+    from cutover.switchover import Refused, switch
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
+    weights = ctx.records.weights()
+    if weights.get("legacy", 0) != 0:  # phase 2 only once phase 1 is done: the legacy application would be refused
+        raise Refused(f"the legacy endpoint still has weight {weights['legacy']} (new {weights['new']}): "
+                      "`cutover shift` moves all the traffic to the new side first")
     with ctx.journal:
         result = switch(ctx.migration(terminal.step), "switchover")
     terminal.print(f"switchover completed: the target is the writer (write freeze {result.freeze_seconds} s)")
