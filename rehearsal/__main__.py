@@ -34,7 +34,24 @@ def _wait(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
         time.sleep(0.2)
 
 
-def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report_path: Path) -> dict[str, Any]:
+def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report_path: Path,
+             endpoint: str | None = None) -> dict[str, Any]:
+    """Run the whole rehearsal (module docstring) and write its report to ``report_path``.
+
+    Args:
+        rate: payments per second; preload: payments on the source before the full load; bake: seconds each
+            traffic step is held; freeze_limit: the switches' freeze bound, seconds.
+        endpoint: the emulated AWS (default: the one ``make deploy-local`` runs); the deployment's stack outputs
+            come from ``cutover.context.stack_outputs`` (``$PAYMIG_CUTOVER_OUTPUTS`` or Terraform).
+
+    Returns:
+        The report (``payments_acknowledged``, ``lost``, ``altered``, ``duplicated``, ``write_freeze_seconds``,
+        ``steps``, ...).
+
+    Raises:
+        emulator.EmulatorError: no endpoint given and no local emulator running.
+        cutover.cli.terminal.CutoverError: a step of the migration failed (its own message says which).
+    """
     from emulator.process import LocalSession
     from rich.console import Console
 
@@ -47,7 +64,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from rehearsal.workload import PaymentWorkload, reconcile
 
     console = Console(stderr=True, highlight=False)
-    os.environ["PAYMIG_AWS_ENDPOINT_URL"] = LocalSession().require_endpoint()
+    os.environ["PAYMIG_AWS_ENDPOINT_URL"] = endpoint or LocalSession().require_endpoint()
     steps: list[dict[str, Any]] = []
     freezes: list[float] = []
 

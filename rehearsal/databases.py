@@ -43,7 +43,12 @@ CREATE TABLE payments (
 );
 GRANT SELECT, INSERT ON payments TO {APP_ROLE};
 GRANT USAGE ON SEQUENCE payments_id_seq TO {APP_ROLE};
+CREATE TABLE merchants (id integer PRIMARY KEY, name text NOT NULL);
+GRANT SELECT ON merchants TO {APP_ROLE};
 """
+MERCHANTS = 97
+"""Rows of ``merchants``, a table the workload only reads: a switch's ``verify`` skips it once a full validation
+has seen it (``cutover/changes.py``)."""
 SETTINGS = {"wal_retrieve_retry_interval": "100ms", "wal_receiver_status_interval": "1s"}
 """Subscription workers start within 100 ms and report their position every second (the drain waits for it; the
 RDS parameter groups set the same, ``modules/postgres.py``)."""
@@ -74,6 +79,7 @@ def _preload(dsn: str, payments: int) -> None:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO merchants SELECT i, 'merchant ' || i FROM generate_series(1, %s) i", (MERCHANTS,))
         conn.execute("INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) "
                      "SELECT gen_random_uuid(), 1 + i %% 97, 100 + i %% 50000, 'EUR' "
                      "FROM generate_series(1, %s) i", (payments,))
@@ -95,8 +101,7 @@ def two_servers(preload: int = 0) -> Iterator[Pair]:
         for server in servers:
             server.start()
             _prepare(server)
-        if preload:
-            _preload(servers[0].dsn(DATABASE), preload)
+        _preload(servers[0].dsn(DATABASE), preload)
         yield _pair(*servers)
     finally:
         for server in servers:

@@ -49,3 +49,35 @@ def test_the_journal_table_is_deployed_encrypted_with_its_keys(deployment):
     tasks = deployment.client("dms").describe_replication_tasks()["ReplicationTasks"]
     reverse = next(t for t in tasks if t["ReplicationTaskArn"] == data["dms_reverse_replication_task_arn"])
     assert reverse["MigrationType"] == "cdc" and reverse["Status"] != "running"
+
+
+@pytest.mark.stacks("data", "traffic")
+def test_the_rehearsal_keeps_every_payment_on_the_session_deployment(deployment, tmp_path, monkeypatch):
+    """``make rehearsal`` end to end on the emulated stacks: two real PostgreSQL servers, native replication, a
+    payment workload through the writer name, shift to 100, switchover, rollback, switchover again."""
+    import json
+
+    from rehearsal.__main__ import rehearse
+
+    data, traffic = outputs(deployment, "data"), outputs(deployment, "traffic")
+    (tmp_path / "outputs.json").write_text(json.dumps({"data": data, "traffic": traffic}), encoding="utf-8")
+    monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(tmp_path / "outputs.json"))
+    monkeypatch.setenv("PAYMIG_AWS_ENDPOINT_URL", deployment.endpoint)
+    route53 = deployment.client("route53")
+    writer = Route53WriterRecord(route53, data["private_zone_id"], data["writer_fqdn"])
+    records = WeightedRecords(route53, traffic["zone_id"], traffic["record_fqdn"])
+    try:
+        report = rehearse(rate=50, preload=2000, bake=0, freeze_limit=30, report_path=tmp_path / "report.json")
+        assert writer.value() == data["target_address"] and records.weights() == {"legacy": 0, "new": 100}
+    finally:  # the deployment as the other tests expect it: writer on the source, all traffic on legacy
+        writer.point_at(data["source_address"])
+        records.set(100, 0)
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    assert (report["lost"], report["altered"], report["duplicated"]) == (0, 0, 0)
+    assert report["payments_acknowledged"] > 0 and len(report["write_freeze_seconds"]) == 3
+    assert [s["step"] for s in report["steps"]] == ["full load", "shift to 100", "switchover", "rollback",
+                                                    "switchover", "validation"]
+    verifies = [s["verify"] for s in report["steps"] if "verify" in s]
+    assert verifies[0].startswith("2 of 2 tables: no baseline") and all(v.startswith("1 of 2 tables: 1 of 2")
+                                                                        for v in verifies[1:]), verifies
+    assert all(t["equal"] for t in report["validation"])
