@@ -98,15 +98,26 @@ def _uses_deployment(item: pytest.Item) -> bool:
     return bool(set(getattr(item, "fixturenames", ())) & set(DEPLOYMENT_FIXTURES))
 
 
-def _deployment_order(item: pytest.Item, order: tuple[str, ...]) -> tuple[int, int]:
+def _destroys(item: pytest.Item) -> bool:
+    return "deployment_to_destroy" in getattr(item, "fixturenames", ())
+
+
+def _deployment_order(item: pytest.Item, order: tuple[str, ...], destroying: bool) -> tuple[int, int]:
     """Sort key: tests without the deployment first, then by where the stacks they wait for come in the
-    dependency ``order`` (the synthesized manifest's), the destroying test last."""
-    if not _uses_deployment(item):
-        return (0, 0)
-    if "deployment_to_destroy" in item.fixturenames:
+    dependency ``order`` (the synthesized manifest's); when the destroy is checked (``destroying``), the tests
+    marked ``while_destroying`` next (they run while it goes on in the background), the destroy's test last."""
+    if _destroys(item):
+        return (3, 0)
+    if _uses_deployment(item):
+        stacks = _needed_stacks(item)
+        return (1, max((order.index(name) for name in stacks if name in order), default=len(order)))
+    if destroying and item.get_closest_marker("while_destroying"):
         return (2, 0)
-    stacks = _needed_stacks(item)
-    return (1, max((order.index(name) for name in stacks if name in order), default=len(order)))
+    return (0, 0)
+
+
+_LAST_DEPLOYMENT_TEST: list[str] = []
+"""The node id of the last test that uses the deployment when a later test checks its destroy (set at collection)."""
 
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection
@@ -114,11 +125,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests that use the session's deployment run after the others, each as early as its stacks are ready. When
     a selected test needs the deployment (and the tests are to run), it starts here, right after collection:
     synthesis in this thread, then the applies in the background, so the provider's minutes of fixed waits
-    overlap the other tests; its manifest gives the order."""
+    overlap the other tests; its manifest gives the order. The destroy, minutes of waits too, starts in the
+    background once the last of them is done (``pytest_runtest_logfinish``), and the ``while_destroying`` tests
+    run meanwhile."""
     order: tuple[str, ...] = ()
     if not config.option.collectonly and any(_uses_deployment(item) for item in items):
         order = local_deployment.session_deployment().order
-    items.sort(key=lambda item: _deployment_order(item, order))
+    destroying = any(_destroys(item) for item in items)
+    items.sort(key=lambda item: _deployment_order(item, order, destroying))
+    users = [item for item in items if _uses_deployment(item) and not _destroys(item)]
+    _LAST_DEPLOYMENT_TEST[:] = [users[-1].nodeid] if destroying and users else []
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """After the last test that uses the deployment: destroy it in the background."""
+    if _LAST_DEPLOYMENT_TEST and nodeid == _LAST_DEPLOYMENT_TEST[0]:
+        local_deployment.session_deployment().start_destroy()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -132,6 +154,7 @@ def deployment(request: pytest.FixtureRequest) -> local_deployment.Deployment:
 
 
 @pytest.fixture
-def deployment_to_destroy() -> local_deployment.Deployment:
-    """The session's whole deployment, handed over to be destroyed (no later test may use it)."""
-    return local_deployment.session_deployment().to_destroy()
+def deployment_to_destroy() -> tuple[local_deployment.Deployment, local_deployment.Destroyed]:
+    """The session's whole deployment once destroyed (in the background, from the end of the last test that used
+    it), with what the destroy saw."""
+    return local_deployment.session_deployment().destroyed()

@@ -11,12 +11,16 @@ Most of a deployment is the provider's fixed waits (S3 lifecycle configurations 
 (``tests/conftest.py``) while the other tests run, and it is shared stack by stack: as soon as a stack is applied,
 its second plan (and, for the data stack, ``terraform show -json`` of the saved import plan it applied) runs in
 another thread, then the stack is *ready*. A test marked ``@pytest.mark.stacks("network", ...)`` waits only for
-the stacks it names (unmarked: every stack); conftest orders these tests by when their stacks become ready, and
-the test that destroys the deployment runs last.
+the stacks it names (unmarked: every stack); conftest orders these tests by when their stacks become ready.
+
+The destroy runs in the background too (:meth:`LocalDeployment.start_destroy`, minutes of the provider's waits
+again): conftest starts it as soon as the last test that uses the deployment is done, the tests marked
+``while_destroying`` (slow, and needing no emulator) run meanwhile, and the test that checks the destroy runs last.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -26,6 +30,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from collections.abc import Callable
 
 from config import EMULATOR_ENVIRONMENT, Names, config_path, parse_config
 from emulator import Emulator, emulator_client
@@ -149,6 +155,7 @@ class LocalDeployment:
         self._ready: set[str] = set()
         self._finished = False
         self._destroyed = False
+        self._destroying: Future[Destroyed] | None = None
         self._condition = threading.Condition()
         self._settling = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deploy-local-settle")
         self._thread = threading.Thread(target=self._deploy, name="deploy-local", daemon=True)
@@ -250,11 +257,56 @@ class LocalDeployment:
             self._destroyed = True
         return deployment
 
+    def start_destroy(self) -> None:
+        """Destroy the whole deployment in the background (:func:`destroy`), once; later ``wait_for`` calls fail."""
+        if self._destroying is None:
+            self._destroying = self._settling.submit(destroy, self.to_destroy())
+
+    def destroyed(self) -> tuple[Deployment, Destroyed]:
+        """The deployment once destroyed (started here if it was not yet), with what the destroy saw.
+
+        Raises:
+            terraform_driver.TerraformError: a stack could not be destroyed.
+        """
+        self.start_destroy()
+        assert self._destroying is not None and self.deployment is not None
+        return self.deployment, self._destroying.result()
+
     def stop(self) -> None:
         """Stop the emulator and delete the working directory (the background thread dies with the emulator)."""
         self.emulator.stop()
         self._settling.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Destroyed:
+    """What :func:`destroy` saw: the lifecycle stacks in the order they were destroyed, and each one's state in the
+    state bucket once destroyed (before the bootstrap stack emptied the bucket and went too)."""
+
+    order: tuple[str, ...]
+    states: dict[str, dict[str, Any]]
+
+
+def destroy(deployment: Deployment) -> Destroyed:
+    """Destroy every stack as ``make destroy-local`` does: the lifecycle stacks after the stacks that depend on them
+    (``ops.deploy.destroy_all``), then the state stack, its bucket emptied first. Records the seconds taken in
+    ``deployment.seconds["destroy"]``."""
+    from ops.local import empty_state_bucket
+
+    started = time.monotonic()
+    order: list[str] = []
+    holder = deployment.state_stack
+    lifecycle = [stack for name, stack in deployment.stacks.items() if name != holder.name]
+    deploy.destroy_all(lifecycle, report=lambda result: order.append(result.stack), refresh=False)
+    backend = deployment.stacks[order[0]].document["terraform"]["backend"]["s3"]
+    s3 = deployment.client("s3")
+    states = {name: json.loads(s3.get_object(Bucket=backend["bucket"], Key=deployment.stacks[name].document[
+        "terraform"]["backend"]["s3"]["key"])["Body"].read()) for name in order}
+    deploy.destroy_all([holder], backend_configs=deployment.backend_configs,
+                       before=lambda stack: empty_state_bucket(stack, deployment.endpoint), refresh=False)
+    deployment.seconds["destroy"] = time.monotonic() - started
+    return Destroyed(tuple(order), states)
 
 
 _SESSION: list[LocalDeployment] = []

@@ -24,6 +24,8 @@ from config.models import AWS_REGIONS, POSTGRES_MAJOR_VERSIONS
 from terraform_driver import Terraform
 from tests.conftest import config_data, synth_app
 
+pytestmark = pytest.mark.while_destroying  # slow, no emulator: runs while the session deployment is destroyed
+
 BASE = config_data("dev")
 
 environments = st.from_regex(r"[a-z][a-z0-9]{1,11}", fullmatch=True)

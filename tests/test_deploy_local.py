@@ -3,7 +3,7 @@
 The deployment is the test session's (``tests/local_deployment.py``): a legacy source database created with boto3
 and imported by the data stack, every stack applied with the real Terraform and hashicorp/aws 5.100.0 in the
 background while other tests run. Each test here waits for the stacks it names (``@pytest.mark.stacks``); the
-last one destroys everything.
+last one checks the destroy of everything, which ran in the background after the last of them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,10 +18,9 @@ import pytest
 
 from cdktf_runtime.environment import PROJECT_ROOT
 from config import load_config
-from ops import deploy
 from cutover.credentials import Endpoint, promote, role_secrets, stage_secrets
 from cutover.roles import ROLES, generate_password
-from ops.local import empty_state_bucket, synthesize
+from ops.local import synthesize
 from terraform_driver import SynthesizedStack, TerraformError, state_stack
 from tests.local_deployment import (LEGACY_DB, LEGACY_NETWORK, LEGACY_PORT, LEGACY_SUBNET_GROUP, Deployment,
                                     import_legacy)
@@ -329,26 +327,16 @@ def test_no_secret_value_in_deployed_state_or_outputs(deployment, capsys):
 
 
 def test_destroy_in_reverse_order_removes_everything(deployment_to_destroy):
-    deployment = deployment_to_destroy
-    started = time.monotonic()
-    order: list[str] = []
-    stacks = deployment.stacks
-    holder = deployment.state_stack
-    lifecycle = [stacks[name] for name in stacks if name != holder.name]
-    deploy.destroy_all(lifecycle, report=lambda result: order.append(result.stack), refresh=False)  # as destroy-local
+    deployment, destroyed = deployment_to_destroy  # destroyed in the background (tests/local_deployment.py)
+    order, stacks = destroyed.order, deployment.stacks
     position = {name: index for index, name in enumerate(order)}
-    assert sorted(order) == sorted(stack.name for stack in lifecycle)
+    assert sorted(order) == sorted(name for name in stacks if name != deployment.state_stack.name)
     for name in order:  # a stack goes only after every stack that depends on it
         assert all(position[dependency] > position[name] for dependency in stacks[name].dependencies
                    if dependency in position), order
-    names, prefix = deployment.names, parse_config_prefix(deployment)
+    for name in order:  # each state left in the bucket was empty, not gone and not stale
+        assert destroyed.states[name]["resources"] == [], name
     s3 = deployment.client("s3")
-    for name in order:  # each state left in the bucket is empty, not gone and not stale
-        state = json.loads(s3.get_object(Bucket=names.state_bucket, Key=f"{prefix}/{name}.tfstate")["Body"].read())
-        assert state["resources"] == [], name
-    deploy.destroy_all([holder], backend_configs=deployment.backend_configs,
-                       before=lambda stack: empty_state_bucket(stack, deployment.endpoint), refresh=False)
-    deployment.seconds["destroy"] = time.monotonic() - started
     assert json.loads(deployment.bootstrap_state.read_text())["resources"] == []
     assert deployment.client("rds").describe_db_instances()["DBInstances"] == []
     assert deployment.client("dms").describe_replication_instances()["ReplicationInstances"] == []

@@ -14,6 +14,8 @@ from terraform_driver import Terraform
 from terraform_driver.environment import process_environment
 from tests.test_stacks import STACKS
 
+pytestmark = pytest.mark.while_destroying  # slow, no emulator: runs while the session deployment is destroyed
+
 
 @pytest.fixture(scope="module")
 def hcl_out(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -17,6 +17,8 @@ import cdktf_cdktf_provider_aws
 from cdktf_runtime import provider_loader
 from cdktf_runtime.environment import PROJECT_ROOT
 
+pytestmark = pytest.mark.while_destroying  # slow, no emulator: runs while the session deployment is destroyed
+
 PACKAGE_DIR = Path(cdktf_cdktf_provider_aws.__file__).parent
 
 

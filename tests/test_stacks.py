@@ -9,6 +9,8 @@ import pytest
 from terraform_driver import Terraform, state_stack
 from tests.conftest import LEGACY_KEY_ARN
 
+pytestmark = pytest.mark.while_destroying  # slow, no emulator: runs while the session deployment is destroyed
+
 STACKS = ("bootstrap", "network", "data", "storage", "service", "traffic", "observability")
 """The stacks the app synthesizes (the product's, so written down here as the expectation)."""
 REMOTE_STACKS = [name for name in STACKS if name != "bootstrap"]
