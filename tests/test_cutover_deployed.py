@@ -62,12 +62,13 @@ def test_the_rehearsal_keeps_every_payment_on_the_session_deployment(deployment,
     data, traffic = outputs(deployment, "data"), outputs(deployment, "traffic")
     (tmp_path / "outputs.json").write_text(json.dumps({"data": data, "traffic": traffic}), encoding="utf-8")
     monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(tmp_path / "outputs.json"))
-    monkeypatch.setenv("PAYMIG_AWS_ENDPOINT_URL", deployment.endpoint)
+    monkeypatch.setenv("PAYMIG_AWS_ENDPOINT_URL", deployment.endpoint)  # rehearse() sets it: restored afterwards
     route53 = deployment.client("route53")
     writer = Route53WriterRecord(route53, data["private_zone_id"], data["writer_fqdn"])
     records = WeightedRecords(route53, traffic["zone_id"], traffic["record_fqdn"])
     try:
-        report = rehearse(rate=50, preload=2000, bake=0, freeze_limit=30, report_path=tmp_path / "report.json")
+        report = rehearse(rate=50, preload=2000, bake=0, freeze_limit=30, report_path=tmp_path / "report.json",
+                          endpoint=deployment.endpoint)
         assert writer.value() == data["target_address"] and records.weights() == {"legacy": 0, "new": 100}
     finally:  # the deployment as the other tests expect it: writer on the source, all traffic on legacy
         writer.point_at(data["source_address"])
