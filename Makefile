@@ -137,5 +137,6 @@ bench: .venv/.installed ## Time cold synth processes against the jsii floor (ben
 bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
 	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
 
+DEFAULT_RATES := 50,100,200
 bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)
-	bench/freeze --rates $(or $(RATES),50,100,200)
+	bench/freeze --rates $(or $(RATES),$(DEFAULT_RATES))
