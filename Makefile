@@ -13,7 +13,8 @@ export PIPENV_YES := 1
 PYTHON := .venv/bin/python
 # The project's Terraform/cdktf environment (Terraform CLI config with the provider mirror, telemetry off).
 WITH_ENV = eval "$$($(PYTHON) -m ops env)" &&
-CDKTF := $(WITH_ENV) node_modules/.bin/cdktf
+# Off a terminal (CI logs, pipes) the cdktf CLI's spinner would write every frame: CI=1 makes it print the result only.
+CDKTF := $(WITH_ENV) { [ -t 1 ] || export CI=1; } && node_modules/.bin/cdktf
 # `make ENVIRONMENT=prod` or `PAYMIG_ENVIRONMENT=prod make` select the environment (default dev).
 ENVIRONMENT ?= $(or $(PAYMIG_ENVIRONMENT),dev)
 RUNS ?= 5
