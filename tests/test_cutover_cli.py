@@ -80,6 +80,11 @@ def test_replication_switchover_rollback_and_status_through_the_commands(environ
     assert code == 0 and "the target is the writer" in out, err
     assert app_insert(payment_databases.target_app, "written-on-target")
     assert not app_insert(payment_databases.source_app, "refused-on-source")
+    for action in ("start", "resume"):  # forward replication would write into the writer and freeze it
+        code, _, err = run(capsys, "replication", action, *state)
+        assert code == 1 and "refused: the writer name points at the target" in err, err
+    assert json.loads(run(capsys, "status", "--json", *state)[1])["frozen"] == {"source": True, "target": False}
+    assert app_insert(payment_databases.target_app, "still-written-on-target")
     code, out, _ = run(capsys, "rollback", *state)
     assert code == 0 and "writer switched back to the source" in out
     wait_for(lambda: "written-on-target" in payment_keys(payment_databases.source_admin), what="reverse drained")

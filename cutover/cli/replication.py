@@ -25,13 +25,15 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
         raise UsageError("--direction", direction, "must be forward or reverse")
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_roles)
     repl = ctx.replication(direction)
+    subscriber = ctx.database("target" if direction == "forward" else "source")
+    if action in ("start", "resume"):
+        _refuse_writing_into_the_writer(direction, subscriber, ctx.writer.value())
     journal = ctx.journal
     with journal:
         run = f"replication-{action}-{direction}"
         journal.write(run, "replication", action, "begin", direction=direction, kind=replication)
         if action == "start":
-            if direction == "forward":
-                ctx.database("target").freeze()  # the target refuses application writes until it is the writer
+            subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
             repl.start(initial_copy=direction == "forward")
         else:
             getattr(repl, action)()
@@ -40,6 +42,23 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
     status = repl.status()
     terminal.print(f"replication {direction}: {status.state}"
                    + (f", lag {status.lag_bytes} bytes" if status.lag_bytes is not None else ""))
+
+
+def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | None) -> None:  # noqa: ANN001
+    """Replication writes into its subscriber, whose application role it freezes: never the writer, or no database
+    would accept payment writes (and the writer's rows would be overwritten from the other side).
+
+    Raises:
+        CutoverError: (exit 1) the writer name points at the subscriber; nothing was done.
+    """
+    from cutover.cli.terminal import CutoverError, ExitCode
+
+    if writer == subscriber.address:
+        other = "reverse" if direction == "forward" else "forward"
+        raise CutoverError(f"refused: the writer name points at the {subscriber.name}, which {direction} replication "
+                           f"would write into and freeze; with the {subscriber.name} as the writer, `cutover "
+                           f"replication start --direction {other}` is the direction that runs (`cutover status`)",
+                           exit_code=ExitCode.DIFFERENT)
 
 
 @replication_app.command("start")
