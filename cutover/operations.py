@@ -5,8 +5,9 @@
   a finished switchover is switched back (target -> source, :func:`cutover.switchover.switch` ``rollback``).
   Phase 2 is rolled back before phase 1: traffic cannot go back to the legacy application while the target is the
   writer (the legacy application writes to the source).
-- **resume**: an interrupted switch continues from its first step not done; an interrupted shift continues after
-  its last step done.
+- **resume**: an interrupted switch continues from its first step not done; an interrupted shift holds its last
+  step done for a whole bake again, then continues, with the steps and bake it was started with (journalled); an
+  interrupted rollback of the weights is finished (the weights go back, never forward).
 - **status**: one document of everything an operator looks at (see :func:`status`).
 """
 
@@ -78,8 +79,12 @@ def resume_any(migration: Migration, shift_factory: Any) -> str:
         if rolling_back:  # a rollback (a gate's or the operator's) was interrupted: finish it, never go forward
             shift.roll_back(str(rolling_back[0].details.get("reason", "resumed rollback")))
             return f"shift {pending[0].run}: rolled back (legacy=100 new=0)"
+        begun = [e for e in pending if e.status == "begin" and e.step.startswith("weights-")]
+        if begun and "steps" in begun[0].details:  # the interrupted run's own steps and bake, not today's options
+            shift.steps = tuple(int(p) for p in begun[0].details["steps"])
+            shift.bake_seconds = float(begun[0].details["bake_seconds"])
         done = [int(e.step.split("-")[1]) for e in pending if e.status == "done" and e.step.startswith("weights-")]
-        shift.execute(start_after=max(done, default=0))
+        shift.execute(start_after=max(done, default=0), rebake=True)
         return f"shift {pending[0].run}: completed"
     migration.journal.write(pending[0].run, pending[0].operation, "end", "end", outcome="interrupted")
     return f"{pending[0].operation} {pending[0].run}: closed (re-run the command)"

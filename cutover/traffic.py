@@ -216,30 +216,46 @@ class Shift:
         self.rollback(reason)
         self.journal.write(self.run, "shift", "end", "end", outcome="rolled-back", reason=reason)
 
-    def execute(self, *, start_after: int = 0) -> dict[str, int]:
+    def execute(self, *, start_after: int = 0, rebake: bool = False) -> dict[str, int]:
         """Run every step above ``start_after`` percent; returns the final weights.
+
+        Args:
+            start_after: the last step already applied (0: none); a resumed run continues after it.
+            rebake: hold the ``start_after`` step for a whole bake first (its bake was interrupted): a step is only
+                judged after a full bake.
 
         Raises:
             ShiftRolledBack: a gate failed (before a step or during a bake); the weights are legacy again.
         """
+        if rebake and start_after:
+            self.progress(f"shift: resuming at {start_after} %: baking it again")
+            if (problems := self._bake(start_after)):
+                return self._abort(start_after, problems)
         for percent in (p for p in self.steps if p > start_after):
             problems = self.gates.problems()
             if problems:
                 return self._abort(percent, problems)
             legacy, new = 100 - percent, percent
-            self.journal.write(self.run, "shift", f"weights-{percent}", "begin", legacy=legacy, new=new)
+            self.journal.write(self.run, "shift", f"weights-{percent}", "begin", legacy=legacy, new=new,
+                               steps=list(self.steps), bake_seconds=self.bake_seconds)
             self.progress(f"shift: legacy={legacy} new={new}")
             self.records.set(legacy, new)
             self.journal.write(self.run, "shift", f"weights-{percent}", "done", legacy=legacy, new=new)
-            started = self.clock()
-            while (left := self.bake_seconds - (self.clock() - started)) > 0:
-                self.progress(f"shift: baking {percent} % ({left:.0f} s left), checking gates")
-                self.sleep(min(self.poll_seconds, left))
-                problems = self.gates.problems()
-                if problems:
-                    return self._abort(percent, problems)
+            if (problems := self._bake(percent)):
+                return self._abort(percent, problems)
         self.journal.write(self.run, "shift", "end", "end", outcome="completed", legacy=0, new=100)
         return self.records.weights()
+
+    def _bake(self, percent: int) -> list[str]:
+        """Hold ``percent`` for ``bake_seconds`` while checking the gates; the problems that ended it early, or []."""
+        started = self.clock()
+        while (left := self.bake_seconds - (self.clock() - started)) > 0:
+            self.progress(f"shift: baking {percent} % ({left:.0f} s left), checking gates")
+            self.sleep(min(self.poll_seconds, left))
+            problems = self.gates.problems()
+            if problems:
+                return problems
+        return []
 
     def _abort(self, percent: int, problems: list[str]) -> dict[str, int]:
         self.rollback("; ".join(problems))

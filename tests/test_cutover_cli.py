@@ -106,6 +106,12 @@ def test_a_second_operator_is_refused_while_the_first_holds_the_lock(environment
     assert code == 1 and "another operator holds the migration lock: someone@else" in err
 
 
+def test_a_new_shift_is_refused_while_a_run_is_interrupted(environment, capsys):
+    Journal(environment).write("shift-interrupted", "shift", "weights-10", "begin", legacy=90, new=10)
+    code, _, err = run(capsys, "shift", "--state-dir", str(environment), "--bake", "60")
+    assert code == 1 and "run shift-interrupted (shift) was interrupted at step weights-10: `cutover resume`" in err
+
+
 def test_bad_options_are_named_before_anything_is_contacted(capsys, monkeypatch):
     monkeypatch.delenv("PAYMIG_CUTOVER_OUTPUTS", raising=False)
     code, _, err = run(capsys, "switchover", "--replication", "pglogical")

@@ -185,6 +185,29 @@ def test_a_shift_killed_during_a_bake_is_resumed_after_its_last_step(records, tm
     assert steps == ["weights-10", "weights-25", "weights-50", "weights-100"]  # 25 % was not applied twice
 
 
+def test_a_resumed_shift_bakes_its_interrupted_step_again_with_its_own_steps_and_bake(records, tmp_path):
+    from cutover.operations import resume_any
+
+    def killed(seconds: float) -> None:
+        if records.weights()["new"] == 50:
+            raise Interrupted()
+    def fake_clock():  # each look is 20 s later: no real time passes
+        ticks = iter(range(0, 10**6, 20))
+        return lambda: next(ticks)
+    with pytest.raises(Interrupted):
+        Shift(records, Gates(), Journal(tmp_path), steps=(50, 100), bake_seconds=120, poll_seconds=20, sleep=killed,
+              clock=fake_clock()).execute()
+    said: list[str] = []
+    journal = Journal(tmp_path)
+    outcome = resume_any(stub_migration(journal), lambda run: Shift(  # today's defaults: 10,25,50,100 and 300 s
+        records, Gates(), journal, run=run, poll_seconds=20, sleep=lambda seconds: None, clock=fake_clock(),
+        progress=said.append))
+    assert outcome.endswith("completed") and records.weights() == {"legacy": 0, "new": 100}
+    assert [e.step for e in journal.entries() if e.status == "begin"] == ["weights-50", "weights-100"]
+    assert said[0] == "shift: resuming at 50 %: baking it again"
+    assert "shift: baking 50 % (100 s left), checking gates" in said  # 120 s, its own bake (not 300 s)
+
+
 def test_rollback_of_phase_1_moves_the_weights_back_in_one_batch(records, tmp_path):
     from cutover.operations import rollback
 

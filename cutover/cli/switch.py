@@ -34,6 +34,21 @@ def _shift_factory(ctx, steps: str = "10,25,50,100", bake: float = 300.0):  # no
     return build
 
 
+def _refuse_if_interrupted(journal) -> None:  # noqa: ANN001
+    """A new run while another was interrupted would act on top of a half-done one.
+
+    Raises:
+        CutoverError: (exit 1) the journal's last run has no end; nothing was done.
+    """
+    from cutover.cli.terminal import CutoverError, ExitCode
+    from cutover.switchover import incomplete_run
+
+    pending = incomplete_run(journal)
+    if pending:
+        raise CutoverError(f"run {pending[0].run} ({pending[0].operation}) was interrupted at step {pending[-1].step}: "
+                           "`cutover resume` continues it, `cutover rollback` undoes it", exit_code=ExitCode.DIFFERENT)
+
+
 @app.command("shift")
 def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bake: Bake = 300.0,
           source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = "native",
@@ -47,6 +62,7 @@ def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bak
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_role)
     build = _shift_factory(ctx, steps, bake)
     with ctx.journal:
+        _refuse_if_interrupted(ctx.journal)
         weights = build().execute()
     terminal.print(f"traffic shifted: legacy={weights['legacy']} new={weights['new']}")
 
