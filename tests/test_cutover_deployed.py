@@ -69,16 +69,18 @@ def test_the_rehearsal_keeps_every_payment_on_the_session_deployment(deployment,
     try:
         report = rehearse(rate=50, preload=2000, bake=0, freeze_limit=30, report_path=tmp_path / "report.json",
                           endpoint=deployment.endpoint)
-        assert writer.value() == data["target_address"] and records.weights() == {"legacy": 0, "new": 100}
-    finally:  # the deployment as the other tests expect it: writer on the source, all traffic on legacy
+        # it leaves the deployment as before any migration, so that `cutover ... -e local` starts from the beginning
+        assert writer.value() == data["source_address"] and records.weights() == {"legacy": 100, "new": 0}
+    finally:
         writer.point_at(data["source_address"])
         records.set(100, 0)
     assert json.loads((tmp_path / "report.json").read_text()) == report
-    assert (report["lost"], report["altered"], report["duplicated"]) == (0, 0, 0)
+    assert (report["lost"], report["altered"], report["duplicated"], report["passed"]) == (0, 0, 0, True)
     assert report["payments_acknowledged"] > 0 and len(report["write_freeze_seconds"]) == 3
+    assert report["final_writer"] == "target"
     assert [s["step"] for s in report["steps"]] == ["full load", "shift to 100", "switchover", "rollback",
                                                     "switchover", "validation"]
-    verifies = [s["verify"] for s in report["steps"] if "verify" in s]
-    assert verifies[0].startswith("2 of 2 tables: no baseline") and all(v.startswith("1 of 2 tables: 1 of 2")
-                                                                        for v in verifies[1:]), verifies
+    verifies = [(s["verify"], s["verify_reason"]) for s in report["steps"] if "verify" in s]
+    assert verifies[0][0] == "2 of 2 tables compared" and verifies[0][1].startswith("no baseline"), verifies
+    assert [v for v, _ in verifies[1:]] == ["1 of 2 tables compared"] * 2, verifies
     assert all(t["equal"] for t in report["validation"])
