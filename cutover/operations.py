@@ -142,6 +142,6 @@ def status(migration: Migration, records: Any, gates: Any = None) -> dict[str, A
         **validations(entries),
         "journal": journal_position(migration.journal),
     }
-    if gates is not None:
-        document["gate_problems"] = gates.problems()
+    if gates is not None and document["phase"] in ("before-shift", "shifting", "shifted"):
+        document["gate_problems"] = gates.problems()  # phase 1's gates: not what holds once the writer moved
     return document

@@ -199,9 +199,16 @@ class _Switch:
 
     # --- the steps ----------------------------------------------------------------------------------------
     def check(self) -> dict[str, Any]:
+        current = self.m.writer.value()
+        if current == self.new.address:
+            raise Refused(f"the writer name points at the {self.new.name} already: this {self.operation} is done "
+                          f"(`cutover status`){'; `cutover rollback` moves it back' if self.operation == 'switchover' else ''}")
         status = self.old_repl.status()
         if status.state != "running":
-            raise Refused(f"replication {status.name} is {status.state}, not running")
+            fix = "resume" if status.state == "stopped" else "start"
+            raise Refused(f"replication {status.name} is {status.state}, not running: the {self.old.name}'s last "
+                          f"writes must reach the {self.new.name} first (`cutover replication {fix} --direction "
+                          f"{status.name}`)")
         if status.lag_bytes is None or status.lag_bytes > self.m.policy.max_lag_bytes:
             raise Refused(f"replication {status.name} lag is {status.lag_bytes} bytes "
                           f"(bound {self.m.policy.max_lag_bytes})")
@@ -210,9 +217,9 @@ class _Switch:
             if missing:
                 raise Refused(f"the {database.name} database has no role {', '.join(missing)} (--app-role, "
                               "--legacy-role)")
-        current = self.m.writer.value()
         if current != self.old.address:
-            raise Refused(f"the writer name points at {current!r}, not at the {self.old.name} ({self.old.address!r})")
+            raise Refused(f"the writer name points at {current!r}, neither database's address: point it at the "
+                          f"{self.old.name} ({self.old.address!r}) after checking which one holds the latest writes")
         self.new.freeze()  # the new writer refuses application writes until the very end (idempotent)
         return {"lag_bytes": status.lag_bytes}
 

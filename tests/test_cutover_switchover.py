@@ -46,6 +46,9 @@ def test_switchover_then_rollback_then_switchover_keep_every_payment_and_one_wri
     assert app_insert(setup.target_app_dsn, "after-switchover")
     wait_for(lambda: "after-switchover" in payment_keys(m.source.admin_dsn), what="reverse replication")
     assert m.reverse.status().state == "running" and m.forward.status().state == "stopped"
+    with pytest.raises(Refused, match="the writer name points at the target already: this switchover is done"):
+        switch(m, "switchover")  # a second switchover is refused before anything is frozen
+    assert_only_writer(setup, "target")
 
     assert switch(m, "rollback").outcome == "completed"
     assert_only_writer(setup, "source")
@@ -60,7 +63,7 @@ def test_switchover_then_rollback_then_switchover_keep_every_payment_and_one_wri
     # the new writer's sequences are past the old one's: a new payment gets a fresh id
     assert app_insert(setup.target_app_dsn, "fresh-id")
     outcomes = [e.details["outcome"] for e in m.journal.entries() if e.status == "end"]
-    assert outcomes == ["completed", "completed", "completed"]
+    assert outcomes == ["completed", "refused", "completed", "completed"]
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
