@@ -119,7 +119,8 @@ def show(report: ValidationReport) -> None:
                        result.rows_target, result.missing.count, result.extra.count, result.different.count,
                        result.transient) for result in report.tables), right=numbers)
     if not terminal.on_terminal:
-        terminal.print(f"cutover validate: {report.status} ({len(report.tables)} tables)")
+        count = len(report.tables)
+        terminal.print(f"cutover validate: {report.status} ({count} table{'' if count == 1 else 's'})")
     for difference in report.schema_differences:
         terminal.print(f"schema: {difference.table}{'.' + difference.column if difference.column else ''}: "
                        f"{difference.problem} (source {difference.source}, target {difference.target})")
