@@ -14,6 +14,7 @@ from cutover.journal import Journal
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
     APP_ROLE, WRITER_NAME, app_insert, aws, payment_databases, payment_keys, pg_pair, wait_for, writer_zone,
 )
+from tests.plain_output import assert_plain, column, has_box_drawing, printed
 from tests.test_cutover_traffic import NAME
 
 
@@ -71,6 +72,13 @@ def test_replication_switchover_rollback_and_status_through_the_commands(environ
     assert document["frozen"] == {"source": False, "target": True}
     wait_for(lambda: json.loads(run(capsys, "status", "--json", *state)[1])["replication"]["forward"]["state"]
              == "running", what="full load")
+    code, out, _ = run(capsys, "status", *state)  # stdout captured: not a terminal, so plain lines
+    assert code == 0
+    assert_plain(out)
+    lines = out.splitlines()
+    assert "phase = before-shift" in lines and "writer = source (source.db.test)" in lines, out
+    assert "frozen = source=no, target=yes" in lines and any(
+        line.startswith("replication forward: state running, lag bytes ") for line in lines), out
 
     code, out, err = run(capsys, "switchover", *state)
     assert code == 1 and "refused before freezing: the legacy endpoint still has weight 100 (new 0)" in err
@@ -95,6 +103,52 @@ def test_replication_switchover_rollback_and_status_through_the_commands(environ
     # nothing in the output or the journal carries a DSN or a row value
     journal = (environment / "journal.jsonl").read_text()
     assert "host=" not in journal and "written-on-target" not in journal and "host=" not in out
+
+
+LONG_ADDRESS = "paymig-prod-target.c9akciq3example.eu-central-1.rds.amazonaws.com"
+LONG_TABLE = "payments.ledger_entries_of_settled_card_payments_by_merchant_2025"
+STATUS = {
+    "phase": "after-shift", "weights": {"legacy": 0, "new": 100},
+    "writer": {"name": "target", "address": LONG_ADDRESS}, "frozen": {"source": True, "target": False},
+    "gate_problems": [], "last_validation": {"time": "2025-06-01T10:00:00Z", "tables": None, "step": "verify"},
+    "last_verify": {"time": "2025-06-01T10:05:00Z", "tables": 1}, "journal": None,
+    "replication": {
+        "forward": {"state": "stopped", "lag_bytes": None, "retained_bytes": 0, "latency_source_seconds": None,
+                    "latency_target_seconds": None, "tables": []},
+        "reverse": {"state": "running", "lag_bytes": 0, "retained_bytes": 81920, "latency_source_seconds": 1.5,
+                    "latency_target_seconds": 2, "tables": [
+                        {"table": LONG_TABLE, "state": "Table completed", "full_load_rows": 12000}]}},
+}
+"""A status document (``cutover.operations.status``'s shape) with long values and empty ones."""
+
+
+def test_status_prints_plain_lines_off_a_terminal_and_cuts_no_value_on_one():
+    from cutover.cli.status import show
+    from cutover.cli.terminal import terminal
+
+    with printed(terminal, on_terminal=False) as out:
+        show(STATUS)
+    text = out.getvalue()
+    assert_plain(text)
+    assert text.splitlines() == [
+        "phase = after-shift",
+        "weights = legacy=0 new=100",
+        f"writer = target ({LONG_ADDRESS})",
+        "frozen = source=yes, target=no",
+        "gates = all pass",
+        "last full validation = 2025-06-01T10:00:00Z: - tables equal (verify)",
+        "last verify = 2025-06-01T10:05:00Z: 1 of - tables compared (every table)",
+        "journal = empty",
+        "replication forward: state stopped, lag bytes -, WAL retained bytes 0, CDC latency src/tgt s -/-, tables -",
+        f"replication reverse: state running, lag bytes 0, WAL retained bytes 81920, CDC latency src/tgt s 1.5/2, "
+        f"tables {LONG_TABLE} Table completed 12000 rows",
+    ]
+    with printed(terminal, on_terminal=True, width=60) as out:
+        show(STATUS)
+    text = out.getvalue()
+    assert has_box_drawing(text) and "…" not in text and "None" not in text, text
+    assert f"target({LONG_ADDRESS})" in column(text, 1, columns=2), text  # wrapped, whole
+    assert f"{LONG_TABLE}Tablecompleted12000rows" in column(text, 5, columns=6), text
 
 
 def test_a_second_operator_is_refused_while_the_first_holds_the_lock(environment, capsys):

@@ -16,6 +16,7 @@ from cutover.schema import copy_schema
 from cutover.sequences import sync_sequences
 from cutover.validate import ValidateOptions, validate
 from tests.payments_schema import SCHEMA, data
+from tests.plain_output import assert_plain
 from localpg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,8 +116,15 @@ def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresSe
     assert "paymig_dms_source: missing" in roles["details"]
     assert any(line.startswith("paymig_validation: is the master user") for line in roles["details"])
     assert "xxxxxxxx" not in done.stdout + report.read_text()
-    for line in ("wal_level", "keys", "lob_sizes", "sequences"):
-        assert line in done.stdout
+    # stdout is a pipe here: one plain line a check with its whole fix, then the details
+    assert_plain(done.stdout)
+    lines = done.stdout.splitlines()
+    for check in checks.values():
+        assert (f"{check['check']}: {check['status']}, found {check['found']}, fix {check['fix'] or '-'}"
+                in lines), done.stdout
+    assert "wal_level: fail, found wal_level = replica, fix set rds.logical_replication = 1 in the source's " \
+           "parameter group (self-managed: wal_level = logical) and reboot" in lines
+    assert "keys: public.audit_log" in lines and any(line.endswith(", fix -") for line in lines)
     assert sync_sequences(replica_source.dsn(db), postgres_target.dsn(db), margin=100)
     with psycopg.connect(postgres_target.dsn(db)) as conn:
         assert conn.execute("SELECT last_value FROM refunds_id_seq").fetchone()[0] == 5100

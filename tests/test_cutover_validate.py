@@ -16,6 +16,7 @@ import pytest
 from cutover.validate import ValidateOptions, validate
 from cutover.validate import compare, ranges
 from tests.payments_schema import SCHEMA, data
+from tests.plain_output import assert_plain, column, has_box_drawing, printed
 from tests.postgres import DatabasePair
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,28 @@ def test_equal_databases_are_equal_and_exit_0(payments: DatabasePair, tmp_path: 
     for table in tables.values():
         assert table["status"] == "equal" and table["rows_source"] == table["rows_target"] > 0
         assert table["missing"] == table["extra"] == table["different"] == []
+    # stdout is a pipe here: one plain line a table, whole, then the overall status
+    assert_plain(done.stdout)
+    lines = done.stdout.splitlines()
+    for name, table in tables.items():
+        rows = table["rows_source"]
+        assert (f"{name}: keyed {'yes' if table['keyed'] else 'no'}, status equal, rows source {rows}, "
+                f"rows target {rows}, missing 0, extra 0, different 0, transient 0") in lines, done.stdout
+    assert lines[len(tables)] == "cutover validate: equal (4 tables)", done.stdout
+
+
+def test_the_results_table_on_a_narrow_terminal_wraps_table_names(payments: DatabasePair) -> None:
+    from cutover.cli.terminal import terminal
+    from cutover.cli.validate import show
+
+    report = validate(payments.source_dsn, payments.target_dsn, NO_RECHECK)
+    with printed(terminal, on_terminal=True, width=50) as out:
+        show(report)
+    text = out.getvalue()
+    assert has_box_drawing(text) and "…" not in text, text
+    names = column(text, 0, columns=9)
+    for table in ("public.payments", "public.refunds", "public.ledger_entries", "public.audit_log"):
+        assert table in names, text
 
 
 PLANTED = {

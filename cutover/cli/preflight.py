@@ -28,7 +28,6 @@ def preflight(
     json_file: Optional[Path] = JsonFileOption,
 ) -> None:
     """Check both databases before a migration: keys, CDC readiness, target schema, LOB sizes, sequences, roles."""
-    from rich.table import Table
     from rich.text import Text
 
     from cutover.preflight import FAIL, Roles, preflight as run
@@ -38,13 +37,11 @@ def preflight(
                  Roles(app_role, dms_source_role, dms_target_role, validation_role, master_user), lob_max_size_kb)
     if json_file:
         terminal.json([c.as_dict() for c in checks], json_file)
-    table = Table(title="cutover preflight", title_justify="left")
-    for column in ("check", "status", "found", "fix"):
-        table.add_column(column, no_wrap=column in ("check", "status"))
     styles = {"pass": "green", "warn": "yellow", "fail": "bold red"}
-    for check in checks:
-        table.add_row(check.name, Text(check.status, style=styles[check.status]), Text(check.found), Text(check.fix))
-    terminal.table(table)
+    terminal.listing("cutover preflight", ("check", "status", "found", "fix"),
+                     ((check.name, Text(check.status, style=styles[check.status]), check.found, check.fix)
+                      for check in checks),
+                     lambda row: f"{row[0]}: {row[1]}, found {row[2]}, fix {row[3]}")
     for check in checks:
         for line in check.details if check.status != "pass" else []:
             terminal.print(f"{check.name}: {line}")

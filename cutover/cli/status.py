@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli_common.terminal import shown
 from cutover.cli.app import app
 from cutover.cli.options import (
     AppRole, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
@@ -30,4 +31,38 @@ def status(environment: Environment = "local", as_json: AsJson = False, source_d
     if as_json:
         terminal.print(json.dumps(document, indent=2, sort_keys=True, default=str))
         return
-    terminal.status(document)
+    show(document)
+
+
+def show(document: dict) -> None:
+    """``cutover status`` as one screen: the migration's state as ``key = value`` fields, then one row per
+    replication direction (tables on a terminal, plain lines off one: :class:`cli_common.terminal.Terminal`)."""
+    weights, writer = document["weights"], document["writer"]
+    validation, verify, journal = document.get("last_validation"), document.get("last_verify"), document.get("journal")
+    terminal.fields("cutover status", (
+        ("phase", document["phase"]),
+        ("weights", f"legacy={weights['legacy']} new={weights['new']}"),
+        ("writer", f"{writer['name']} ({shown(writer['address'])})"),
+        ("frozen", ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in document["frozen"].items())),
+        ("gates", "; ".join(document.get("gate_problems") or []) or "all pass"),
+        ("last full validation", f"{validation['time']}: {shown(validation.get('tables'))} tables equal "
+                                 f"({validation['step']})" if validation else "none"),
+        ("last verify", f"{verify['time']}: {shown(verify.get('tables'))} of {shown(verify.get('of'))} tables "
+                        f"compared ({verify.get('reason') or 'every table'})" if verify else "none"),
+        ("journal", f"#{journal['seq']} {journal['run']} {journal['step']} {journal['status']}" if journal
+         else "empty"),
+    ))
+    terminal.listing("replication", ("direction", "state", "lag bytes", "WAL retained", "CDC latency src/tgt s",
+                                     "tables"),
+                     ((name, r["state"], r["lag_bytes"], r["retained_bytes"],
+                       f"{shown(r['latency_source_seconds'])}/{shown(r['latency_target_seconds'])}",
+                       "; ".join(_table(t) for t in r["tables"]))
+                      for name, r in document["replication"].items()),
+                     lambda row: f"replication {row[0]}: state {row[1]}, lag bytes {row[2]}, WAL retained bytes "
+                                 f"{row[3]}, CDC latency src/tgt s {row[4]}, tables {row[5]}",
+                     right=("lag bytes", "WAL retained"))
+
+
+def _table(progress: dict) -> str:
+    rows = progress["full_load_rows"]
+    return f"{progress['table']} {progress['state']}" + (f" {rows} rows" if rows is not None else "")

@@ -87,37 +87,6 @@ class Terminal(SharedTerminal):
         """One line of progress (what a step does or waits for) to stderr."""
         self.err.print(Text(text, style="dim"))
 
-    def status(self, document: dict) -> None:
-        """``cutover status`` as one screen: a table per part of the migration."""
-        from rich.table import Table
-
-        summary = Table(title=f"migration: {document['phase']}", show_header=False)
-        weights = document["weights"]
-        writer = document["writer"]
-        summary.add_row("weights", f"legacy={weights['legacy']} new={weights['new']}")
-        summary.add_row("writer", f"{writer['name']} ({writer['address']})")
-        summary.add_row("frozen", ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in document["frozen"].items()))
-        summary.add_row("gates", "; ".join(document.get("gate_problems") or []) or "all pass")
-        validation = document.get("last_validation")
-        summary.add_row("last full validation", f"{validation['time']}: {validation.get('tables')} tables equal "
-                        f"({validation['step']})" if validation else "none")
-        verify = document.get("last_verify")
-        summary.add_row("last verify", f"{verify['time']}: {verify.get('tables')} of {verify.get('of', '?')} tables "
-                        f"compared ({verify.get('reason', 'every table')})" if verify else "none")
-        journal = document.get("journal")
-        summary.add_row("journal", f"#{journal['seq']} {journal['run']} {journal['step']} {journal['status']}"
-                        if journal else "empty")
-        self.out.print(summary)
-        replication = Table(title="replication")
-        for column in ("direction", "state", "lag bytes", "WAL retained", "CDC latency src/tgt s", "tables"):
-            replication.add_column(column)
-        for name, r in document["replication"].items():
-            tables = ", ".join(f"{t['table']} {t['state']}" + (f" {t['full_load_rows']} rows" if t["full_load_rows"]
-                               is not None else "") for t in r["tables"])
-            replication.add_row(name, r["state"], str(r["lag_bytes"]), str(r["retained_bytes"]),
-                                f"{r['latency_source_seconds']}/{r['latency_target_seconds']}", tables or "-")
-        self.out.print(replication)
-
 
 terminal = Terminal()
 

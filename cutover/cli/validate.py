@@ -111,18 +111,16 @@ def _record_baseline(environment: str, state_dir: Optional[Path], counters: dict
 
 
 def show(report: ValidationReport) -> None:
-    """One table of results on stdout: status, rows per side, counts of each kind, the first keys."""
-    from rich.table import Table
-
-    table = Table(title=f"cutover validate: {report.status}", title_justify="left")
-    table.add_column("table", no_wrap=True)
-    for column in ("keyed", "status", "rows source", "rows target", "missing", "extra", "different", "transient"):
-        table.add_column(column, justify="left" if column in ("keyed", "status") else "right")
-    for result in report.tables:
-        table.add_row(result.table, "yes" if result.keyed else "no", result.status, _n(result.rows_source),
-                      _n(result.rows_target), str(result.missing.count), str(result.extra.count),
-                      str(result.different.count), str(result.transient))
-    terminal.table(table)
+    """The results on stdout: one row per table (status, rows per side, counts of each kind; a table on a terminal,
+    a plain line off one, then the overall status), the schema differences, the first keys of each kind."""
+    numbers = ("rows source", "rows target", "missing", "extra", "different", "transient")
+    terminal.listing(f"cutover validate: {report.status}", ("table", "keyed", "status", *numbers),
+                     ((result.table, "yes" if result.keyed else "no", result.status, result.rows_source,
+                       result.rows_target, result.missing.count, result.extra.count, result.different.count,
+                       result.transient) for result in report.tables), right=numbers)
+    if not terminal.on_terminal:
+        count = len(report.tables)
+        terminal.print(f"cutover validate: {report.status} ({count} table{'' if count == 1 else 's'})")
     for difference in report.schema_differences:
         terminal.print(f"schema: {difference.table}{'.' + difference.column if difference.column else ''}: "
                        f"{difference.problem} (source {difference.source}, target {difference.target})")
@@ -137,7 +135,3 @@ def show(report: ValidationReport) -> None:
                 terminal.print(f"{result.table} {kind}: {shown}{more}")
     if report.recheck_after_seconds:
         terminal.print(f"re-checked mismatched keys after {report.recheck_after_seconds:.1f} s")
-
-
-def _n(value: int | None) -> str:
-    return "-" if value is None else str(value)
