@@ -143,6 +143,9 @@ def test_status_prints_plain_lines_off_a_terminal_and_cuts_no_value_on_one():
         f"replication reverse: state running, lag bytes 0, WAL retained bytes 81920, CDC latency src/tgt s 1.5/2, "
         f"tables {LONG_TABLE} Table completed 12000 rows",
     ]
+    with printed(terminal, on_terminal=False) as out:  # once the writer moved, phase 1's gates are not checked
+        show({key: value for key, value in STATUS.items() if key != "gate_problems"})
+    assert "gates = not checked (phase 1's gates: before and during the shift)" in out.getvalue().splitlines()
     with printed(terminal, on_terminal=True, width=60) as out:
         show(STATUS)
     text = out.getvalue()

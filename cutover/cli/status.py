@@ -44,7 +44,8 @@ def show(document: dict) -> None:
         ("weights", f"legacy={weights['legacy']} new={weights['new']}"),
         ("writer", f"{writer['name']} ({shown(writer['address'])})"),
         ("frozen", ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in document["frozen"].items())),
-        ("gates", "; ".join(document.get("gate_problems") or []) or "all pass"),
+        ("gates", ("; ".join(document["gate_problems"]) or "all pass") if "gate_problems" in document
+         else "not checked (phase 1's gates: before and during the shift)"),
         ("last full validation", f"{validation['time']}: {shown(validation.get('tables'))} tables equal "
                                  f"({validation['step']})" if validation else "none"),
         ("last verify", f"{verify['time']}: {shown(verify.get('tables'))} of {shown(verify.get('of'))} tables "
