@@ -15,7 +15,7 @@ SourceOption = dsn_option("source", "--source", "CUTOVER_SOURCE_DSN", annotated=
 TargetOption = dsn_option("target", "--target", "CUTOVER_TARGET_DSN", annotated=False,
                           help="libpq connection string or URI of the target database (default with -e: the "
                                "environment's).")
-EnvironmentOption = typer.Option(None, "--environment", "-e", callback=check_environment,
+EnvironmentOption = typer.Option(None, "--environment", "-e", callback=check_environment, is_eager=True,
                                  help="Deployed environment: endpoints from the data stack's outputs, credentials "
                                       "from the validation role's secret; local: the servers `make "
                                       "databases-local` started, as their admin.")

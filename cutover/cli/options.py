@@ -1,7 +1,8 @@
 """Options shared by the cutover commands (environment, database connections, replication kind, freeze limit).
 
 Each option is defined here once; its rule is checked while the command line is parsed (a typer callback), so a
-bad value is named as ``--option = value: rule`` before anything else is read or contacted.
+bad value is named as ``--option = value: rule`` before anything is read or contacted; ``--environment`` first of
+all (an eager option).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def dsn_option(side: str, *aliases: str, help: str, annotated: bool = True) -> A
 
 
 Environment = Annotated[str, typer.Option("--environment", "-e", envvar="PAYMIG_ENVIRONMENT",
-                                          callback=check_environment,
+                                          callback=check_environment, is_eager=True,
                                           help="Environment whose deployed stacks to act on (local, dev, prod)")]
 SourceDsn = Annotated[Optional[str], dsn_option("source", help="Source database, admin role (libpq string; never "
                                                 "printed). -e local: default the local database")]
