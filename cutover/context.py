@@ -9,8 +9,8 @@ What comes from where:
   ``$PAYMIG_AWS_ENDPOINT_URL`` or else the one ``make deploy-local`` runs.
 - Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
   libpq strings of an administrative role (never printed or journalled); for ``local``, else the two local servers
-  ``make databases-local`` started (:data:`LOCAL_DATABASES`). Issue 13's ``cutover roles`` writes the
-  roles' secrets; reading them from Secrets Manager is the seam left for that merge.
+  ``make databases-local`` started (:data:`LOCAL_DATABASES`; :func:`default_dsns`, which ``roles``, ``validate``,
+  ``preflight``, ``schema copy`` and ``sequences sync`` use as well).
 - Legacy applications: ``--legacy-role`` (or ``$PAYMIG_LEGACY_ROLES``, comma-separated) names the roles of
   applications that write to the source with their own role; the source's freeze covers them with the
   application role (:class:`cutover.database.Database`).
