@@ -31,7 +31,7 @@ by ``load_config`` and ``ops.local.synthesize`` into ``MigrationConfig.suffix``.
 
 __all__ = [
     "CONFIG_DIR", "DEFAULT_ENVIRONMENT", "EMULATOR_ENDPOINT_VARIABLE", "EMULATOR_ENVIRONMENT", "ENVIRONMENT_VARIABLE",
-    "SUFFIX_VARIABLE", "apply_suffix_variable", "config_path", "emulator_endpoint",
+    "SUFFIX_VARIABLE", "apply_suffix_variable", "config_path", "emulator_endpoint", "environments",
     "load_config", "parse_config", "selected_environment", "suffix_variable",
 ]
 
@@ -115,6 +115,12 @@ def config_path(environment: str) -> Path:
     return CONFIG_DIR / f"{environment}.toml"
 
 
+def environments() -> tuple[str, ...]:
+    """The environments that have a configuration: the names of ``config/*.toml``, sorted (``dev``, ``local``,
+    ``prod``, ...)."""
+    return tuple(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+
+
 def selected_environment(context_value: object = None) -> str:
     """The environment to synthesize: cdktf context ``environment``, else ``$PAYMIG_ENVIRONMENT``, else ``dev``."""
     if isinstance(context_value, str) and context_value:
@@ -134,7 +140,7 @@ def load_config(environment: str | None = None) -> MigrationConfig:
     environment = environment or selected_environment()
     path = config_path(environment)
     if not re.fullmatch(r"[a-z][a-z0-9]{1,11}", environment) or not path.is_file():
-        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+        known = ", ".join(environments())
         raise ConfigError(str(path), [ConfigProblem("environment", environment,
                                                     f"no such configuration (known: {known})")])
     try:

@@ -9,8 +9,8 @@ What comes from where:
   ``$PAYMIG_AWS_ENDPOINT_URL`` or else the one ``make deploy-local`` runs.
 - Database connections: ``--source-dsn`` / ``--target-dsn`` (or ``$PAYMIG_SOURCE_DSN`` / ``$PAYMIG_TARGET_DSN``),
   libpq strings of an administrative role (never printed or journalled); for ``local``, else the two local servers
-  ``make databases-local`` started (:data:`LOCAL_DATABASES`). Issue 13's ``cutover roles`` writes the
-  roles' secrets; reading them from Secrets Manager is the seam left for that merge.
+  ``make databases-local`` started (:data:`LOCAL_DATABASES`; :func:`default_dsns`, which ``roles``, ``validate``,
+  ``preflight``, ``schema copy`` and ``sequences sync`` use as well).
 - Legacy applications: ``--legacy-role`` (or ``$PAYMIG_LEGACY_ROLES``, comma-separated) names the roles of
   applications that write to the source with their own role; the source's freeze covers them with the
   application role (:class:`cutover.database.Database`).
@@ -88,12 +88,7 @@ class Options:
                 raise UsageError("--legacy-role", role, f"must be an application's role, not one of the migration's "
                                  f"({', '.join(sorted(others))}): freezing it would stop replication or validation")
         self.legacy_roles = tuple(dict.fromkeys(r for r in self.legacy_roles if r != self.app_role))
-        self.source_dsn = self.source_dsn or os.environ.get("PAYMIG_SOURCE_DSN")
-        self.target_dsn = self.target_dsn or os.environ.get("PAYMIG_TARGET_DSN")
-        if self.environment == "local" and not (self.source_dsn and self.target_dsn):
-            local = local_databases()
-            self.source_dsn = self.source_dsn or local.get("source_admin")
-            self.target_dsn = self.target_dsn or local.get("target_admin")
+        self.source_dsn, self.target_dsn = default_dsns(self.environment, self.source_dsn, self.target_dsn)
 
 
 LOCAL_DATABASES = PROJECT_ROOT / ".state" / "local" / "databases.json"
@@ -109,6 +104,17 @@ def local_databases() -> dict[str, str]:
         return dict(json.loads(LOCAL_DATABASES.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return {}
+
+
+def default_dsns(environment: str | None, source: str | None, target: str | None) -> tuple[str | None, str | None]:
+    """Each side's DSN: the one given, else ``$PAYMIG_<SIDE>_DSN``, else for ``local`` the administrative DSN of the
+    local server ``make databases-local`` recorded (:data:`LOCAL_DATABASES`); None when there is none of these."""
+    dsns = {"source": source or os.environ.get("PAYMIG_SOURCE_DSN"),
+            "target": target or os.environ.get("PAYMIG_TARGET_DSN")}
+    if environment == "local" and not all(dsns.values()):
+        local = local_databases()
+        dsns = {side: dsn or local.get(f"{side}_admin") for side, dsn in dsns.items()}
+    return dsns["source"], dsns["target"]
 
 
 class Context:

@@ -154,34 +154,49 @@ def aws_clients(config: Any) -> tuple[Any, Any]:
 
 
 def provision(secretsmanager: Any, secrets: dict[str, list[tuple[str, str]]], admin: dict[str, str],
-              endpoints: dict[str, Endpoint], schema: str, *, rotate: bool = False) -> list[str]:
+              endpoints: dict[str, Endpoint], schema: str, *, rotate: bool = False,
+              origins: dict[str, str] | None = None) -> list[str]:
     """Create/update every role on both databases and write the secrets, without printing any value.
 
-    Steps: choose passwords (kept unless ``rotate``); stage every secret (``AWSPENDING``); apply the roles on the
-    source, then the target (one transaction each, as the master user); promote the staged versions. If a
-    database refuses, the current secrets stay current.
+    Steps: connect to both databases (a connection refused changes nothing); choose passwords (kept unless
+    ``rotate``); stage every secret (``AWSPENDING``); apply the roles on the source, then the target (one
+    transaction each, as the master user); promote the staged versions. If a database refuses, the current secrets
+    stay current.
 
     Args:
         admin: ``source``/``target`` -> conninfo as the master user (or a superuser).
         endpoints: ``source``/``target`` -> what the secrets say (host, port, dbname).
         schema: the payment schema.
+        origins: ``source``/``target`` -> where ``admin``'s conninfo came from, named in a connection error as
+            what to check (default: ``--<side>-dsn``/``$PAYMIG_<SIDE>_DSN``).
 
     Returns:
         The names of the secrets written (never their values).
 
     Raises:
         ValueError: ``schema`` is not a PostgreSQL identifier (before anything is written).
+        CutoverError: (exit 3) a database cannot be reached (:func:`cutover.postgres.connection_error`: side,
+            host, port, what to check; nothing was written).
         cutover.roles.RoleError / psycopg.Error: a database refused (no secret was promoted).
     """
+    from contextlib import ExitStack
+
     import psycopg
 
+    from cutover.postgres import connection_error
     from cutover.roles import apply_roles, check_schema_name, generate_password
 
     check_schema_name(schema)
-    passwords = choose_passwords(secretsmanager, secrets, rotate, generate_password)
-    staged = stage_secrets(secretsmanager, secrets, passwords, endpoints)
-    for kind in ("source", "target"):
-        with psycopg.connect(admin[kind], autocommit=True) as conn:
+    with ExitStack() as stack:
+        connections = {}
+        for kind in ("source", "target"):
+            try:
+                connections[kind] = stack.enter_context(psycopg.connect(admin[kind], autocommit=True))
+            except psycopg.OperationalError as error:
+                raise connection_error(kind, admin[kind], error, check=(origins or {}).get(kind)) from None
+        passwords = choose_passwords(secretsmanager, secrets, rotate, generate_password)
+        staged = stage_secrets(secretsmanager, secrets, passwords, endpoints)
+        for kind, conn in connections.items():
             apply_roles(conn, endpoints[kind].dbname, kind, schema, passwords)
     promote(secretsmanager, staged)
     return [name for name, _ in staged]

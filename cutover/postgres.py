@@ -59,7 +59,7 @@ def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connect
 
 
 def connection_error(side: str, dsn: str, error: BaseException, *, option: str | None = None,
-                     variable: str | None = None) -> CutoverError:
+                     variable: str | None = None, check: str | None = None) -> CutoverError:
     """The error of a failed connection: where (side, host, port, database, user, parsed from ``dsn`` with
     ``psycopg.conninfo.conninfo_to_dict``), PostgreSQL's reason (without the DSN) and what to check.
 
@@ -71,7 +71,9 @@ def connection_error(side: str, dsn: str, error: BaseException, *, option: str |
         dsn: the libpq connection string or URI that failed.
         error: the ``psycopg.Error`` raised.
         option / variable: the command-line option and environment variable that give ``dsn`` (default
-            ``--<side>``/``$CUTOVER_<SIDE>_DSN``, the database commands' options).
+            ``--<side>-dsn``/``$PAYMIG_<SIDE>_DSN``, every command's options).
+        check: where ``dsn`` came from when no option gave it, named as what to check instead of
+            ``option``/``variable`` (e.g. the local databases' record, an RDS master secret).
 
     Returns:
         A :class:`CutoverError` with exit code 3 (``ExitCode.INTERNAL``: nothing could be concluded).
@@ -90,11 +92,11 @@ def connection_error(side: str, dsn: str, error: BaseException, *, option: str |
     host = parts.get("host") or parts.get("hostaddr") or "localhost (Unix socket)"
     dbname, user = parts.get("dbname") or "<default>", parts.get("user") or "<default>"
     where = f"the {side} database at {host}:{parts.get('port') or 5432} (dbname {dbname}, user {user})"
-    option = option or f"--{side}"
-    variable = variable or f"CUTOVER_{side.upper()}_DSN"
-    return CutoverError(f"cannot connect to {where}: {reason}. Check {option} / ${variable} (host, port, dbname, "
-                        "user, password), that the server is running and accepts connections, and that it is "
-                        "reachable from here (security group, network ACL, VPN)", exit_code=ExitCode.INTERNAL)
+    check = check or (f"{option or f'--{side}-dsn'} / ${variable or f'PAYMIG_{side.upper()}_DSN'} (host, port, "
+                      "dbname, user, password)")
+    return CutoverError(f"cannot connect to {where}: {reason}. Check {check}, that the server is running and accepts "
+                        "connections, and that it is reachable from here (security group, network ACL, VPN)",
+                        exit_code=ExitCode.INTERNAL)
 
 
 def _connection_reason(error: BaseException) -> str:

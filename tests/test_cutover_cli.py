@@ -249,4 +249,66 @@ def test_an_unreachable_database_is_named_by_host_and_port_never_by_password(cap
     dsn = f"postgresql://cutover:{password}@127.0.0.1:{port}/payments?connect_timeout=5"
     code, out, err = run(capsys, "preflight", "--source", dsn, "--target", dsn)
     assert code == 3 and f"the source database at 127.0.0.1:{port} (dbname payments, user cutover)" in err, err
-    assert "Check --source / $CUTOVER_SOURCE_DSN" in err and password not in out + err
+    assert "Check --source-dsn / $PAYMIG_SOURCE_DSN" in err and password not in out + err
+
+
+COMMANDS = (["roles"], ["validate"], ["preflight"], ["schema", "copy", "--section", "pre-data"], ["sequences", "sync"],
+            ["status"], ["replication", "start"], ["shift", "--steps", "50,10"], ["switchover", "--freeze-limit", "0"],
+            ["rollback"], ["resume"])
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command[:2]))
+def test_an_unknown_environment_is_named_before_anything_else(command, capsys, monkeypatch):
+    monkeypatch.delenv("PAYMIG_SOURCE_DSN", raising=False)
+    code, out, err = run(capsys, *command, "-e", "staging")
+    assert code == 2 and "error: --environment = 'staging': must be one of dev, local, prod" in err, err
+    assert "--source-dsn" not in err and "--steps" not in err and "--freeze-limit" not in err
+    monkeypatch.setenv("PAYMIG_ENVIRONMENT", "staging")  # the variable too, for the commands that read it
+    if command[0] not in ("validate", "preflight", "schema", "sequences"):
+        code, out, err = run(capsys, *command)
+        assert code == 2 and "--environment = 'staging': must be one of dev, local, prod" in err, err
+
+
+@pytest.mark.parametrize("command", ["switchover", "rollback", "resume"])
+@pytest.mark.parametrize("value, shown, rule", [("0", "0", "must be positive"), ("-1.5", "-1.5", "must be positive"),
+                                                ("nan", "nan", "must be positive"), ("inf", "inf", "must be finite")])
+def test_a_freeze_limit_that_is_not_a_positive_number_of_seconds_is_named(command, value, shown, rule, capsys):
+    code, _, err = run(capsys, command, "-e", "local", "--freeze-limit", value)
+    assert code == 2 and f"--freeze-limit = {shown}: {rule}" in err, err
+    assert "freeze_limit_seconds" not in err
+
+
+def test_database_commands_take_the_dsn_options_and_variables_of_the_migration_commands(
+        payment_databases, capsys, monkeypatch, tmp_path):  # noqa: F811
+    dbs = payment_databases
+    code, out, err = run(capsys, "schema", "copy", "--section", "pre-data", "--source-dsn", dbs.source_admin,
+                         "--target-dsn", dbs.target_admin)  # the target has the tables already: refused
+    assert code != 0 and "cannot connect" not in err and "--source-dsn" not in err
+    monkeypatch.setenv("PAYMIG_SOURCE_DSN", dbs.source_admin)
+    monkeypatch.setenv("PAYMIG_TARGET_DSN", dbs.target_admin)
+    code, out, err = run(capsys, "validate", "--json", str(tmp_path / "report.json"))
+    assert code == 1, err  # 20 payments on the source only
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [(t["rows_source"], t["rows_target"], t["counts"]["missing"]) for t in report["tables"]] == [(20, 0, 20)]
+    code, out, err = run(capsys, "sequences", "sync", "--margin", "5")
+    assert code == 0 and "payments_id_seq: source 20, target" in out and "-> 25" in out, out + err
+    # the old names still work: --source/--target and $CUTOVER_*_DSN (after $PAYMIG_*_DSN)
+    monkeypatch.delenv("PAYMIG_SOURCE_DSN")
+    monkeypatch.setenv("CUTOVER_SOURCE_DSN", dbs.source_admin)
+    code, out, err = run(capsys, "validate", "--target", dbs.target_admin, "--tables", "payments")
+    assert code == 1 and "payments missing" in out, err
+    code, out, err = run(capsys, "validate", "--source", dbs.target_admin, "--target", dbs.target_admin)
+    assert code == 0, err  # the option wins over the variables
+
+
+def test_database_commands_on_local_without_recorded_databases_say_how_to_start_them(capsys, monkeypatch, tmp_path):
+    from cutover import context
+
+    for name in ("PAYMIG_SOURCE_DSN", "PAYMIG_TARGET_DSN", "CUTOVER_SOURCE_DSN", "CUTOVER_TARGET_DSN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(context, "LOCAL_DATABASES", tmp_path / "databases.json")
+    code, _, err = run(capsys, "validate", "-e", "local")
+    assert code == 2 and "--source-dsn = None: required: no local database is recorded (`make databases-local`" \
+        in err, err
+    code, _, err = run(capsys, "preflight")
+    assert code == 2 and "--source-dsn = None: required (or --environment)" in err, err

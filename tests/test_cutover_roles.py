@@ -269,3 +269,108 @@ def test_master_connection_reads_the_rds_managed_secret_and_refuses_an_unmanaged
                            AllocatedStorage=50)
     with pytest.raises(LookupError, match="unmanaged: no RDS-managed master user secret"):
         master_connection(rds, aws[0], "unmanaged", "payments")
+
+
+LOCAL_VARIABLES = ("PAYMIG_SOURCE_DSN", "PAYMIG_TARGET_DSN", "PAYMIG_SOURCE_ADMIN_DSN", "PAYMIG_TARGET_ADMIN_DSN",
+                   "CUTOVER_SOURCE_DSN", "CUTOVER_TARGET_DSN", "PAYMIG_SUFFIX", "PAYMIG_ENVIRONMENT")
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """``python -m cutover ARGS`` in this process: (exit code, stdout, stderr)."""
+    from cutover.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exit_.value.code or 0), out, err
+
+
+@pytest.fixture
+def local_environment(servers, tmp_path, monkeypatch):
+    """What ``make deploy-local`` and ``make databases-local`` leave: the emulated AWS (a moto server) with the
+    data stack's value-less role secrets, and the two servers recorded as the local databases (a tmp record)."""
+    from cutover import context
+    from emulator.process import Emulator
+
+    for name in LOCAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    source, target = servers
+    record = tmp_path / "databases.json"
+    record.write_text(json.dumps({"source_admin": source.dsn("payments"), "target_admin": target.dsn("payments")}))
+    monkeypatch.setattr(context, "LOCAL_DATABASES", record)
+    with Emulator(tmp_path / "emulator.log") as emulator:
+        monkeypatch.setenv("PAYMIG_AWS_ENDPOINT_URL", emulator.endpoint)
+        client = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=emulator.endpoint,
+                              aws_access_key_id="test", aws_secret_access_key="test")
+        names = Names.of(load_config("local"))
+        for targets in role_secrets(names).values():
+            for name, _ in targets:
+                client.create_secret(Name=name)
+        yield client, names, record, emulator.endpoint
+
+
+def test_roles_on_local_use_the_recorded_databases_then_validate_and_preflight_read_them(
+        servers, local_environment, capsys, tmp_path, monkeypatch):
+    client, names, _, _ = local_environment
+    source, target = servers
+    code, out, err = cli(capsys, "roles", "-e", "local")
+    assert code == 0, err
+    assert out.count("wrote paymig-local/") == 5
+    values = {name: secret(client, name) for targets in role_secrets(names).values() for name, _ in targets}
+    assert not any(value["password"] in out + err for value in values.values())
+    for side, server in (("source", source), ("target", target)):  # the secrets name the local servers
+        validation = values[getattr(names, f"validation_{side}_secret")]
+        assert (validation["host"], validation["port"], validation["dbname"]) == ("127.0.0.1", server.port,
+                                                                                  "payments")
+        with connect_with(validation) as conn:  # the role exists there with that password (SCRAM)
+            assert conn.execute("SELECT current_user, count(*) FROM payments").fetchone() == ("paymig_validation", 2)
+
+    # validate / preflight -e local: the recorded servers, no DSN given, nothing of the fake RDS addresses
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"data": {}}))  # no journal table: the baseline goes to --state-dir
+    monkeypatch.setenv("PAYMIG_CUTOVER_OUTPUTS", str(outputs))
+    code, out, err = cli(capsys, "validate", "-e", "local", "--state-dir", str(tmp_path / "state"), "--json",
+                         str(tmp_path / "report.json"))
+    assert code == 0, err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "equal" and [t["rows_source"] for t in report["tables"]] == [2]
+    assert "baseline recorded" in out
+    code, out, err = cli(capsys, "preflight", "-e", "local", "--json", str(tmp_path / "preflight.json"))
+    checks = {c["check"]: c["status"] for c in json.loads((tmp_path / "preflight.json").read_text())}
+    assert checks["roles_source"] == checks["roles_target"] == checks["keys"] == "pass", checks
+    assert code in (0, 1) and "cannot connect" not in err
+
+
+def test_roles_on_local_name_an_unreachable_recorded_database(local_environment, capsys, tmp_path, monkeypatch):
+    import socket
+
+    from cutover import context
+
+    _, _, record, _ = local_environment
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends
+    document = json.loads(record.read_text())
+    document["target_admin"] = f"host=127.0.0.1 port={port} dbname=payments user=postgres"
+    record.write_text(json.dumps(document))
+    code, out, err = cli(capsys, "roles", "-e", "local")
+    assert code == 3, err
+    assert f"cannot connect to the target database at 127.0.0.1:{port} (dbname payments, user postgres): " \
+           "Connection refused. Check the local database recorded in .state/local/databases.json " \
+           "(`make databases-local` starts it" in err
+
+    monkeypatch.setattr(context, "LOCAL_DATABASES", tmp_path / "nothing-recorded.json")
+    rds = boto3.client("rds", region_name="us-east-1", endpoint_url=local_environment[3],
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    names = local_environment[1]
+    for identifier in (names.source_db, names.target_db):  # what the emulated deployment holds: RDS addresses
+        rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="postgres", DBInstanceClass="db.t4g.medium",
+                               MasterUsername="paymig_admin", ManageMasterUserPassword=True, AllocatedStorage=50)
+    code, out, err = cli(capsys, "roles", "-e", "local")
+    assert code == 3, err
+    assert f"cannot connect to the source database at {names.source_db}." in err
+    assert f"Check the RDS instance {names.source_db}" in err and "`make databases-local`" in err
+    instance = rds.describe_db_instances(DBInstanceIdentifier=names.source_db)["DBInstances"][0]
+    master = json.loads(local_environment[0].get_secret_value(
+        SecretId=instance["MasterUserSecret"]["SecretArn"])["SecretString"])
+    assert master["password"] not in out + err

@@ -93,8 +93,10 @@ def fake_aws() -> Iterator[dict[str, str]]:
 
 
 def test_bad_configuration_exits_2_naming_the_field():
-    done = run_cli("-m", "cutover", "roles", "--environment", "nosuch")
-    assert_one_error_line(done, 2, "invalid configuration", "environment = 'nosuch'", "known: dev, local, prod")
+    done = run_cli("-m", "cutover", "roles", "--environment", "nosuch")  # the option, named as typed
+    assert_one_error_line(done, 2, "--environment = 'nosuch': must be one of dev, local, prod")
+    done = run_cli("-m", "cutover", "roles", "--environment", "dev", env={"PAYMIG_SUFFIX": "BAD!"})
+    assert_one_error_line(done, 2, "invalid configuration", "suffix = 'BAD!'", "lowercase letters or digits")
 
 
 def test_missing_aws_credentials_exit_3_saying_how_to_set_them():
