@@ -34,11 +34,16 @@ def stack_outputs(environment: str, stack: str = "data") -> dict[str, Any]:
 
     Raises:
         CutoverError: (exit 2) the stack was never synthesized/initialised there; (exit 3) Terraform failed.
+        emulator.EmulatorError: ``local``, and its emulator (which holds the state) is not running.
     """
     directory = stack_directory(environment, stack)
     if not (directory / ".terraform").exists():
         raise CutoverError(f"--environment = {environment!r}: no initialised {stack} stack in {directory} "
                            "(deploy it first)", exit_code=ExitCode.USAGE)
+    if environment == "local":  # its state is on the emulator: say so, rather than Terraform's S3 retries
+        from emulator.process import LocalSession
+
+        LocalSession().require_endpoint()
     from terraform_driver import Terraform, TerraformError
 
     try:

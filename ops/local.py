@@ -206,6 +206,7 @@ def destroy_local(console: Console, workers: int = 3) -> None:
     deployed = read_stacks(LOCAL_OUTDIR) if (LOCAL_OUTDIR / "manifest.json").is_file() else {}
     if endpoint is None:
         _forget_local_state(deployed)
+        _archive_cutover_journal()
         console.print("no emulator is running: nothing is deployed locally")
         return
     if not _holds_resources(deployed):
@@ -232,6 +233,22 @@ def destroy_local(console: Console, workers: int = 3) -> None:
         return
     session.stop()
     console.print(f"destroyed every stack in {time.monotonic() - began:.0f} s; emulator stopped")
+    archived = _archive_cutover_journal()
+    if archived:
+        console.print(f"the migration journal of this deployment was moved to {archived.relative_to(PROJECT_ROOT)}")
+
+
+def _archive_cutover_journal() -> Path | None:
+    """Move the local migration journal aside once its deployment is destroyed, so that the next deployment starts
+    with an empty one (its DynamoDB half went with the data stack); kept, not deleted: it is the record of what was
+    done. The journal is ``cutover -e local``'s (``cutover.context``: ``.state/<environment>/cutover``). Returns
+    where it went, or None when there was none."""
+    journal = LOCAL_STATE_DIR / "cutover"
+    if not journal.is_dir():
+        return None
+    target = journal.with_name(f"cutover.destroyed-{time.strftime('%Y%m%dT%H%M%S')}")
+    journal.rename(target)
+    return target
 
 
 def _local_state_file(stacks: dict[str, SynthesizedStack]) -> Path | None:

@@ -47,3 +47,19 @@ def test_a_missing_validation_secret_is_named(monkeypatch: pytest.MonkeyPatch) -
         "db_validation_source_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:paymig-dev/db/x"})
     with pytest.raises(CutoverError, match="paymig-dev/db/x"):
         environment.environment_dsns("dev")
+
+
+def test_local_outputs_without_the_emulator_say_how_to_start_it(monkeypatch, tmp_path, capsys) -> None:
+    from emulator import process
+    from cutover.cli.main import main
+
+    (tmp_path / "stacks" / "data" / ".terraform").mkdir(parents=True)  # deployed once, emulator stopped since
+    monkeypatch.setattr(environment, "stack_directory", lambda env, stack="data": tmp_path / "stacks" / stack)
+    monkeypatch.setattr(process.LocalSession, "running_endpoint", lambda session: None)  # stopped
+    monkeypatch.delenv("PAYMIG_CUTOVER_OUTPUTS", raising=False)
+    monkeypatch.setenv("PAYMIG_SOURCE_DSN", "host=127.0.0.1 port=1 dbname=x user=x")
+    monkeypatch.setenv("PAYMIG_TARGET_DSN", "host=127.0.0.1 port=1 dbname=x user=x")
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "-e", "local"])
+    assert exited.value.code == 3 and capsys.readouterr().err.splitlines() == [
+        "error: no local emulator is running: `make deploy-local` starts one and deploys onto it"]

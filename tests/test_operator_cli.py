@@ -139,6 +139,21 @@ def test_ops_without_a_running_emulator_exits_3(monkeypatch, tmp_path, capsys):
         "error: no local emulator is running: `make deploy-local` starts one and deploys onto it"]
 
 
+def test_destroy_local_moves_the_migration_journal_of_the_gone_deployment_aside(monkeypatch, tmp_path, capsys):
+    import ops.local
+    from ops.cli import main
+
+    monkeypatch.setattr(ops.local, "LOCAL_STATE_DIR", tmp_path)  # no emulator recorded there: nothing deployed
+    monkeypatch.setattr(ops.local, "LOCAL_OUTDIR", tmp_path / "cdktf.out")
+    (tmp_path / "cutover").mkdir()
+    (tmp_path / "cutover" / "journal.jsonl").write_text('{"seq": 1}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main(["local", "destroy"])
+    assert exited.value.code == 0 and "nothing is deployed locally" in capsys.readouterr().out
+    (archived,) = tmp_path.glob("cutover.destroyed-*")
+    assert not (tmp_path / "cutover").exists() and (archived / "journal.jsonl").read_text() == '{"seq": 1}\n'
+
+
 @pytest.fixture(scope="module")
 def broken_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthesized output with one stack whose ``terraform init`` fails (a module folder that does not exist,
