@@ -189,7 +189,7 @@ def deploy_local(console: Console, workers: int = 3) -> dict[str, SynthesizedSta
     results = deploy.deploy_all(stacks.values(), workers=workers, report=print_result(console))
     console.print(f"{sum(r.added for r in results)} resources added in {time.monotonic() - began:.0f} s. "
                   "The emulator keeps running: `make state STACK=<stack>` inspects it, "
-                  "`make destroy-local` destroys everything and stops it.")
+                  "`make destroy-local` destroys everything and stops it.", soft_wrap=True)  # never cut a command
     return stacks
 
 
