@@ -90,18 +90,31 @@ def _pair(source: Any, target: Any) -> Pair:
                 target.dsn(DATABASE, APP_ROLE))
 
 
-@contextmanager
-def two_servers(preload: int = 0) -> Iterator[Pair]:
-    """Start both servers with the schema (``preload`` payments on the source); stop them afterwards."""
+def _start_pair(folder: Path, preload: int) -> list[Any]:
+    """Start the source and target servers in ``folder`` with the schema and ``preload`` payments on the source;
+    when one fails, both are stopped before the error goes on."""
     from localpg import PostgresServer
 
-    root = Path(tempfile.mkdtemp(prefix="paymig-rehearsal-"))
-    servers = [PostgresServer(root, extra_conf=SETTINGS) for _ in ("source", "target")]
+    servers = [PostgresServer(folder, extra_conf=SETTINGS) for _ in ("source", "target")]
     try:
         for server in servers:
             server.start()
             _prepare(server)
         _preload(servers[0].dsn(DATABASE), preload)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
+
+@contextmanager
+def two_servers(preload: int = 0) -> Iterator[Pair]:
+    """Start both servers with the schema (``preload`` payments on the source); stop them afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="paymig-rehearsal-"))
+    servers: list[Any] = []
+    try:
+        servers = _start_pair(root, preload)
         yield _pair(*servers)
     finally:
         for server in servers:
@@ -140,8 +153,6 @@ def start_local(preload: int = 1000) -> tuple[LocalDatabases, bool]:
     """
     import psycopg
 
-    from localpg import PostgresServer
-
     existing = read_local()
     if existing is not None:
         try:
@@ -153,16 +164,7 @@ def start_local(preload: int = 1000) -> tuple[LocalDatabases, bool]:
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(LOCAL_DIR, "postgres", "postgres")
-    servers = [PostgresServer(LOCAL_DIR, extra_conf=SETTINGS) for _ in ("source", "target")]
-    try:
-        for server in servers:
-            server.start()
-            _prepare(server)
-        _preload(servers[0].dsn(DATABASE), preload)
-    except BaseException:
-        for server in servers:
-            server.stop()
-        raise
+    servers = _start_pair(LOCAL_DIR, preload)
     pair = _pair(*servers)
     record = LocalDatabases(**asdict(pair), source_data_dir=str(servers[0].data_dir),
                             target_data_dir=str(servers[1].data_dir))
