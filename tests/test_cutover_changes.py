@@ -147,9 +147,9 @@ def test_an_equal_cutover_validate_e_is_the_baseline_of_the_next_switchover(envi
              == "running", what="full load")
     wait_for(lambda: read_counters(payment_databases.target_admin, "target")["tables"]["payments"]["changes"] == 20,
              what="the full load counted on the target")
-    code, out, err = run(capsys, "validate", "-e", "test", "--tables", "payments", *state)
+    code, out, err = run(capsys, "validate", "-e", "dev", "--tables", "payments", *state)
     assert code == 0 and "baseline" not in out, err  # a partial validation is no baseline
-    code, out, err = run(capsys, "validate", "-e", "test", *state)
+    code, out, err = run(capsys, "validate", "-e", "dev", *state)
     assert code == 0 and "baseline recorded" in out, err
     recorded = [e for e in Journal(environment).entries() if e.operation == "validate"]
     assert [(e.step, e.status) for e in recorded] == [("validate", "done"), ("end", "end")]
@@ -179,7 +179,7 @@ def test_cutover_validate_e_records_no_baseline_while_another_operator_holds_the
     other = Journal(environment)
     other.owner = "someone@else"
     other.acquire()
-    code, out, err = run(capsys, "validate", "-e", "test", *state)
+    code, out, err = run(capsys, "validate", "-e", "dev", *state)
     assert code == 0 and "baseline not recorded: another operator holds the migration lock: someone@else" in out, err
     assert not [e for e in Journal(environment).entries() if e.operation == "validate"]
 
