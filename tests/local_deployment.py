@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Callable
-
 from config import EMULATOR_ENVIRONMENT, Names, config_path, parse_config
 from emulator import Emulator, emulator_client
 from ops import deploy
