@@ -6,14 +6,20 @@ through the writer name the whole time while the tool runs: full load, traffic s
 rollback, switchover again. Then both databases are validated and every payment the workload saw acknowledged is
 compared with the final writer. The report goes to the screen and to ``.state/rehearsal/report.json``::
 
-    {"payments_acknowledged": N, "lost": 0, "altered": 0, "duplicated": 0, "passed": true,
-     "write_freeze_seconds": [one per database switch, in the order of "switches"], "final_writer": "target",
+    {"payments_acknowledged": N, "payments_reconciled": preload + N, "lost": 0, "altered": 0, "duplicated": 0,
+     "passed": true, "failures": [],
+     "write_freeze_seconds": [one per database switch, in the order of "switches"],
+     "client_write_gap_seconds": [per switch: the longest time the clients had no write acknowledged],
+     "final_writer": "target",
      "steps": [{"step", "seconds", ...}], ...}
 
 Afterwards the local deployment is as before any migration (the writer name on the source, all traffic on legacy),
 so ``make cutover ARGS=... -e local`` starts from the beginning.
 
-Exit status: 0 when ``passed`` (lost, altered and duplicated all 0 and the databases equal), else 1.
+``reconcile`` compares every payment on the final writer (the preload included, every column) with the
+workload's own record; a stored row no one acknowledged and no attempt explains counts as duplicated. Exit status:
+0 when ``passed`` (lost, altered and duplicated all 0, ``payments_reconciled`` = preload + acknowledged, the
+workload thread never failed, the databases equal), else 1.
 """
 
 from __future__ import annotations
@@ -65,12 +71,13 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from cutover.switchover import switch
     from cutover.traffic import Shift
     from rehearsal.databases import two_servers
-    from rehearsal.workload import PaymentWorkload, reconcile
+    from rehearsal.workload import PaymentWorkload, failures, reconcile, snapshot, write_gap_seconds
 
     console = Console(stderr=True, highlight=False)
     os.environ["PAYMIG_AWS_ENDPOINT_URL"] = endpoint or LocalSession().require_endpoint()
     steps: list[dict[str, Any]] = []
     freezes: list[float] = []
+    windows: list[tuple[float, float]] = []
 
     def step(name: str, started: float, **facts: Any) -> None:
         steps.append({"step": name, "seconds": round(time.monotonic() - started, 3), **facts})
@@ -93,6 +100,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
         dsn_for = {source.address: pair.source_app, target.address: pair.target_app}
         try:
             target.freeze()
+            preloaded = snapshot(pair.source_admin)  # the preload's own record: reconciled with every column
             workload = PaymentWorkload(lambda: dsn_for[migration.writer.value()], rate).start()
             with ctx.journal:
                 started = time.monotonic()
@@ -110,6 +118,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
                 for operation in ("switchover", "rollback", "switchover"):
                     started = time.monotonic()
                     result = switch(migration, operation)
+                    windows.append((started, time.monotonic()))
                     freezes.append(result.freeze_seconds)
                     verified = next(e.details for e in reversed(ctx.journal.entries())
                                     if e.run == result.run and e.step == "verify" and e.status == "done")
@@ -123,15 +132,18 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
                   "the reverse replication to catch up")
             validation = compare_tables(pair.source_admin, pair.target_admin)
             step("validation", started, tables=len(validation), equal=all(t.equal for t in validation))
-            result = reconcile(stats, pair.target_admin)
+            final_writer = next(db.name for db in (source, target) if db.address == migration.writer.value())
+            result = reconcile(stats, pair.source_admin if final_writer == "source" else pair.target_admin,
+                               preloaded)
             migration.reverse.drop()
             migration.forward.drop()
-            final_writer = next(db.name for db in (source, target) if db.address == migration.writer.value())
         finally:  # the local deployment as before any migration (the writer on the source, all traffic on legacy)
             migration.writer.point_at(source.address)
             ctx.records.set(100, 0)
     equal = all(t.equal for t in validation)
-    report = {**result, "passed": result["lost"] == result["altered"] == result["duplicated"] == 0 and equal,
+    reasons = failures(result, stats, preload) + ([] if equal else ["the databases differ"])
+    report = {**result, "passed": not reasons, "failures": reasons,
+              "client_write_gap_seconds": [write_gap_seconds(stats, *window) for window in windows],
               "write_freeze_seconds": freezes, "switches": ["switchover", "rollback", "switchover"],
               "final_writer": final_writer, "steps": steps, "rate_per_second": rate,
               "preloaded_payments": preload, "failed_attempts_retried": stats.failed_attempts,
@@ -152,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=REPORT, help=f"report file (default {REPORT})")
     args = parser.parse_args(argv)
     report = rehearse(args.rate, args.preload, args.bake, args.freeze_limit, args.report)
-    summary = {k: report[k] for k in ("payments_acknowledged", "lost", "altered", "duplicated",
-                                      "write_freeze_seconds")}
+    summary = {k: report[k] for k in ("payments_acknowledged", "payments_reconciled", "lost", "altered",
+                                      "duplicated", "write_freeze_seconds", "client_write_gap_seconds",
+                                      "failures")}
     print(json.dumps(summary))
     print(f"report: {args.report}")
     return 0 if report["passed"] else 1

@@ -10,6 +10,11 @@ as soon as it happened. Payments are scheduled at a steady rate; one delayed by 
 and the schedule catches up, so nothing is skipped.
 
 Only keys, counts and timings are kept for the report; amounts are compared, never printed.
+
+A workload whose thread dies does not pass: any exception in the thread (a reused idempotency key, a ``KeyError``
+or botocore error while resolving the writer, ...) is recorded in :attr:`WorkloadStats.errors` (its type and
+message, never a row value) and :meth:`PaymentWorkload.stop` returns the statistics with it; the rehearsal's
+``passed`` is false when it is not empty.
 """
 
 from __future__ import annotations
@@ -28,6 +33,14 @@ class WorkloadStats:
     time a payment waited between its first attempt and its acknowledgement (seconds)."""
 
     acknowledged: dict[str, tuple[int, int]] = field(default_factory=dict)
+    rows: dict[str, tuple] = field(default_factory=dict)
+    """Every column of each acknowledged payment as stored (id, key, merchant, amount, currency, created_at)."""
+    attempted: set[str] = field(default_factory=set)
+    """Keys sent at least once (a row under one of them that was never acknowledged is explained)."""
+    errors: list[str] = field(default_factory=list)
+    """Exceptions that ended the workload thread (``"<type>: <message>"``); not empty: the run fails."""
+    acknowledged_at: list[float] = field(default_factory=list)
+    """``time.monotonic()`` of each acknowledgement, in order (for :func:`write_gap_seconds`)."""
     failed_attempts: int = 0
     reconnects: int = 0
     longest_wait_seconds: float = 0.0
@@ -64,6 +77,11 @@ class PaymentWorkload:
             self._conn.close()
         return self.stats
 
+    @property
+    def alive(self) -> bool:
+        """Whether the workload thread still runs (it ends on :meth:`stop` or on an exception)."""
+        return self._thread.is_alive()
+
     def _connect(self):  # noqa: ANN202
         import psycopg
 
@@ -78,14 +96,16 @@ class PaymentWorkload:
 
         try:
             conn = self._conn or self._connect()
+            self.stats.attempted.add(key)
             row = conn.execute(
-                "INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) VALUES (%s, %s, %s, "
-                "'EUR') ON CONFLICT (idempotency_key) DO NOTHING RETURNING id", (key, merchant, amount)).fetchone()
+                f"INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) VALUES (%s, %s, %s, "
+                f"'EUR') ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}", (key, merchant, amount)
+            ).fetchone()
             if row is None:  # stored by an earlier attempt whose answer was lost: the same payment?
-                stored = conn.execute("SELECT merchant_id, amount_cents FROM payments WHERE idempotency_key = %s",
-                                      (key,)).fetchone()
-                if tuple(stored) != (merchant, amount):
+                row = conn.execute(f"SELECT {COLUMNS} FROM payments WHERE idempotency_key = %s", (key,)).fetchone()
+                if tuple(row[2:5]) != (merchant, amount, "EUR"):
                     raise RuntimeError(f"idempotency key {key} reused for another payment")
+            self.stats.rows[key] = tuple(row)
             return True
         except psycopg.Error:
             self.stats.failed_attempts += 1
@@ -95,6 +115,12 @@ class PaymentWorkload:
             return False
 
     def _run(self) -> None:
+        try:
+            self._payments()
+        except BaseException as exc:  # noqa: BLE001 - recorded: a dead workload fails the run
+            self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _payments(self) -> None:
         interval = 1.0 / self.rate
         next_at = time.monotonic()
         while not self._stop.is_set():
@@ -103,6 +129,7 @@ class PaymentWorkload:
             while not self._send(key, merchant, amount):
                 time.sleep(0.01)  # retry the same payment (same key) until it is acknowledged
             self.stats.acknowledged[key] = (merchant, amount)
+            self.stats.acknowledged_at.append(time.monotonic())
             self.stats.longest_wait_seconds = max(self.stats.longest_wait_seconds, time.monotonic() - first)
             next_at += interval
             delay = next_at - time.monotonic()
@@ -110,22 +137,76 @@ class PaymentWorkload:
                 self._stop.wait(delay)
 
 
-def reconcile(stats: WorkloadStats, writer_dsn: str) -> dict[str, int]:
-    """Compare every acknowledged payment with the final writer.
+def write_gap_seconds(stats: WorkloadStats, start: float, end: float) -> float:
+    """The client's view of a switch that ran from ``start`` to ``end`` (``time.monotonic()``): the longest time
+    between two consecutive acknowledged writes in that window (including the last acknowledgement before it and
+    the first after it), seconds; ``end - start`` when none was acknowledged in between."""
+    import bisect
+
+    times = stats.acknowledged_at
+    first = max(bisect.bisect_left(times, start) - 1, 0)
+    last = min(bisect.bisect_right(times, end) + 1, len(times))
+    window = times[first:last]
+    if len(window) < 2:
+        return round(end - start, 3)
+    return round(max(b - a for a, b in zip(window, window[1:])), 3)
+
+
+COLUMNS = "id, idempotency_key::text, merchant_id, amount_cents, currency, created_at"
+"""Every column of ``payments`` (rehearsal/databases.py), in the order :func:`reconcile` compares them."""
+
+
+def snapshot(dsn: str) -> dict[str, tuple]:
+    """Every payment stored at ``dsn`` (key -> every column, :data:`COLUMNS`): the preload's own record, taken
+    before the workload starts, for :func:`reconcile`."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        return {row[1]: tuple(row) for row in conn.execute(f"SELECT {COLUMNS} FROM payments")}
+
+
+def reconcile(stats: WorkloadStats, writer_dsn: str, preload: dict[str, tuple] | None = None) -> dict[str, int]:
+    """Compare every payment on the final writer with the workload's own record (and the preload's), by content.
+
+    Args:
+        stats: the workload's statistics (:meth:`PaymentWorkload.stop`): every acknowledged payment with every
+            column as the database answered it, and every key attempted.
+        writer_dsn: libpq DSN of the FINAL writer (the database the writer name points at after the run).
+        preload: :func:`snapshot` of the source before the workload started (``None``: no preload; then a stored
+            row that is not the workload's counts as duplicated).
 
     Returns:
-        ``{"payments_acknowledged", "lost", "altered", "duplicated"}``: lost = acknowledged key absent; altered =
-        present with another merchant or amount; duplicated = a key stored more than once, or more than one row for
-        one acknowledged payment.
+        ``{"payments_acknowledged", "payments_reconciled", "lost", "altered", "duplicated"}``:
+        reconciled = stored rows equal in every column to an acknowledged or preloaded payment (all is well when
+        it is preload + acknowledged); lost = an acknowledged or preloaded key absent; altered = present with
+        another value in any column; duplicated = a stored row no one acknowledged or preloaded that no failed
+        attempt explains (its key was never sent), which includes a payment stored twice under different keys
+        (counted by content, not by the UNIQUE key).
     """
     import psycopg
 
+    expected = {**(preload or {}), **stats.rows}
     with psycopg.connect(writer_dsn) as conn:
-        rows = conn.execute("SELECT idempotency_key::text, merchant_id, amount_cents, count(*) OVER "
-                            "(PARTITION BY idempotency_key) FROM payments").fetchall()
-    stored = {key: (merchant, amount, count) for key, merchant, amount, count in rows}
-    lost = sum(1 for key in stats.acknowledged if key not in stored)
-    altered = sum(1 for key, value in stats.acknowledged.items() if key in stored and stored[key][:2] != value)
-    duplicated = sum(1 for key in stats.acknowledged if key in stored and stored[key][2] > 1)
-    return {"payments_acknowledged": len(stats.acknowledged), "lost": lost, "altered": altered,
-            "duplicated": duplicated}
+        stored: dict[str, tuple] = {}
+        extra = 0
+        for row in conn.execute(f"SELECT {COLUMNS} FROM payments"):
+            if row[1] in stored:
+                extra += 1  # the same key twice (only without the UNIQUE constraint)
+            stored[row[1]] = tuple(row)
+    lost = sum(1 for key in expected if key not in stored)
+    altered = sum(1 for key, value in expected.items() if key in stored and stored[key] != value)
+    unexplained = sum(1 for key in stored if key not in expected and key not in stats.attempted)
+    reconciled = len(expected) - lost - altered
+    return {"payments_acknowledged": len(stats.acknowledged), "payments_reconciled": reconciled, "lost": lost,
+            "altered": altered, "duplicated": unexplained + extra}
+
+
+def failures(result: dict[str, int], stats: WorkloadStats, preloaded: int) -> list[str]:
+    """Why a run with this :func:`reconcile` ``result`` does not pass (empty: it passes): a lost, altered or
+    duplicated payment, fewer payments reconciled than ``preloaded`` + acknowledged, a workload thread that died."""
+    reasons = [f"{name} = {result[name]}" for name in ("lost", "altered", "duplicated") if result[name]]
+    if result["payments_reconciled"] != preloaded + result["payments_acknowledged"]:
+        reasons.append(f"payments_reconciled = {result['payments_reconciled']}, expected "
+                       f"{preloaded + result['payments_acknowledged']} (preload + acknowledged)")
+    reasons += [f"workload thread failed: {error}" for error in stats.errors]
+    return reasons
