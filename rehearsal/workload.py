@@ -47,40 +47,65 @@ class WorkloadStats:
 
 
 class PaymentWorkload:
-    """Payments at ``rate`` per second through ``resolve()`` until :meth:`stop` (a background thread).
+    """Payments at ``rate`` per second through ``resolve()`` until :meth:`stop` (background threads).
 
     Args:
-        resolve: returns the libpq DSN of the current writer (the writer name resolved).
+        resolve: returns the libpq DSN of the current writer (the writer name resolved; with
+            :class:`rehearsal.dns.CachingResolver` through DNS and its TTL).
         rate: payments per second (steady schedule), > 0.
         seed: random seed of merchants and amounts.
+        connections: 0 (default): one thread, one plain connection, re-resolved on every reconnect. ``n >= 1``: a
+            ``psycopg_pool.ConnectionPool`` of ``n`` long-lived connections (``conninfo`` is ``resolve``: each new
+            connection resolves the name again) and ``n`` threads writing ``rate / n`` each, as an application
+            server holds them. A statement refused as read-only (SQLSTATE 25006: the server is not the writer, or
+            the connection opened during a freeze) closes that connection so the pool replaces it.
+
+    Raises:
+        ValueError: ``rate`` not positive or ``connections`` negative (naming the field and the value).
     """
 
-    def __init__(self, resolve: Callable[[], str], rate: float, *, seed: int = 15) -> None:
+    def __init__(self, resolve: Callable[[], str], rate: float, *, seed: int = 15, connections: int = 0) -> None:
         if rate <= 0:
             raise ValueError(f"rate = {rate}: must be positive (payments per second)")
-        self.resolve, self.rate = resolve, rate
+        if connections < 0:
+            raise ValueError(f"connections = {connections}: must be 0 (one plain connection) or more")
+        self.resolve, self.rate, self.connections = resolve, rate, connections
         self.stats = WorkloadStats()
-        self._random = random.Random(seed)
+        self._seed = seed
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="payment-workload", daemon=True)
+        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"payment-workload-{i}", daemon=True)
+                         for i in range(max(connections, 1))]
+        self._thread = self._threads[0]
         self._conn = None
+        self._pool = None
 
     def start(self) -> PaymentWorkload:
-        self._thread.start()
+        if self.connections:
+            from psycopg_pool import ConnectionPool
+
+            self._pool = ConnectionPool(self.resolve, min_size=self.connections, max_size=self.connections,
+                                        kwargs={"autocommit": True, "connect_timeout": 5}, open=True,
+                                        name="payment-workload")
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> WorkloadStats:
-        """Stop after the payment in flight is acknowledged; returns the statistics."""
+        """Stop after the payments in flight are acknowledged; returns the statistics."""
         self._stop.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
         if self._conn is not None:
             self._conn.close()
+        if self._pool is not None:
+            self._pool.close()
         return self.stats
 
     @property
     def alive(self) -> bool:
-        """Whether the workload thread still runs (it ends on :meth:`stop` or on an exception)."""
-        return self._thread.is_alive()
+        """Whether every workload thread still runs (they end on :meth:`stop` or on an exception)."""
+        return all(thread.is_alive() for thread in self._threads)
 
     def _connect(self):  # noqa: ANN202
         import psycopg
@@ -91,46 +116,75 @@ class PaymentWorkload:
         self._conn = psycopg.connect(self.resolve(), autocommit=True, connect_timeout=5)
         return self._conn
 
+    def _insert(self, conn, key: str, merchant: int, amount: int) -> None:  # noqa: ANN001
+        with self._lock:
+            self.stats.attempted.add(key)
+        row = conn.execute(
+            f"INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) VALUES (%s, %s, %s, "
+            f"'EUR') ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}", (key, merchant, amount)
+        ).fetchone()
+        if row is None:  # stored by an earlier attempt whose answer was lost: the same payment?
+            row = conn.execute(f"SELECT {COLUMNS} FROM payments WHERE idempotency_key = %s", (key,)).fetchone()
+            if tuple(row[2:5]) != (merchant, amount, "EUR"):
+                raise RuntimeError(f"idempotency key {key} reused for another payment")
+        with self._lock:
+            self.stats.rows[key] = tuple(row)
+
+    def _failed(self) -> bool:
+        with self._lock:
+            self.stats.failed_attempts += 1
+        return False
+
     def _send(self, key: str, merchant: int, amount: int) -> bool:
         import psycopg
 
+        if self._pool is not None:
+            return self._send_pooled(key, merchant, amount)
         try:
-            conn = self._conn or self._connect()
-            self.stats.attempted.add(key)
-            row = conn.execute(
-                f"INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) VALUES (%s, %s, %s, "
-                f"'EUR') ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}", (key, merchant, amount)
-            ).fetchone()
-            if row is None:  # stored by an earlier attempt whose answer was lost: the same payment?
-                row = conn.execute(f"SELECT {COLUMNS} FROM payments WHERE idempotency_key = %s", (key,)).fetchone()
-                if tuple(row[2:5]) != (merchant, amount, "EUR"):
-                    raise RuntimeError(f"idempotency key {key} reused for another payment")
-            self.stats.rows[key] = tuple(row)
+            self._insert(self._conn or self._connect(), key, merchant, amount)
             return True
         except psycopg.Error:
-            self.stats.failed_attempts += 1
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
-            return False
+            return self._failed()
 
-    def _run(self) -> None:
+    def _send_pooled(self, key: str, merchant: int, amount: int) -> bool:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
         try:
-            self._payments()
-        except BaseException as exc:  # noqa: BLE001 - recorded: a dead workload fails the run
-            self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+            with self._pool.connection(timeout=2) as conn:  # type: ignore[union-attr]
+                try:
+                    self._insert(conn, key, merchant, amount)
+                    return True
+                except psycopg.errors.ReadOnlySqlTransaction:
+                    conn.close()  # not the writer (any more): the pool replaces it, resolving the name again
+                    return self._failed()
+        except (psycopg.Error, PoolTimeout):  # a broken connection is discarded by the pool
+            return self._failed()
 
-    def _payments(self) -> None:
-        interval = 1.0 / self.rate
+    def _run(self, index: int) -> None:
+        try:
+            self._payments(index)
+        except BaseException as exc:  # noqa: BLE001 - recorded: a dead workload fails the run
+            with self._lock:
+                self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _payments(self, index: int) -> None:
+        rng = random.Random(self._seed + index)
+        interval = len(self._threads) / self.rate
         next_at = time.monotonic()
         while not self._stop.is_set():
-            key, merchant, amount = str(uuid.uuid4()), self._random.randint(1, 97), self._random.randint(100, 500000)
+            key, merchant, amount = str(uuid.uuid4()), rng.randint(1, 97), rng.randint(100, 500000)
             first = time.monotonic()
             while not self._send(key, merchant, amount):
                 time.sleep(0.01)  # retry the same payment (same key) until it is acknowledged
-            self.stats.acknowledged[key] = (merchant, amount)
-            self.stats.acknowledged_at.append(time.monotonic())
-            self.stats.longest_wait_seconds = max(self.stats.longest_wait_seconds, time.monotonic() - first)
+            now = time.monotonic()
+            with self._lock:
+                self.stats.acknowledged[key] = (merchant, amount)
+                self.stats.acknowledged_at.append(now)
+                self.stats.longest_wait_seconds = max(self.stats.longest_wait_seconds, now - first)
             next_at += interval
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -143,7 +197,7 @@ def write_gap_seconds(stats: WorkloadStats, start: float, end: float) -> float:
     the first after it), seconds; ``end - start`` when none was acknowledged in between."""
     import bisect
 
-    times = stats.acknowledged_at
+    times = sorted(stats.acknowledged_at)  # several threads append
     first = max(bisect.bisect_left(times, start) - 1, 0)
     last = min(bisect.bisect_right(times, end) + 1, len(times))
     window = times[first:last]

@@ -10,6 +10,7 @@ import pytest
 
 from cutover.roles import APP_ROLE
 from rehearsal.databases import SCHEMA
+from rehearsal.dns import CachingResolver, ZoneDNSServer
 from rehearsal.workload import PaymentWorkload, failures, reconcile, snapshot, write_gap_seconds
 
 PRELOAD = 50
@@ -32,9 +33,13 @@ def written(postgres_source, tmp_path_factory):  # noqa: ANN001, ANN201
                             f"SELECT gen_random_uuid(), 1 + i % 97, 100 + i, 'EUR' FROM generate_series(1, {PRELOAD}) i",
                             dbname)
     preloaded = snapshot(dsn)
-    workload = PaymentWorkload(lambda: dsn, 100).start()
-    time.sleep(1.0)
-    stats = workload.stop()
+    with ZoneDNSServer(lambda name: ("db.test", 1) if name == "writer.test" else None) as server:
+        resolver = CachingResolver("writer.test", server.port)
+        # as the rehearsal writes: a pool of long-lived connections, the writer name resolved through DNS
+        workload = PaymentWorkload(lambda: {"db.test": dsn}[resolver()], 100, connections=3).start()
+        time.sleep(1.0)
+        stats = workload.stop()
+    assert resolver.queries >= 1
     yield dsn, stats, preloaded
     drop_database(postgres_source, dbname)
 
