@@ -45,12 +45,15 @@ def _wait(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
 
 
 def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report_path: Path,
-             endpoint: str | None = None) -> dict[str, Any]:
+             endpoint: str | None = None, connections: int = 4) -> dict[str, Any]:
     """Run the whole rehearsal (module docstring) and write its report to ``report_path``.
 
     Args:
         rate: payments per second; preload: payments on the source before the full load; bake: seconds each
             traffic step is held; freeze_limit: the switches' freeze bound, seconds.
+        connections: the workload's pool of long-lived connections (default 4; 0: one plain connection). The
+            workload resolves the writer name through DNS (:mod:`rehearsal.dns`: a server on 127.0.0.1 answering
+            from the emulated Route 53 zone, a resolver caching for the record's TTL).
         endpoint: the emulated AWS (default: the one ``make deploy-local`` runs); the deployment's stack outputs
             come from ``cutover.context.stack_outputs`` (``$PAYMIG_CUTOVER_OUTPUTS`` or Terraform).
 
@@ -71,6 +74,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from cutover.switchover import switch
     from cutover.traffic import Shift
     from rehearsal.databases import two_servers
+    from rehearsal.dns import CachingResolver, ZoneDNSServer
     from rehearsal.workload import PaymentWorkload, failures, reconcile, snapshot, write_gap_seconds
 
     console = Console(stderr=True, highlight=False)
@@ -98,10 +102,14 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
         migration.writer.point_at(source.address)
         ctx.records.set(100, 0)
         dsn_for = {source.address: pair.source_app, target.address: pair.target_app}
+        writer = migration.writer
+        dns = ZoneDNSServer(lambda name: (writer.value(), writer.ttl()) if name == writer.name else None)
         try:
+            dns.__enter__()
+            resolver = CachingResolver(writer.name, dns.port)
             target.freeze()
             preloaded = snapshot(pair.source_admin)  # the preload's own record: reconciled with every column
-            workload = PaymentWorkload(lambda: dsn_for[migration.writer.value()], rate).start()
+            workload = PaymentWorkload(lambda: dsn_for[resolver()], rate, connections=connections).start()
             with ctx.journal:
                 started = time.monotonic()
                 migration.forward.start(initial_copy=True)
@@ -138,6 +146,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
             migration.reverse.drop()
             migration.forward.drop()
         finally:  # the local deployment as before any migration (the writer on the source, all traffic on legacy)
+            dns.__exit__()
             migration.writer.point_at(source.address)
             ctx.records.set(100, 0)
     equal = all(t.equal for t in validation)
@@ -147,6 +156,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
               "write_freeze_seconds": freezes, "switches": ["switchover", "rollback", "switchover"],
               "final_writer": final_writer, "steps": steps, "rate_per_second": rate,
               "preloaded_payments": preload, "failed_attempts_retried": stats.failed_attempts,
+              "connections": connections, "dns_queries": resolver.queries,
               "longest_payment_wait_seconds": round(stats.longest_wait_seconds, 3),
               "validation": [{"table": t.table, "rows_source": t.rows_source, "rows_target": t.rows_target,
                               "equal": t.equal} for t in validation]}
@@ -161,9 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preload", type=int, default=20000, help="payments on the source before the full load")
     parser.add_argument("--bake", type=float, default=2.0, help="seconds each traffic step is held (default 2)")
     parser.add_argument("--freeze-limit", type=float, default=30.0, help="abandon a switch frozen longer (s)")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="the workload's pooled connections (default 4; 0: one plain connection)")
     parser.add_argument("--report", type=Path, default=REPORT, help=f"report file (default {REPORT})")
     args = parser.parse_args(argv)
-    report = rehearse(args.rate, args.preload, args.bake, args.freeze_limit, args.report)
+    report = rehearse(args.rate, args.preload, args.bake, args.freeze_limit, args.report,
+                      connections=args.connections)
     summary = {k: report[k] for k in ("payments_acknowledged", "payments_reconciled", "lost", "altered",
                                       "duplicated", "write_freeze_seconds", "client_write_gap_seconds",
                                       "failures")}
