@@ -167,7 +167,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=100.0, help="payments per second (default 100)")
+    parser.add_argument("--rate", type=float, default=200.0, help="payments per second (default 200)")
     parser.add_argument("--preload", type=int, default=20000, help="payments on the source before the full load")
     parser.add_argument("--bake", type=float, default=2.0, help="seconds each traffic step is held (default 2)")
     parser.add_argument("--freeze-limit", type=float, default=30.0, help="abandon a switch frozen longer (s)")
