@@ -22,6 +22,13 @@ its sessions are ended.
   position, not ``pg_current_wal_lsn()`` (the write position): with ``synchronous_commit = off`` a commit can be
   acknowledged before its WAL is written, and the write position would then stop short of it.
 
+- Sessions are ended in rounds until none that started before the freeze is left; one that survives makes the
+  switch abandon (:class:`SessionsSurvived`). Not ``NOLOGIN``: it is cluster-wide, refuses readers too, and a tool
+  that dies leaves the role unable to log in; not ``REVOKE CONNECT``: ``CONNECT`` is granted to ``PUBLIC`` by
+  default (revoking it from the role changes nothing) and is checked only at connection, as the setting is.
+- The old writer's freeze has a deadline in the database (:meth:`Database.arm_deadline`), disarmed before the
+  writer name moves: a dead tool does not leave payments refused; the new writer can never be unfrozen by it.
+
 Follows: https://www.postgresql.org/docs/15/sql-alterrole.html,
 https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-DEFAULT-TRANSACTION-READ-ONLY and
 https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADMIN-SIGNAL.
@@ -209,8 +216,9 @@ class Database:
         Replaces an earlier one.
 
         Why this and not a job: on RDS the master user is not a superuser (``rds_superuser``) and ``pg_cron`` is
-        not loaded by default (it needs ``shared_preload_libraries`` in the parameter group and a reboot; RDS user
-        guide, "Scheduling maintenance with the PostgreSQL pg_cron extension"); a plain session needs no extension
+        not loaded by default (it needs ``shared_preload_libraries`` in a custom parameter group and a reboot, then
+        ``CREATE EXTENSION`` by an ``rds_superuser``: RDS user guide, "Scheduling maintenance with the PostgreSQL
+        pg_cron extension", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL_pg_cron.html); a plain session needs no extension
         and no privilege beyond ``ALTER ROLE`` on the application roles, which the freeze needs anyway.
         ``statement_timeout`` and ``idle_session_timeout`` are set to 0 in that session. A server restart ends it
         (the freeze then lasts until ``cutover rollback``/``resume``, as before).

@@ -122,6 +122,22 @@ def crash_setup(postgres_source, postgres_target, tmp_path):  # noqa: ANN001, AN
             drop_database(server, dbname)
 
 
+def _plan() -> list[tuple[str, str, str]]:
+    """``(step, operation, recovery)``: each step of a switchover and of a rollback killed once (18 kills). Before
+    the point of no return one of the pair is resumed and the other abandoned (``cutover rollback`` of the
+    interrupted run), so the writer alternates: S -> T (resume), T stays (abandon), T -> S, S stays, ..."""
+    plan, writer = [], "source"
+    for index, step in enumerate(STEPS):
+        first = "switchover" if writer == "source" else "rollback"
+        second = "rollback" if first == "switchover" else "switchover"
+        if index < STEPS.index(POINT_OF_NO_RETURN):
+            plan += [(step, first, "resume"), (step, second, "abandon")]  # the writer moved once
+            writer = "target" if writer == "source" else "source"
+        else:
+            plan += [(step, first, "resume"), (step, second, "resume")]  # and back
+    return plan
+
+
 def _kill_at(config_path: Path, operation: str, step: str) -> None:
     """Run the tool in a subprocess and SIGKILL it right after ``step`` acted."""
     tool = subprocess.Popen([sys.executable, "-m", "tests.test_cutover_crash", str(config_path), operation, step],
@@ -143,38 +159,38 @@ def test_sigkill_at_each_step_of_switchover_and_rollback_loses_nothing(crash_set
     config_path, config, apps = crash_setup
     writer = FileWriter(Path(config["writer"]))
     preloaded = snapshot(config["source"])
-    workload = PaymentWorkload(lambda: apps[writer.value()], 50).start()
+    workload = PaymentWorkload(lambda: apps[writer.value()], 50, connections=2).start()  # pooled, as a service
     recoveries = []
     observer = _migration(config, journal_lock=False)
     try:
-        for step in STEPS:
-            plan = [("switchover", "abandon")] if STEPS.index(step) < STEPS.index(POINT_OF_NO_RETURN) else []
-            for operation, recovery in [*plan, ("switchover", "resume"), ("rollback", "resume")]:
-                replication = observer.forward if operation == "switchover" else observer.reverse
-                wait_for(lambda: replication.status().state == "running", 30, f"{replication.name} replication")
-                _kill_at(config_path, operation, step)
-                migration = _migration(config)
-                try:
-                    if recovery == "resume":
-                        assert resume(migration).outcome == "completed"
-                    else:
-                        with pytest.raises(Abandoned):
-                            abandon(migration)
-                finally:
-                    migration.journal.release()
-                expected = "target.db.test" if (operation, recovery) == ("switchover", "resume") else "source.db.test"
-                assert writer.value() == expected, (operation, step, recovery)
-                assert workload.alive, workload.stats.errors
-                seen = len(workload.stats.acknowledged_at)
-                wait_for(lambda: len(workload.stats.acknowledged_at) > seen + 5, 30, "writes on the writer")
-                recoveries.append((operation, step, recovery))
+        for step, operation, recovery in _plan():
+            replication = observer.forward if operation == "switchover" else observer.reverse
+            wait_for(lambda: replication.status().state == "running", 30, f"{replication.name} replication")
+            _kill_at(config_path, operation, step)
+            migration = _migration(config)
+            try:
+                if recovery == "resume":
+                    assert resume(migration).outcome == "completed"
+                else:
+                    with pytest.raises(Abandoned):
+                        abandon(migration)
+            finally:
+                migration.journal.release()
+            moved = {"switchover": "target.db.test", "rollback": "source.db.test"}[operation]
+            expected = moved if recovery == "resume" else ({"target.db.test", "source.db.test"} - {moved}).pop()
+            assert writer.value() == expected, (operation, step, recovery)
+            assert workload.alive, workload.stats.errors
+            seen = len(workload.stats.acknowledged_at)
+            wait_for(lambda: len(workload.stats.acknowledged_at) > seen + 5, 30, "writes on the writer")
+            recoveries.append((operation, step, recovery))
     finally:
         stats = workload.stop()
     final = config["source"] if writer.value() == "source.db.test" else config["target"]
     result = reconcile(stats, final, preloaded)
     assert (result["lost"], result["altered"], result["duplicated"]) == (0, 0, 0)
     assert failures(result, stats, len(preloaded)) == []
-    assert len(recoveries) == 2 * len(STEPS) + STEPS.index(POINT_OF_NO_RETURN)
+    assert {(operation, step) for operation, step, _ in recoveries} == \
+        {(operation, step) for operation in ("switchover", "rollback") for step in STEPS}
 
 
 if __name__ == "__main__":
