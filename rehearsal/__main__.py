@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -78,6 +79,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from rehearsal.workload import PaymentWorkload, failures, reconcile, snapshot, write_gap_seconds
 
     console = Console(stderr=True, highlight=False)
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # a discarded connection is expected at a switch
     os.environ["PAYMIG_AWS_ENDPOINT_URL"] = endpoint or LocalSession().require_endpoint()
     steps: list[dict[str, Any]] = []
     freezes: list[float] = []
@@ -133,7 +135,9 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
                     step(operation, started, write_freeze_seconds=result.freeze_seconds,
                          verify=f"{verified['tables']} of {verified['of']} tables compared",
                          verify_reason=verified["reason"])
-                    time.sleep(2.0)  # the workload writes on the new writer
+                    # the clients follow once their cached DNS answer expired (the record's TTL): the next switch
+                    # starts after that, so each switch's client_write_gap_seconds is its own
+                    time.sleep(max(2.0, writer.ttl() + 1.0))
             stats = workload.stop()
             started = time.monotonic()
             _wait(lambda: all(t.equal for t in compare_tables(pair.source_admin, pair.target_admin)), 60,
