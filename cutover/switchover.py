@@ -8,7 +8,8 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``check``              refuse before freezing anything: the old direction's replication must be ``running`` with
                        lag under ``Policy.max_lag_bytes``; the writer name must point at the old writer; the new
                        writer is (made) frozen
-``freeze``             old writer: application role read-only, its sessions ended; the freeze LSN is recorded
+``freeze``             old writer: application role read-only, its sessions ended in rounds (abandoned when one
+                       survives); a deadline armed in the database; the freeze LSN is recorded
 ``drain``              wait until replication applied everything up to the freeze LSN (slot's
                        ``confirmed_flush_lsn``), at most until the freeze limit
 ``verify``             the tables changed since the last full validation (:mod:`cutover.changes`: per-table
@@ -17,9 +18,11 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
                        read become the next switch's baseline
 ``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
 ``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
-``switch-writer``      the writer name points at the new writer (Route 53 UPSERT): the point of no return
+``switch-writer``      the old writer's deadline disarmed (abandoned if it fired); the writer name points at the
+                       new writer (Route 53 UPSERT): the point of no return
 ``start-replication``  the other direction starts from the new writer's current LSN (nothing is written there yet)
-``unfreeze``           the new writer accepts application writes: the freeze ends
+``unfreeze``           the new writer accepts application writes: the freeze ends; the sessions of the freeze on
+                       the new writer and the application's sessions on the old one are ended
 =====================  ==========================================================================================
 
 The freeze is measured (``freeze`` began -> ``unfreeze`` done) and bounded: once it passes ``Policy.freeze_limit``
@@ -41,10 +44,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover.cli.terminal import CutoverError, ExitCode
-from cutover.database import Database, lsn_to_int
+from cutover.database import Database, SessionsSurvived, lsn_to_int
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication
 
+DEADLINE_FACTOR = 2
+"""The old writer's freeze lifts itself at ``freeze began + DEADLINE_FACTOR x freeze limit`` (in the database,
+:meth:`cutover.database.Database.arm_deadline`) unless ``switch-writer`` disarmed it first."""
 STEPS = ("check", "freeze", "drain", "verify", "sequences", "stop-replication", "switch-writer",
          "start-replication", "unfreeze")
 POINT_OF_NO_RETURN = "switch-writer"
@@ -224,8 +230,10 @@ class _Switch:
         return {"lag_bytes": status.lag_bytes}
 
     def freeze(self) -> dict[str, Any]:
-        lsn, ended = self.old.freeze()
-        return {"freeze_lsn": lsn, "sessions_ended": ended, "roles": list(self.old.frozen_roles)}
+        deadline = self.frozen_at + DEADLINE_FACTOR * self.m.policy.freeze_limit_seconds  # type: ignore[operator]
+        lsn, ended = self.old.freeze(deadline)
+        return {"freeze_lsn": lsn, "sessions_ended": ended, "roles": list(self.old.frozen_roles),
+                "deadline": round(deadline, 3)}
 
     def drain(self) -> dict[str, Any]:
         target = lsn_to_int(self.done["freeze"].details["freeze_lsn"])
@@ -276,6 +284,10 @@ class _Switch:
         return {}
 
     def switch_writer(self) -> dict[str, Any]:
+        if self.m.writer.value() != self.new.address:  # the deadline can never unfreeze the old writer after this
+            self.old.disarm_deadline()
+            if not self.old.frozen():
+                raise _FreezeLimit(f"the freeze deadline lifted the {self.old.name}'s freeze before the writer moved")
         self.m.writer.point_at(self.new.address)
         return {"writer": self.new.name}
 
@@ -284,8 +296,12 @@ class _Switch:
         return {}
 
     def unfreeze(self) -> dict[str, Any]:
-        self.new.unfreeze()
-        return {"freeze_seconds": round(time.time() - self.frozen_at, 3)}  # type: ignore[operator]
+        self.new.unfreeze()  # also ends the freeze-era sessions there (read-only until they reconnect)
+        try:  # the old writer's sessions end: pools reconnect and resolve the name again (RDS Blue/Green does so)
+            ended = self.old.end_sessions()
+        except SessionsSurvived:
+            ended = -1  # read-only: they refuse writes; past the point of no return the switch goes on
+        return {"old_sessions_ended": ended, "freeze_seconds": round(time.time() - self.frozen_at, 3)}  # type: ignore[operator]
 
     # --- run and undo -----------------------------------------------------------------------------------------
     def execute(self) -> SwitchResult:
@@ -306,7 +322,7 @@ class _Switch:
                 self.journal.write(self.run, self.operation, step, "failed", reason=str(error))
                 self.journal.write(self.run, self.operation, "end", "end", outcome="refused")
                 raise
-            except (_FreezeLimit, _Unequal) as error:
+            except (_FreezeLimit, _Unequal, SessionsSurvived) as error:
                 self.journal.write(self.run, self.operation, step, "failed", reason=str(error))
                 return self.abandon(str(error))
             self._fault(step, "after")

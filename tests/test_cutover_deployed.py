@@ -77,6 +77,8 @@ def test_the_rehearsal_keeps_every_payment_on_the_session_deployment(deployment,
     assert json.loads((tmp_path / "report.json").read_text()) == report
     assert (report["lost"], report["altered"], report["duplicated"], report["passed"]) == (0, 0, 0, True)
     assert report["payments_acknowledged"] > 0 and len(report["write_freeze_seconds"]) == 3
+    assert report["payments_reconciled"] == 2000 + report["payments_acknowledged"] and report["failures"] == []
+    assert len(report["client_write_gap_seconds"]) == 3
     assert report["final_writer"] == "target"
     assert [s["step"] for s in report["steps"]] == ["full load", "shift to 100", "switchover", "rollback",
                                                     "switchover", "validation"]

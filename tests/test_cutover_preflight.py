@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 import sys
 from pathlib import Path
 
@@ -133,3 +134,29 @@ def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresSe
     replica_source.execute("DROP ROLE paymig_validation")
     for server in (replica_source, postgres_target):
         server.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
+
+
+def test_sequences_sync_fails_naming_a_sequence_it_cannot_read(postgres_source, postgres_target):
+    """A sequence the source role has no USAGE/SELECT on reads as NULL (``pg_sequences``): sync fails with exit 1
+    naming it and the privilege instead of skipping it (negative control: granted, it is synced)."""
+    from cutover.cli.terminal import CutoverError, ExitCode
+
+    db = f"s_{uuid.uuid4().hex[:10]}"
+    for server in (postgres_source, postgres_target):
+        server.execute(f'CREATE DATABASE "{db}"')
+        server.execute("DO $$ BEGIN CREATE ROLE paymig_seqreader LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; "
+                       "END $$")
+        server.execute("CREATE SEQUENCE ids_seq; GRANT USAGE ON SCHEMA public TO paymig_seqreader", db)
+    postgres_source.execute("SELECT setval('ids_seq', 700)", db)
+    postgres_target.execute("GRANT UPDATE, SELECT ON SEQUENCE ids_seq TO paymig_seqreader", db)
+    try:
+        with pytest.raises(CutoverError) as caught:
+            sync_sequences(postgres_source.dsn(db, "paymig_seqreader"), postgres_target.dsn(db, "paymig_seqreader"))
+        assert caught.value.exit_code == ExitCode.DIFFERENT
+        assert "public.ids_seq: USAGE or SELECT on the source" in str(caught.value)
+        postgres_source.execute("GRANT SELECT ON SEQUENCE ids_seq TO paymig_seqreader", db)
+        done = sync_sequences(postgres_source.dsn(db, "paymig_seqreader"), postgres_target.dsn(db, "paymig_seqreader"))
+        assert [value for _, value in done] == [1700]
+    finally:
+        for server in (postgres_source, postgres_target):
+            server.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
