@@ -86,13 +86,15 @@ class Database:
         """
         import psycopg
 
-        from cutover.postgres import connection_error
+        from cutover.postgres import connection_error, side_connection_class
 
         try:
-            return psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=10, **kwargs)
+            conn = side_connection_class().connect(self.admin_dsn, autocommit=True, connect_timeout=10, **kwargs)
         except psycopg.OperationalError as error:
             raise connection_error(self.name, self.admin_dsn, error, option=f"--{self.name}-dsn",
                                    variable=f"PAYMIG_{self.name.upper()}_DSN") from None
+        conn.side = self.name
+        return conn
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row of ``sql``."""

@@ -51,7 +51,7 @@ def rollback(migration: Migration, records: Any, progress: Any = lambda line: No
         migration.journal.write(pending[0].run, "shift", "end", "end", outcome="interrupted")
     if writer_name(migration) == "target":
         result = switch(migration, "rollback")
-        done.append(f"writer switched back to the source (freeze {result.freeze_seconds} s)")
+        done.append(f"writer switched back to the source (write freeze {result.parts_text()})")
     weights = records.weights()
     if weights["new"] > 0:
         from cutover.traffic import Gates, Shift

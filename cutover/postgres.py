@@ -10,6 +10,7 @@ https://www.postgresql.org/docs/15/sql-set-transaction.html).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from cutover.cli.terminal import CutoverError, ExitCode
@@ -33,6 +34,24 @@ SESSION_SETTINGS: dict[str, str] = {
 """Session settings applied to every connection the tool opens (both sides identical)."""
 
 
+@functools.cache
+def side_connection_class() -> type:
+    """A ``psycopg.Connection`` that marks a PostgreSQL error raised in its ``with`` block with the side it
+    happened on (``error.side``: ``source`` or ``target``), so that the error boundary names the side
+    (:func:`statement_failure`). The error itself is re-raised unchanged."""
+    import psycopg
+
+    class SideConnection(psycopg.Connection):  # type: ignore[type-arg]
+        side = "unknown"
+
+        def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+            if isinstance(exc_val, psycopg.Error) and not hasattr(exc_val, "side"):
+                exc_val.side = self.side
+            super().__exit__(exc_type, exc_val, exc_tb)
+
+    return SideConnection
+
+
 def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connection[Any]:
     """Open a connection to ``dsn`` with :data:`SESSION_SETTINGS`.
 
@@ -48,9 +67,10 @@ def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connect
     import psycopg
 
     try:
-        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=15)
+        conn = side_connection_class().connect(dsn, autocommit=True, connect_timeout=15)
     except psycopg.Error as error:
         raise connection_error(side, dsn, error) from None
+    conn.side = side
     settings = list(SESSION_SETTINGS.items())  # one round trip for all of them
     conn.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
                  [item for pair in settings for item in pair])
@@ -132,3 +152,46 @@ def _first_line(error: BaseException) -> str:
 def error_text(error: BaseException) -> str:
     """The first line of a database error (PostgreSQL's message, without DETAIL lines that may quote values)."""
     return _first_line(error)
+
+
+_STATEMENT_HINTS: dict[str, str] = {
+    "42704": "create the migration's roles first: `cutover roles -e <environment>` (`make roles`)",
+    "42P01": "the schema is missing or differs there: `cutover schema copy` copies it from the source",
+    "3F000": "the schema is missing or differs there: `cutover schema copy` copies it from the source",
+    "42703": "the schema is missing or differs there: `cutover schema copy` copies it from the source",
+    "42501": "the role of that side's DSN lacks a privilege: give the admin (RDS master) role's DSN "
+             "(--source-dsn/--target-dsn), and `cutover roles` for the migration roles' own grants",
+    "25006": "that database is frozen (read-only): `cutover status` says which one is the writer",
+    "55P03": "another session holds a lock it needs: run the command again when it is done",
+    "55006": "another session uses that object: run the command again when it is done",
+}
+"""What to run, by SQLSTATE (PostgreSQL, Appendix A "PostgreSQL Error Codes":
+https://www.postgresql.org/docs/15/errcodes-appendix.html)."""
+
+
+def statement_failure(error: BaseException) -> CutoverError | None:
+    """The one-line error of a statement PostgreSQL refused (any ``psycopg.Error`` but a failed connection, which
+    :func:`connection_error` reports): the side (``error.side``, set by :func:`side_connection_class`
+    connections; ``a database`` when unknown), PostgreSQL's primary message (which names the object: role, table,
+    schema), the SQLSTATE, and what to run. Data exceptions (SQLSTATE class 22) are cut at their first ``:``,
+    where PostgreSQL quotes the offending value: no row value is ever printed.
+
+    Returns:
+        A :class:`CutoverError` with exit code 3 (``ExitCode.INTERNAL``: nothing could be concluded), or None when
+        ``error`` is not such an error (psycopg not loaded, or a connection failure).
+    """
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(error, psycopg.Error) or isinstance(error, psycopg.OperationalError):
+        return None
+    code = getattr(error, "sqlstate", None) or ""
+    diag = getattr(error, "diag", None)
+    message = (getattr(diag, "message_primary", None) if diag is not None else None) or _first_line(error)
+    if code.startswith("22"):
+        message = message.split(":", 1)[0]
+    side = getattr(error, "side", None)
+    where = f"the {side} database" if side in ("source", "target") else "a database"
+    hint = _STATEMENT_HINTS.get(code, "PostgreSQL's message names what failed; nothing after that statement was done")
+    return CutoverError(f"{where} refused a statement: {message}" + (f" (SQLSTATE {code})" if code else ""),
+                        exit_code=ExitCode.INTERNAL, hint=hint)

@@ -197,3 +197,24 @@ def test_a_missing_legacy_role_refuses_the_switchover_before_freezing(migration_
         switch(m, "switchover")
     assert not m.source.frozen()
     assert_only_writer(setup, "source")
+
+
+def test_a_switch_journals_and_reports_where_its_freeze_went(migration_setup):
+    from cutover.switchover import FREEZE_PARTS
+
+    m = migration_setup.migration
+    lines: list[str] = []
+    m.progress = lines.append
+    result = switch(m, "switchover")
+    assert list(result.freeze_parts_ms) == list(FREEZE_PARTS) == ["freeze", "drain", "verify", "sequences",
+                                                                  "stop-replication", "switch-writer",
+                                                                  "start-replication", "unfreeze"]
+    assert all(isinstance(ms, int) and ms >= 0 for ms in result.freeze_parts_ms.values())
+    run = [e for e in m.journal.entries() if e.run == result.run]
+    done = {e.step: e for e in run if e.status == "done"}
+    assert {step: done[step].details["duration_ms"] for step in FREEZE_PARTS} == result.freeze_parts_ms
+    end = run[-1]
+    assert end.details["freeze_parts_ms"] == result.freeze_parts_ms
+    frozen_ms = (done["unfreeze"].at - next(e.at for e in run if e.step == "freeze" and e.status == "begin")) * 1000
+    assert sum(result.freeze_parts_ms.values()) <= frozen_ms + len(FREEZE_PARTS)  # parts lie inside the freeze
+    assert any(line.startswith("switchover: write freeze ") and " drain " in line for line in lines), lines

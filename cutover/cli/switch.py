@@ -82,7 +82,7 @@ def switchover(environment: Environment = "local", source_dsn: SourceDsn = None,
                       "`cutover shift` moves all the traffic to the new side first")
     with ctx.journal:
         result = switch(ctx.migration(terminal.step), "switchover")
-    terminal.print(f"switchover completed: the target is the writer (write freeze {result.freeze_seconds} s)")
+    terminal.print(f"switchover completed: the target is the writer (write freeze {result.parts_text()})")
 
 
 @app.command("rollback")
