@@ -253,3 +253,37 @@ def test_importing_the_cli_loads_no_database_or_aws_library() -> None:
             "'cdktf_runtime', 'pydantic') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _recheck_with(payments: DatabasePair, monkeypatch, during_delay) -> dict:
+    """Validate with 6 differing payments and ``--max-listed 2``; ``during_delay()`` runs in the re-check's delay
+    (time.sleep of the validation run replaced: no real waiting)."""
+    import cutover.validate.run as run
+
+    payments.target.execute("UPDATE payments SET amount = amount + 1 WHERE id BETWEEN 10 AND 15", payments.dbname)
+    monkeypatch.setattr(run.time, "sleep", lambda seconds: during_delay())
+    report = validate(payments.source_dsn, payments.target_dsn,
+                      ValidateOptions(recheck_after=0.01, max_listed=2, tables=("payments",)))
+    return by_table(report)["payments"]
+
+
+def test_the_recheck_counts_every_difference_past_max_listed(payments: DatabasePair, monkeypatch) -> None:
+    table = _recheck_with(payments, monkeypatch, lambda: None)  # nothing transient: all 6 persist
+    assert table["status"] == "different" and table["counts"]["different"] == 6, table  # not only the 2 listed
+    assert len(table["different"]) == 2 and table["counts"]["transient"] == 0
+
+
+def test_the_recheck_finds_a_table_equal_only_once_every_difference_was_re_read(payments: DatabasePair,
+                                                                                monkeypatch) -> None:
+    repair = "UPDATE payments SET amount = amount - 1 WHERE id BETWEEN {} AND {}"
+    # the 2 listed keys (10, 11) were transient, the 4 unlisted ones persist: never "equal" (a baseline to trust)
+    table = _recheck_with(payments, monkeypatch,
+                          lambda: payments.target.execute(repair.format(10, 11), payments.dbname))
+    assert table["status"] == "different" and table["counts"]["different"] == 4, table
+    assert table["counts"]["transient"] == 2 and table["different"] == [{"id": "12"}, {"id": "13"}]
+
+
+def test_all_differences_transient_past_max_listed_make_the_table_equal(payments: DatabasePair, monkeypatch) -> None:
+    table = _recheck_with(payments, monkeypatch, lambda: payments.target.execute(
+        "UPDATE payments SET amount = amount - 1 WHERE id BETWEEN 10 AND 15", payments.dbname))
+    assert table["status"] == "equal" and table["counts"]["transient"] == 6, table

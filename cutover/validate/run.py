@@ -216,7 +216,12 @@ def _check_comparable(source: Any, target: Any) -> None:
 
 def _recheck(source_dsn: str, target_dsn: str, options: ValidateOptions, report: ValidationReport,
              tables: dict[str, Table | None]) -> None:
-    """Re-read the mismatched keys after the delay, in new snapshots; keep only what persists."""
+    """Re-read the mismatched rows after the delay, in new snapshots; keep only what persists.
+
+    A keyed table whose differences are all listed (at most ``--max-listed`` of each kind) has exactly those keys
+    re-read; otherwise (an unkeyed table, or more differences than were listed) the whole table is compared again,
+    so a difference is never dropped uncounted and a table is ``equal`` only when every difference was re-read
+    (that ``equal`` may become the baseline a switch's ``verify`` trusts: :mod:`cutover.changes`)."""
     pending = [t for t in report.tables if t.status == DIFFERENT and t.difference_count and tables.get(t.table)]
     delay = options.recheck_after
     if delay is None:
@@ -237,13 +242,12 @@ def _recheck(source_dsn: str, target_dsn: str, options: ValidateOptions, report:
             columns = tuple(table.column(name) for name in result.compared_columns)
             before = result.difference_count
             comparison = TableComparison(table, columns, pair, result)
-            if result.keyed:
-                keys = _listed_keys(result)
-                result.reset_differences()
+            keys = _listed_keys(result) if result.keyed else []
+            result.reset_differences()
+            if result.keyed and len(keys) == before:  # every differing key is listed: re-read exactly those
                 for start in range(0, len(keys), RECHECK_CHUNK):
                     comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_CHUNK]))
-            else:
-                result.reset_differences()
+            else:  # unkeyed, or differences past --max-listed: compare the whole table again, none uncounted
                 comparison.run()
             result.transient = max(0, before - result.difference_count)
             result.status = "equal"
@@ -251,6 +255,6 @@ def _recheck(source_dsn: str, target_dsn: str, options: ValidateOptions, report:
 
 
 def _listed_keys(result: TableResult) -> list[tuple[str, ...]]:
-    """The mismatched keys (the listed ones: ``--max-listed`` bounds the re-check too)."""
+    """The listed mismatched keys (up to ``--max-listed`` of each kind)."""
     return [tuple(item[name] for name in result.key)
             for listing in (result.missing, result.extra, result.different) for item in listing.items]
