@@ -154,11 +154,12 @@ def error_text(error: BaseException) -> str:
     return _first_line(error)
 
 
+_SCHEMA_HINT = "the schema is missing or differs there: `cutover schema copy` copies it from the source"
 _STATEMENT_HINTS: dict[str, str] = {
     "42704": "create the migration's roles first: `cutover roles -e <environment>` (`make roles`)",
-    "42P01": "the schema is missing or differs there: `cutover schema copy` copies it from the source",
-    "3F000": "the schema is missing or differs there: `cutover schema copy` copies it from the source",
-    "42703": "the schema is missing or differs there: `cutover schema copy` copies it from the source",
+    "42P01": _SCHEMA_HINT,  # undefined_table
+    "3F000": _SCHEMA_HINT,  # invalid_schema_name
+    "42703": _SCHEMA_HINT,  # undefined_column
     "42501": "the role of that side's DSN lacks a privilege: give the admin (RDS master) role's DSN "
              "(--source-dsn/--target-dsn), and `cutover roles` for the migration roles' own grants",
     "25006": "that database is frozen (read-only): `cutover status` says which one is the writer",

@@ -76,7 +76,6 @@ class PaymentWorkload:
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(i,), name=f"payment-workload-{i}", daemon=True)
                          for i in range(max(connections, 1))]
-        self._thread = self._threads[0]
         self._conn = None
         self._pool = None
 
