@@ -97,9 +97,30 @@ def drop_slot(conn: Any) -> bool:
     return row is not None
 
 
-def current_lsn(conn: Any) -> str:
-    """``pg_current_wal_insert_lsn()``: every transaction committed so far commits before it."""
-    return conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+FLUSH_WAIT_SECONDS = 10.0
+"""How long :func:`current_lsn` waits for the WAL writer to flush up to the insert LSN, seconds."""
+
+
+def current_lsn(conn: Any, timeout_seconds: float = FLUSH_WAIT_SECONDS) -> str:
+    """The end of a window: ``pg_current_wal_insert_lsn()``, returned once the WAL is flushed up to it.
+
+    Logical decoding reads only flushed WAL, and with ``synchronous_commit = off`` a transaction is acknowledged
+    before its commit record is flushed (the WAL writer flushes it within ``wal_writer_delay``, 200 ms by default;
+    PostgreSQL 15 docs 30.4 "Asynchronous Commit"). A window ending past the flushed WAL would silently leave such
+    a transaction out and then move the slot past it, so this waits for ``pg_current_wal_flush_lsn()``.
+
+    Raises:
+        TimeoutError: the WAL was not flushed that far within ``timeout_seconds``.
+    """
+    import time
+
+    lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+    deadline = time.monotonic() + timeout_seconds
+    while not conn.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the WAL was not flushed up to {lsn} within {timeout_seconds} s")
+        time.sleep(0.005)
+    return lsn
 
 
 def advance(conn: Any, lsn: str) -> str:
@@ -119,14 +140,14 @@ def partition_roots(conn: Any, schema: str = "public") -> dict[tuple[str, str], 
         "JOIN pg_namespace rn ON rn.oid = r.relnamespace WHERE rn.nspname = %s AND l.relkind = 'r'", (schema,))}
 
 
-def read_changes(conn: Any, upto: str, keys: dict[str, tuple[str, ...]], schema: str = "public") -> Changes:
+def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "public") -> Changes:
     """The changes of the transactions committed after the slot's position and before ``upto`` (consumes none).
 
     Args:
         conn: a connection to the database of the slot (not in autocommit: the cursor is server-side).
         upto: an LSN read before (:func:`current_lsn`).
-        keys: table name -> its key columns (the validator's key, :func:`cutover.schema.read_catalog`) for the
-            tables of ``schema``; a table of ``schema`` not in it is compared whole when it changed.
+        keys: table name -> its :class:`Key` (:func:`key_columns`) for the tables of ``schema``; a table of
+            ``schema`` not in it is compared whole when it changed.
         schema: the compared schema; changes to tables outside it (and its tables' partitions) are skipped.
     """
     found = Changes()
@@ -150,6 +171,8 @@ class Change:
     table: str
     action: str
     tuples: tuple[tuple[tuple[str, str | None], ...], ...]
+    relations: tuple[tuple[str, str], ...] = ()
+    """Every ``(schema, table)`` named: one, or all those a TRUNCATE truncated."""
 
 
 def parse_change(data: str) -> Change | None:
@@ -163,8 +186,20 @@ def parse_change(data: str) -> Change | None:
     if not data.startswith("table "):
         return None
     rest = data[len("table "):]
-    qualified, rest = _split_name(rest, ":")
-    schema, table = _split_qualified(qualified)
+    relations = []
+    while True:  # a TRUNCATE names every relation it truncated: "table a.x, a.y: TRUNCATE: ..."
+        qualified, rest = _split_name(rest, ":")
+        if not qualified.startswith('"') and ", " in qualified:
+            first, _, remainder = qualified.partition(", ")
+            relations.append(_split_qualified(first))
+            rest = remainder + rest
+            continue
+        relations.append(_split_qualified(qualified))
+        if rest.startswith(", "):
+            rest = rest[2:]
+            continue
+        break
+    schema, table = relations[0]
     rest = rest[1:].lstrip()
     action, _, rest = rest.partition(":")
     tuples: list[tuple[tuple[str, str | None], ...]] = []
@@ -186,11 +221,11 @@ def parse_change(data: str) -> Change | None:
             type_end = rest.index("]:")
             rest = rest[type_end + 2:]
             value, rest = _split_value(rest)
-            current.append((name, value))
+            current.append((_unquote(name), value))
             rest = rest.lstrip()
     if current:
         tuples.append(tuple(current))
-    return Change(schema, table, action.strip(), tuple(tuples))
+    return Change(schema, table, action.strip(), tuple(tuples), tuple(relations))
 
 
 def _split_name(text: str, stop: str) -> tuple[str, str]:
@@ -243,19 +278,28 @@ def _split_value(text: str) -> tuple[str | None, str]:
     return (None if value == "null" else value), " " + rest if rest else ""
 
 
-def _record(found: Changes, change: Change | None, keys: dict[str, tuple[str, ...]],
+def _record(found: Changes, change: Change | None, keys: dict[str, Key],
             roots: dict[tuple[str, str], str]) -> None:
-    table = roots.get((change.schema, change.table)) if change else None
-    if change is None or table is None:
+    if change is None:
+        return
+    if change.action == "TRUNCATE":
+        for relation in change.relations:
+            if relation in roots:
+                found.changes += 1
+                found.whole[roots[relation]] = "truncated"
+        return
+    table = roots.get((change.schema, change.table))
+    if table is None:
         return
     found.changes += 1
-    if change.action == "TRUNCATE":
-        found.whole[table] = "truncated"
-        return
-    key = keys.get(table)
-    if not key:
+    known = keys.get(table)
+    if known is None:
         found.whole.setdefault(table, "no key")
         return
+    if change.action != "INSERT" and not known.logs_old_key:
+        found.whole.setdefault(table, f"a {change.action} whose old key may go unlogged (REPLICA IDENTITY)")
+        return
+    key = known.columns
     tuples = change.tuples
     if not tuples:
         found.whole.setdefault(table, f"a {change.action} that logged no key (REPLICA IDENTITY NOTHING?)")
@@ -268,9 +312,27 @@ def _record(found: Changes, change: Change | None, keys: dict[str, tuple[str, ..
         found.keys.setdefault(table, set()).add(tuple(values[column] for column in key))  # type: ignore[misc]
 
 
-def key_columns(catalog: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """Table name -> its key columns, from :func:`cutover.schema.read_catalog` (tables without a key left out)."""
-    return {name: tuple(table.key) for name, table in catalog.items() if table.key}
+@dataclass(frozen=True)
+class Key:
+    """How a table's rows are named in the window.
+
+    Attributes:
+        columns: the validator's key columns.
+        logs_old_key: whether every UPDATE that changes the key and every DELETE logs the old key: ``REPLICA
+            IDENTITY DEFAULT`` with a primary key (the validator's key), or ``FULL`` (the whole old row). With
+            ``NOTHING``, ``USING INDEX`` or no primary key, an old key may go unlogged, so an UPDATE or DELETE
+            there makes the table compared whole (PostgreSQL 15 docs, ALTER TABLE ``REPLICA IDENTITY``).
+    """
+
+    columns: tuple[str, ...]
+    logs_old_key: bool
+
+
+def key_columns(catalog: dict[str, Any]) -> dict[str, Key]:
+    """Table name -> its :class:`Key`, from :func:`cutover.schema.read_catalog` (tables without a key left out)."""
+    return {name: Key(tuple(table.key), table.replica_identity == "f" or (
+        table.replica_identity == "d" and table.key_kind == "primary key"))
+        for name, table in catalog.items() if table.key}
 
 
 def tables_of(changes: Iterable[Changes]) -> set[str]:
