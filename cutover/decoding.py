@@ -97,30 +97,19 @@ def drop_slot(conn: Any) -> bool:
     return row is not None
 
 
-FLUSH_WAIT_SECONDS = 10.0
-"""How long :func:`current_lsn` waits for the WAL writer to flush up to the insert LSN, seconds."""
+def current_lsn(conn: Any) -> str:
+    """The end of a window: ``pg_current_wal_flush_lsn()``, the WAL written to disk so far.
 
-
-def current_lsn(conn: Any, timeout_seconds: float = FLUSH_WAIT_SECONDS) -> str:
-    """The end of a window: ``pg_current_wal_insert_lsn()``, returned once the WAL is flushed up to it.
-
-    Logical decoding reads only flushed WAL, and with ``synchronous_commit = off`` a transaction is acknowledged
-    before its commit record is flushed (the WAL writer flushes it within ``wal_writer_delay``, 200 ms by default;
-    PostgreSQL 15 docs 30.4 "Asynchronous Commit"). A window ending past the flushed WAL would silently leave such
-    a transaction out and then move the slot past it, so this waits for ``pg_current_wal_flush_lsn()``.
-
-    Raises:
-        TimeoutError: the WAL was not flushed that far within ``timeout_seconds``.
+    Logical decoding reads only flushed WAL (and ``pg_replication_slot_advance`` moves no further), so a window
+    ends there, never at the insert position: a window ending past the flushed WAL would leave out a transaction
+    whose commit record is not flushed yet and then move the slot past it. Every transaction acknowledged with
+    ``synchronous_commit`` on (the default) is flushed before it is acknowledged, so it is in the window. One
+    acknowledged with ``synchronous_commit = off`` may not be flushed yet (the WAL writer flushes it within
+    ``wal_writer_delay``, 200 ms by default; PostgreSQL 15 docs 30.4 "Asynchronous Commit"): it falls in the next
+    window. Inside a freeze the application's commits are all flushed by then: the drain waited for the
+    replication, which sends only flushed WAL, to pass the freeze LSN.
     """
-    import time
-
-    lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
-    deadline = time.monotonic() + timeout_seconds
-    while not conn.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the WAL was not flushed up to {lsn} within {timeout_seconds} s")
-        time.sleep(0.005)
-    return lsn
+    return conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
 
 
 def advance(conn: Any, lsn: str) -> str:

@@ -60,7 +60,7 @@ DEADLINE_FACTOR = 2
 STEPS = ("check", "checkpoint", "freeze", "drain", "verify", "sequences", "stop-replication", "switch-writer",
          "start-replication", "unfreeze")
 POINT_OF_NO_RETURN = "switch-writer"
-CHECKPOINT_RECHECK_SECONDS = 5.0
+CHECKPOINT_RECHECK_SECONDS = 2.0
 """Before the freeze, a table compared whole is compared again after this many seconds where it differed (rows
 in flight, ``cutover validate --recheck-after``)."""
 CHECKPOINT_WAIT_SECONDS = 60.0
@@ -313,7 +313,9 @@ class _Switch:
             unequal = self._compare_whole([], recheck_after=CHECKPOINT_RECHECK_SECONDS)
             if unequal:
                 raise Refused(f"tables differ at the checkpoint: {', '.join(unequal)} (`cutover validate`)")
-            return {"mode": "full", "checkpoint": checkpoint.to_json(), "counters": counters}
+            tables = len({t for side in counters.values() for t in side["tables"]})
+            return {"mode": "full", "full": True, "tables": tables, "checkpoint": checkpoint.to_json(),
+                    "counters": counters}
         window = narrow.compare_window(
             dsns, last.details.get("counters"),  # type: ignore[union-attr]
             lambda tables: self._compare_whole(tables, recheck_after=CHECKPOINT_RECHECK_SECONDS))
@@ -338,7 +340,8 @@ class _Switch:
             deferred = sum(len(k) for k in still.values())
         else:
             narrow.advance_slots(dsns, window.upto)
-        return {"mode": "narrow", **window.facts(), "deferred_keys": deferred, "counters": window.counters}
+        return {"mode": "narrow", "full": False, **window.facts(), "deferred_keys": deferred,
+                "counters": window.counters}
 
     def verify(self) -> dict[str, Any]:
         from cutover import narrow

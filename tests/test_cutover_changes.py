@@ -166,10 +166,11 @@ def test_an_equal_cutover_validate_e_is_the_baseline_of_the_next_switchover(envi
     document = json.loads(run(capsys, "status", "--json", *state)[1])
     # the command's switch uses the verify slots: its freeze compared the rows written since its checkpoint (none)
     assert (document["last_verify"]["mode"], document["last_verify"]["keys"]) == ("narrow", 0)
-    assert document["last_validation"]["step"] == "validate" and "counters" not in document["last_validation"]
+    # its first checkpoint compared every table before the freeze: the last full validation now
+    assert document["last_validation"]["step"] == "checkpoint" and "counters" not in document["last_validation"]
     code, out, _ = run(capsys, "status", *state)
     assert code == 0 and "0 keys of 0 tables and 0 whole tables compared" in out and "1 tables equal" in out
-    assert "(validate)" in out
+    assert "(checkpoint)" in out
 
 
 def test_cutover_validate_e_records_no_baseline_while_another_operator_holds_the_lock(environment, payment_databases,

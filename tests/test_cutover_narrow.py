@@ -32,6 +32,7 @@ def entries(m, step: str) -> list[dict]:
 def test_the_verify_slot_decodes_every_key_changed_and_only_keys(payment_databases):
     dsn = payment_databases.source_admin
     with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = on")  # these test servers default to off: see decoding.current_lsn
         conn.execute(ODD)
         conn.execute("CREATE SCHEMA elsewhere; CREATE TABLE elsewhere.payments (id int PRIMARY KEY)")
         conn.execute('''INSERT INTO "Odd ""Table""" VALUES ('it''s a key: [x]', '2026-01-02 03:04:05+00', 'n')''')
@@ -68,6 +69,7 @@ def test_the_verify_slot_decodes_every_key_changed_and_only_keys(payment_databas
     summary = str(found.summary())
     assert "secret-value" not in summary and "it's a key" not in summary  # counts and names only
     with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = on")
         conn.execute("TRUNCATE ledger")
         assert decoding.advance(conn, upto) == upto
         assert decoding.slot_position(conn) == upto
@@ -105,6 +107,7 @@ def plant_at(step: str, when: str, database: str, sql: str):
         if (current, moment) == (step, when):
             with fault.migration.source.connect() if database == "source" else fault.migration.target.connect() as conn:
                 conn.execute("SET default_transaction_read_only = off")
+                conn.execute("SET synchronous_commit = on")  # these test servers default to off (see decoding)
                 conn.execute(sql)
     return fault
 

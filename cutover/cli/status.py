@@ -73,5 +73,5 @@ def _verify_text(verify: dict) -> str:
     if verify.get("mode") == "narrow":
         return (f"{verify['time']}: {verify.get('keys', 0)} keys of {len(verify.get('tables') or [])} tables and "
                 f"{len(verify.get('whole') or {})} whole tables compared ({verify.get('reason')})")
-    return (f"{verify['time']}: {verify.get('tables', '?')} of {verify.get('of', '?')} tables "
+    return (f"{verify['time']}: {shown(verify.get('tables'))} of {shown(verify.get('of'))} tables "
             f"compared ({verify.get('reason') or 'every table'})")
