@@ -100,8 +100,8 @@ def journal_position(journal: Journal) -> dict[str, Any] | None:
 
 
 def validations(entries: list[Any]) -> dict[str, Any]:
-    """``last_validation``: the last full validation (every table equal: a ``cutover validate -e`` or a switch's
-    ``verify`` that compared every table) and ``last_verify``: how many tables the last switch's ``verify`` compared
+    """``last_validation``: the last full validation (every table equal: a ``cutover validate -e``, a switch's
+    ``checkpoint`` that compared every table or a ``verify`` that did) and ``last_verify``: how many tables the last switch's ``verify`` compared
     and why; each ``{"time", "run", "step", "tables", ...}`` without the counters, or None."""
     def summary(entry: Any) -> dict[str, Any] | None:
         if entry is None:
@@ -109,7 +109,7 @@ def validations(entries: list[Any]) -> dict[str, Any]:
         details = {k: v for k, v in entry.details.items() if k != "counters"}
         return {"time": entry.to_json()["time"], "run": entry.run, "step": entry.step, **details}
 
-    done = [e for e in entries if e.status == "done" and e.step in ("verify", "validate")]
+    done = [e for e in entries if e.status == "done" and e.step in ("verify", "validate", "checkpoint")]
     full = [e for e in done if e.details.get("full", True)]
     verified = [e for e in done if e.step == "verify"]
     return {"last_validation": summary(full[-1] if full else None),

@@ -8,14 +8,20 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``check``              refuse before freezing anything: the old direction's replication must be ``running`` with
                        lag under ``Policy.max_lag_bytes``; the writer name must point at the old writer; the new
                        writer is (made) frozen
+``checkpoint``         before freezing, writes going on (:mod:`cutover.narrow`): both databases proved equal up to
+                       a checkpoint, each one's verify slot position: the window since the last checkpoint
+                       compared (its rows in flight re-read once replication passed it), or, with none usable,
+                       the verify slots created and every table compared (``cutover validate`` with its re-check)
 ``freeze``             old writer: application role read-only, its sessions ended in rounds (abandoned when one
                        survives); a deadline armed in the database; the freeze LSN is recorded
 ``drain``              wait until replication applied everything up to the freeze LSN (slot's
                        ``confirmed_flush_lsn``), at most until the freeze limit
-``verify``             the tables changed since the last full validation (:mod:`cutover.changes`: per-table
-                       modification counters against the journal's baseline; every table when there is none)
-                       compared on both sides (:func:`cutover.checks.compare_tables`): must be equal; the counters
-                       read become the next switch's baseline
+``verify``             the window since the ``checkpoint`` step: the rows changed there on either database (their
+                       keys decoded from the verify slots) compared on both sides, tables truncated or rewritten
+                       compared whole: must be equal; the slots advance (the next checkpoint). Without a usable
+                       checkpoint (a slot moved, a session older than the freeze): the tables changed since the
+                       last full validation (:mod:`cutover.changes`) compared whole
+                       (:func:`cutover.checks.compare_tables`)
 ``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
 ``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
 ``switch-writer``      the old writer's deadline disarmed (abandoned if it fired); the writer name points at the
@@ -51,9 +57,15 @@ from cutover.replication import Replication
 DEADLINE_FACTOR = 2
 """The old writer's freeze lifts itself at ``freeze began + DEADLINE_FACTOR x freeze limit`` (in the database,
 :meth:`cutover.database.Database.arm_deadline`) unless ``switch-writer`` disarmed it first."""
-STEPS = ("check", "freeze", "drain", "verify", "sequences", "stop-replication", "switch-writer",
+STEPS = ("check", "checkpoint", "freeze", "drain", "verify", "sequences", "stop-replication", "switch-writer",
          "start-replication", "unfreeze")
 POINT_OF_NO_RETURN = "switch-writer"
+CHECKPOINT_RECHECK_SECONDS = 2.0
+"""Before the freeze, a table compared whole is compared again after this many seconds where it differed (rows
+in flight, ``cutover validate --recheck-after``)."""
+CHECKPOINT_WAIT_SECONDS = 60.0
+"""Before the freeze, how long the ``checkpoint`` step waits for the old direction to apply its window's end when
+keys differed (they may be in flight), seconds."""
 SWITCH_OPERATIONS = ("switchover", "rollback")
 
 
@@ -87,6 +99,10 @@ class Policy:
         freeze_limit_seconds: longest write freeze before the point of no return, seconds; default 30.
         max_lag_bytes: replication lag (WAL bytes not yet confirmed) allowed before freezing; default 16 MiB.
         poll_seconds: how often the drain looks at the slot, seconds; default 0.05.
+        verify_slots: whether ``checkpoint`` and ``verify`` use the verify slots (:mod:`cutover.narrow`: the freeze
+            compares the rows changed since a checkpoint); default True. False: no slot is created and ``verify``
+            compares whole every table changed since the last full validation (:mod:`cutover.changes`), a freeze
+            that grows with those tables (for a database that cannot hold one more logical slot).
 
     Raises:
         UsageError: a bound that is not positive.
@@ -95,6 +111,7 @@ class Policy:
     freeze_limit_seconds: float = 30.0
     max_lag_bytes: int = 16 * 1024 * 1024
     poll_seconds: float = 0.05
+    verify_slots: bool = True
 
     def __post_init__(self) -> None:
         from cutover.cli.terminal import UsageError
@@ -268,19 +285,91 @@ class _Switch:
                                    f"{self.done['freeze'].details['freeze_lsn']} ({status.state})")
             time.sleep(self.m.policy.poll_seconds)
 
+    def _dsns(self) -> dict[str, str]:
+        return {"source": self.m.source.admin_dsn, "target": self.m.target.admin_dsn}
+
+    def _compare_whole(self, tables: list[str], recheck_after: float = 0) -> list[str]:
+        """Compare ``tables`` whole (``cutover validate``); those that differ."""
+        from cutover.validate.run import ValidateOptions, validate
+
+        report = validate(self.m.source.admin_dsn, self.m.target.admin_dsn,
+                          ValidateOptions(tables=tuple(tables), recheck_after=recheck_after))
+        return sorted({t.table.split(".", 1)[1] for t in report.tables if t.status != "equal"}
+                      | {d.table.split(".", 1)[1] for d in report.schema_differences})
+
+    def checkpoint(self) -> dict[str, Any]:
+        from cutover import narrow
+        from cutover.changes import read_both
+        from cutover.decoding import Changes
+
+        if not self.m.policy.verify_slots:
+            return {"mode": "off"}
+        dsns = self._dsns()
+        last = narrow.last_checkpoint(self.journal.entries())
+        if not narrow.usable(narrow.checkpoint_of(last), dsns):
+            self.m.progress("checkpoint: no usable checkpoint: verify slots created, every table compared")
+            checkpoint = narrow.create_slots(dsns)
+            counters = read_both(dsns["source"], dsns["target"])
+            unequal = self._compare_whole([], recheck_after=CHECKPOINT_RECHECK_SECONDS)
+            if unequal:
+                raise Refused(f"tables differ at the checkpoint: {', '.join(unequal)} (`cutover validate`)")
+            tables = len({t for side in counters.values() for t in side["tables"]})
+            return {"mode": "full", "full": True, "tables": tables, "checkpoint": checkpoint.to_json(),
+                    "counters": counters}
+        window = narrow.compare_window(
+            dsns, last.details.get("counters"),  # type: ignore[union-attr]
+            lambda tables: self._compare_whole(tables, recheck_after=CHECKPOINT_RECHECK_SECONDS))
+        if window.unequal_tables:
+            raise Refused(f"tables differ at the checkpoint: {', '.join(window.unequal_tables)} (`cutover validate`)")
+        deferred = 0
+        if window.differing:  # rows in flight: once replication applied the window, what still differs is real
+            self.m.progress(f"checkpoint: {sum(len(k) for k in window.differing.values())} key(s) differ: "
+                            f"waiting until {self.old_repl.name} replication applied {window.upto.of(self.old.name)}")
+            if not narrow.wait_applied(self.old_repl.status, window.upto.of(self.old.name), CHECKPOINT_WAIT_SECONDS):
+                raise Refused(f"replication {self.old_repl.name} did not apply {window.upto.of(self.old.name)} within "
+                              f"{CHECKPOINT_WAIT_SECONDS} s")
+            still = narrow.compare_keys(dsns, Changes(keys=window.differing))
+            narrow.advance_slots(dsns, window.upto)
+            later = narrow.read_window(dsns, narrow.upto_now(dsns)) if still else Changes()
+            real = {t: k - later.keys.get(t, set()) for t, k in still.items() if t not in later.whole}
+            real = {t: k for t, k in real.items() if k}
+            if real:
+                raise Refused(f"rows differ at the checkpoint and did not change since: "
+                              f"{', '.join(f'{t} ({len(k)} keys)' for t, k in sorted(real.items()))} "
+                              "(`cutover validate`)")
+            deferred = sum(len(k) for k in still.values())
+        else:
+            narrow.advance_slots(dsns, window.upto)
+        return {"mode": "narrow", "full": False, **window.facts(), "deferred_keys": deferred,
+                "counters": window.counters}
+
     def verify(self) -> dict[str, Any]:
+        from cutover import narrow
         from cutover.changes import Plan, last_baseline, plan, read_both, sessions_older_than
         from cutover.checks import compare_tables
 
+        frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
+        unended = {db.name: sessions_older_than(db.admin_dsn, db.name, db.frozen_roles,
+                                                time.time() - frozen_since[db.name]) for db in (self.old, self.new)}
+        dsns = self._dsns()
+        checkpoint = self.done.get("checkpoint")
+        if self.m.policy.verify_slots and not any(unended.values()) and narrow.usable(narrow.checkpoint_of(checkpoint), dsns):
+            self.m.progress("verify: the rows changed since the checkpoint")
+            window = narrow.compare_window(dsns, checkpoint.details["counters"], self._compare_whole)  # type: ignore[union-attr]
+            if window.differing or window.unequal_tables:
+                raise _Unequal(sorted(set(window.differing) | set(window.unequal_tables)))
+            narrow.advance_slots(dsns, window.upto)
+            return {"mode": "narrow", "full": False, "reason": "the rows changed since the checkpoint",
+                    **window.facts(), "counters": window.counters}
         source, target = (self.old, self.new) if self.old.name == "source" else (self.new, self.old)
         counters = read_both(source.admin_dsn, target.admin_dsn)  # before the validation's snapshot
         check = plan(last_baseline(self.journal.entries()), counters)
-        frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
         for db in (self.old, self.new):
-            unended = sessions_older_than(db.admin_dsn, db.name, db.frozen_roles, time.time() - frozen_since[db.name])
-            if unended and not check.full:
-                check = Plan(None, f"{unended} session(s) of {', '.join(db.frozen_roles)} older than the freeze "
-                                   f"on the {db.name}")
+            if unended[db.name] and not check.full:
+                check = Plan(None, f"{unended[db.name]} session(s) of {', '.join(db.frozen_roles)} older than the "
+                                   f"freeze on the {db.name}")
+        if self.m.policy.verify_slots and not check.full and not any(unended.values()):
+            check = Plan(check.tables, f"no usable checkpoint: {check.reason}")
         self.m.progress(f"verify: {check.reason}")
         tables = (compare_tables(self.old.admin_dsn, self.new.admin_dsn, tables=check.tables or ())
                   if check.full or check.tables else [])
@@ -289,7 +378,7 @@ class _Switch:
             raise _Unequal(different)
         total = len({t for side in counters.values() for t in side["tables"]})
         checked = {"checked": [t.table for t in tables]} if not check.full else {}
-        return {"tables": len(tables), "of": total, "full": check.full or len(tables) == total,
+        return {"mode": "tables", "tables": len(tables), "of": total, "full": check.full or len(tables) == total,
                 "reason": check.reason, **checked, "rows": sum(t.rows_source for t in tables), "counters": counters}
 
     def sequences(self) -> dict[str, Any]:

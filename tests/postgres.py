@@ -66,6 +66,10 @@ def drop_database(server: PostgresServer, dbname: str) -> None:
             conn.execute(f'ALTER SUBSCRIPTION "{name}" SET (slot_name = NONE)')
             conn.execute(f'DROP SUBSCRIPTION "{name}"')
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        # a slot still held (a backend of a killed tool decoding it, a walsender not yet gone) is freed first
+        for (pid,) in conn.execute("SELECT active_pid FROM pg_replication_slots WHERE database = %s AND active",
+                                   (dbname,)).fetchall():
+            conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
         for (slot,) in conn.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s AND NOT active",
                                     (dbname,)).fetchall():
             conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))

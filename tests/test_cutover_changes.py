@@ -1,5 +1,6 @@
-"""A switch's ``verify`` compares only the tables changed since the last full validation (``cutover.changes``):
-two real PostgreSQL servers with logical replication, the journal's ``verify`` entries say what was compared."""
+"""Without verify slots (``Policy.verify_slots = False``), a switch's ``verify`` compares only the tables changed since
+the last full validation (``cutover.changes``): two real PostgreSQL servers with logical replication, the journal's
+``verify`` entries say what was compared. The verify slots' narrow check: ``tests/test_cutover_narrow.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from cutover.changes import read_counters, sessions_older_than
 from cutover.journal import Journal
-from cutover.switchover import Abandoned, switch
+from cutover.switchover import Abandoned, Policy, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
     APP_ROLE, app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
 )
@@ -63,6 +64,7 @@ def refund_keys(dsn: str) -> set[str]:
 
 def test_a_second_switch_compares_only_the_tables_written_since_the_first(refunds, migration_setup):
     setup, m = migration_setup, migration_setup.migration
+    m.policy = Policy(freeze_limit_seconds=20, verify_slots=False)
     settled(setup)
     assert switch(m, "switchover").outcome == "completed"
     first = verified(m)[-1]
@@ -90,6 +92,7 @@ def test_a_second_switch_compares_only_the_tables_written_since_the_first(refund
                                    "SELECT pg_stat_reset_single_table_counters('refunds'::regclass)"])
 def test_counters_reset_since_the_baseline_make_verify_compare_every_table(refunds, migration_setup, reset):
     setup, m = migration_setup, migration_setup.migration
+    m.policy = Policy(freeze_limit_seconds=20, verify_slots=False)
     settled(setup)
     assert switch(m, "switchover").outcome == "completed"
     with m.source.connect() as conn:
@@ -102,6 +105,7 @@ def test_counters_reset_since_the_baseline_make_verify_compare_every_table(refun
 
 def test_a_baseline_of_another_schema_or_none_at_all_compares_every_table(refunds, migration_setup):
     setup, m = migration_setup, migration_setup.migration
+    m.policy = Policy(freeze_limit_seconds=20, verify_slots=False)
     settled(setup)
     assert switch(m, "switchover").outcome == "completed"
     journal = m.journal.path
@@ -121,6 +125,7 @@ def test_a_baseline_of_another_schema_or_none_at_all_compares_every_table(refund
 def test_a_difference_planted_after_the_baseline_abandons_the_switch_with_nothing_lost(refunds, migration_setup,
                                                                                         plant):
     setup, m = migration_setup, migration_setup.migration
+    m.policy = Policy(freeze_limit_seconds=20, verify_slots=False)
     settled(setup)
     assert switch(m, "switchover").outcome == "completed"
     assert app_insert(setup.target_app_dsn, "on-the-target")
@@ -159,11 +164,13 @@ def test_an_equal_cutover_validate_e_is_the_baseline_of_the_next_switchover(envi
     code, out, err = run(capsys, "switchover", *state)
     assert code == 0, err
     document = json.loads(run(capsys, "status", "--json", *state)[1])
-    assert document["last_verify"]["tables"] == 0 and document["last_verify"]["reason"].startswith(
-        f"0 of 1 tables changed since the full validation of {recorded[0].to_json()['time']}")
-    assert document["last_validation"]["step"] == "validate" and "counters" not in document["last_validation"]
+    # the command's switch uses the verify slots: its freeze compared the rows written since its checkpoint (none)
+    assert (document["last_verify"]["mode"], document["last_verify"]["keys"]) == ("narrow", 0)
+    # its first checkpoint compared every table before the freeze: the last full validation now
+    assert document["last_validation"]["step"] == "checkpoint" and "counters" not in document["last_validation"]
     code, out, _ = run(capsys, "status", *state)
-    assert code == 0 and "0 of 1 tables compared" in out and "1 tables equal" in out and "(validate)" in out
+    assert code == 0 and "0 keys of 0 tables and 0 whole tables compared" in out and "1 tables equal" in out
+    assert "(checkpoint)" in out
 
 
 def test_cutover_validate_e_records_no_baseline_while_another_operator_holds_the_lock(environment, payment_databases,

@@ -48,8 +48,7 @@ def show(document: dict) -> None:
          else "not checked (phase 1's gates: before and during the shift)"),
         ("last full validation", f"{validation['time']}: {shown(validation.get('tables'))} tables equal "
                                  f"({validation['step']})" if validation else "none"),
-        ("last verify", f"{verify['time']}: {shown(verify.get('tables'))} of {shown(verify.get('of'))} tables "
-                        f"compared ({verify.get('reason') or 'every table'})" if verify else "none"),
+        ("last verify", _verify_text(verify) if verify else "none"),
         ("journal", f"#{journal['seq']} {journal['run']} {journal['step']} {journal['status']}" if journal
          else "empty"),
     ))
@@ -67,3 +66,12 @@ def show(document: dict) -> None:
 def _table(progress: dict) -> str:
     rows = progress["full_load_rows"]
     return f"{progress['table']} {progress['state']}" + (f" {rows} rows" if rows is not None else "")
+
+
+def _verify_text(verify: dict) -> str:
+    """One line of the last switch's ``verify``: the keys of the window (narrow) or the tables compared."""
+    if verify.get("mode") == "narrow":
+        return (f"{verify['time']}: {verify.get('keys', 0)} keys of {len(verify.get('tables') or [])} tables and "
+                f"{len(verify.get('whole') or {})} whole tables compared ({verify.get('reason')})")
+    return (f"{verify['time']}: {shown(verify.get('tables'))} of {shown(verify.get('of'))} tables "
+            f"compared ({verify.get('reason') or 'every table'})")

@@ -1,0 +1,265 @@
+"""The narrow check: a switch compares the rows changed since its checkpoint, never a whole table that only grew.
+
+A switch proves both databases equal in two parts, the large one before the freeze and a small one inside it:
+
+``checkpoint`` (before the freeze; writes go on)
+    With no usable **checkpoint** (the first switch, or a verify slot lost or moved: :mod:`cutover.decoding`),
+    the verify slot is created on both databases first, then every table is compared (``cutover validate`` with
+    its re-check, so rows in flight are not differences): equal, the slots' consistent points are the checkpoint.
+    With one, the window since it is compared (:func:`compare_window`, below) and the slots are advanced to its
+    end, so that the window the freeze reads is seconds long.
+``verify`` (inside the freeze, after the drain)
+    The window since the ``checkpoint`` step's checkpoint, read and compared the same way with no re-check (both
+    databases are still), then the slots advanced: the next switch's checkpoint.
+
+**The window** ``(checkpoint, upto]`` of both databases (``upto`` = each one's insert LSN when the window is
+read): every key that a transaction committed there inserted, updated (old and new key) or deleted, on either
+database, is compared with the validator's own row hashing (:meth:`cutover.validate.compare.TableComparison.rows_of_keys`).
+A table is compared whole instead when it was truncated, has no key, logged a change without its key (``REPLICA
+IDENTITY NOTHING`` or another index), or when its definition or storage (OID, ``relfilenode``: a table dropped and
+created again, ``TRUNCATE``, a rewrite) differs from the checkpoint's (:mod:`cutover.changes` counters, read
+before ``upto``).
+
+**Why no acknowledged payment escapes.** At the checkpoint both databases were proved equal: every row, by the
+full comparison (the slots existed before its snapshots, so whatever changed after those snapshots is decoded), or
+by the previous window. A row that differs at ``verify`` changed on at least one database since: a payment the
+application wrote (acknowledged only once committed, so decoded on the old writer), the replication's apply on the
+new writer, or a write of any other role on either one, frozen or not. Its key is therefore in the window, and the
+window is compared while both are still; unless a table-level event made the table compared whole. Before the
+freeze a key that still differs after the replication passed the window's end is a difference unless it changed
+again after ``upto`` (then the next window compares it); inside the freeze every difference is one.
+
+**Limits.** Changes that are not decoded: DDL (caught by the definition hash), sequences (``sequences sync``
+moves them), large objects (``pg_largeobject`` is not a table of the schema), writes with ``wal_level`` below
+``logical`` (a restart that lowers it invalidates the slots: the next switch compares everything), an unlogged
+table (not in the WAL: compared whole only when its storage changed). The window's cost grows with the WAL written
+since the checkpoint, so a switch long after the previous one reads a large window before its freeze; the freeze
+itself reads only what was written since the ``checkpoint`` step, seconds earlier.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from cutover.decoding import Changes, advance, create_slot, current_lsn, key_columns, read_changes, slot_position
+from cutover.journal import Entry
+
+SIDES = ("source", "target")
+KEYS_PER_QUERY = 5000
+"""Keys re-read per query on each side."""
+SLOT_TIMEOUT_MS = 60_000
+"""``statement_timeout`` of the verify slot's creation, which waits for the transactions running then."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where both databases were last proved equal: each one's verify slot position (LSN text)."""
+
+    source: str
+    target: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "target": self.target}
+
+    def of(self, side: str) -> str:
+        return self.source if side == "source" else self.target
+
+
+def last_checkpoint(entries: list[Entry]) -> Entry | None:
+    """The latest ``done`` entry that recorded a checkpoint (a switch's ``checkpoint`` or ``verify``), or None."""
+    return next((e for e in reversed(entries) if e.status == "done" and "checkpoint" in e.details), None)
+
+
+def checkpoint_of(entry: Entry | None) -> Checkpoint | None:
+    """The :class:`Checkpoint` recorded in ``entry`` (None when there is none)."""
+    return Checkpoint(**entry.details["checkpoint"]) if entry is not None else None
+
+
+def usable(checkpoint: Checkpoint | None, dsns: dict[str, str]) -> bool:
+    """Whether both verify slots exist and sit exactly at ``checkpoint`` (a slot dropped, recreated, lost or moved
+    by anyone else since is not a checkpoint)."""
+    if checkpoint is None:
+        return False
+    from cutover.postgres import connect
+
+    for side in SIDES:
+        with connect(dsns[side], side=side, autocommit=True) as conn:
+            if slot_position(conn) != checkpoint.of(side):
+                return False
+    return True
+
+
+def create_slots(dsns: dict[str, str]) -> Checkpoint:
+    """(Re)create the verify slot on both databases; their consistent points (see :func:`cutover.decoding.create_slot`)."""
+    from cutover.postgres import connect
+
+    found = {}
+    for side in SIDES:
+        with connect(dsns[side], side=side, autocommit=True) as conn:
+            conn.execute(f"SET statement_timeout = {SLOT_TIMEOUT_MS}")
+            found[side] = create_slot(conn)
+    return Checkpoint(**found)
+
+
+def upto_now(dsns: dict[str, str]) -> Checkpoint:
+    """Each database's insert LSN now: the end of a window."""
+    from cutover.postgres import connect
+
+    found = {}
+    for side in SIDES:
+        with connect(dsns[side], side=side, autocommit=True) as conn:
+            found[side] = current_lsn(conn)
+    return Checkpoint(**found)
+
+
+def read_window(dsns: dict[str, str], upto: Checkpoint, schema: str = "public") -> Changes:
+    """Both databases' changes from their slot's position to ``upto`` (:func:`cutover.decoding.read_changes`),
+    merged, with each side's own keys."""
+    from cutover.postgres import connect
+    from cutover.schema import read_catalog
+
+    merged = Changes()
+    for side in SIDES:
+        with connect(dsns[side], side=side) as conn:
+            keys = key_columns(read_catalog(conn, schema))
+            conn.rollback()
+            merged = merged.merge(read_changes(conn, upto.of(side), keys, schema))
+    return merged
+
+
+def advance_slots(dsns: dict[str, str], upto: Checkpoint) -> Checkpoint:
+    """Move both verify slots to ``upto``: the new checkpoint."""
+    from cutover.postgres import connect
+
+    for side in SIDES:
+        with connect(dsns[side], side=side, autocommit=True) as conn:
+            advance(conn, upto.of(side))
+    return upto
+
+
+def compare_keys(dsns: dict[str, str], changes: Changes, schema: str = "public") -> dict[str, set[tuple[str, ...]]]:
+    """Compare the rows of ``changes.keys`` on both databases, one short ``REPEATABLE READ`` snapshot each; the
+    keys that differ (missing on one side, or another row hash), per table.
+
+    A table whose key or compared columns differ between the databases is added to ``changes.whole`` instead
+    (the whole-table comparison reports its schema difference).
+    """
+    from cutover.postgres import begin_snapshot, connect
+    from cutover.schema import Table, read_catalog
+    from cutover.validate.compare import SidePair, TableComparison
+    from cutover.validate.result import TableResult
+
+    differing: dict[str, set[tuple[str, ...]]] = {}
+    if not changes.keys:
+        return differing
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
+        conns = [stack.enter_context(connect(dsns[side], side=side)) for side in SIDES]
+        for conn in conns:
+            begin_snapshot(conn)
+        catalogs = [read_catalog(conn, schema) for conn in conns]
+        pair = SidePair(*conns, pool)
+        for name, keys in sorted(changes.keys.items()):
+            source, target = catalogs[0].get(name), catalogs[1].get(name)
+            if name in changes.whole:
+                continue
+            if source is None or target is None or source.key != target.key or not source.key:
+                changes.whole[name] = "key or table differs between the databases"
+                continue
+            types = {c.name: c.type for c in target.columns}
+            columns = tuple(c for c in source.columns if types.get(c.name) == c.type)
+            result = TableResult(f"{schema}.{name}", True, source.key, KEYS_PER_QUERY)
+            comparison = TableComparison(Table(source.schema, name, source.columns, source.key), columns, pair, result)
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), KEYS_PER_QUERY):
+                src, tgt = comparison.rows_of_keys(ordered[start:start + KEYS_PER_QUERY])
+                bad = {k for k in src.keys() | tgt.keys()
+                       if k not in src or k not in tgt or src[k] is None or src[k] != tgt[k]}
+                if bad:
+                    differing.setdefault(name, set()).update(bad)
+        for conn in conns:
+            conn.rollback()
+    return differing
+
+
+def storage_changed(then: dict[str, dict[str, Any]], now: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Tables whose definition or storage differs between two counter readings (:func:`cutover.changes.read_both`)
+    on either database, or that exist in one reading only: table -> why."""
+    found: dict[str, str] = {}
+    for side in SIDES:
+        before, after = then[side]["tables"], now[side]["tables"]
+        for name in sorted(set(before) | set(after)):
+            if name not in before or name not in after:
+                found.setdefault(name, f"created or dropped on the {side}")
+            elif before[name]["definition"] != after[name]["definition"]:
+                found.setdefault(name, f"definition changed on the {side}")
+            elif before[name]["storage"] != after[name]["storage"]:
+                found.setdefault(name, f"storage rewritten on the {side} (TRUNCATE, a rewrite, dropped and created)")
+    return found
+
+
+@dataclass
+class Window:
+    """A compared window: its end (the new checkpoint), what was decoded and what differed.
+
+    Attributes:
+        upto: the window's end. changes: decoded changes (keys and tables to compare whole).
+        differing: keys that differ, per table. unequal_tables: tables compared whole that differ.
+        counters: the counters read before ``upto`` (the next window's storage baseline).
+    """
+
+    upto: Checkpoint
+    changes: Changes
+    differing: dict[str, set[tuple[str, ...]]]
+    unequal_tables: list[str]
+    counters: dict[str, dict[str, Any]]
+
+    def facts(self) -> dict[str, Any]:
+        """What is journalled: counts and table names, never a key."""
+        return {"checkpoint": self.upto.to_json(), **self.changes.summary(),
+                "differing_keys": sum(len(k) for k in self.differing.values()), "unequal_tables": self.unequal_tables}
+
+
+def compare_window(dsns: dict[str, str], baseline_counters: dict[str, dict[str, Any]] | None,
+                   compare_whole: Callable[[list[str]], list[str]], schema: str = "public") -> Window:
+    """Read and compare the window from the slots' position to now (see the module docstring).
+
+    Args:
+        dsns: ``{"source": dsn, "target": dsn}`` of roles that may read the tables and the slots.
+        baseline_counters: the counters recorded with the checkpoint (None: every table with a change is compared
+            whole, as a table whose storage changed).
+        compare_whole: compares tables whole; returns those that differ.
+
+    Raises:
+        CutoverError: a database cannot be reached (the error boundary names the side).
+    """
+    from cutover.changes import read_both
+
+    counters = read_both(dsns["source"], dsns["target"], schema)
+    upto = upto_now(dsns)
+    changes = read_window(dsns, upto, schema)
+    if baseline_counters is None:
+        changes.whole.update({t: "no baseline counters" for t in changes.keys})
+    else:
+        changes.whole.update(storage_changed(baseline_counters, counters))
+    differing = compare_keys(dsns, changes, schema)
+    unequal = compare_whole(sorted(changes.whole)) if changes.whole else []
+    return Window(upto, changes, differing, unequal, counters)
+
+
+def wait_applied(status: Callable[[], Any], lsn: str, timeout_seconds: float, poll_seconds: float = 0.05) -> bool:
+    """Wait until the replication whose ``status()`` is given applied ``lsn``; whether it did in time."""
+    from cutover.database import lsn_to_int
+
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        applied = status().applied_lsn
+        if applied and lsn_to_int(applied) >= lsn_to_int(lsn):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_seconds)
