@@ -78,7 +78,16 @@ def test_drop_slot_is_refused_while_the_direction_runs_and_drops_the_named_slot_
                        *state)
     assert code == 2 and "--slot = 'stale_other_tool': must be replication forward's own slot, cutover_forward" in err
 
+    code, _, err = run(capsys, "replication", "drop-slot", "--direction", "sideways", *state)
+    assert code == 2 and "--direction = 'sideways': must be forward or reverse" in err
+
     assert run(capsys, "replication", "stop", *state)[0] == 0
+    # an interrupted switch is undone by resuming forward replication from this slot: refused then too
+    Journal(environment).write("switchover-x", "switchover", "stop-replication", "begin")
+    code, _, err = run(capsys, "replication", "drop-slot", "--direction", "forward", *state)
+    assert code == 1 and "refused: run switchover-x (switchover) was interrupted at step stop-replication" in err
+    assert "cutover_forward" in slots(source)
+    Journal(environment).write("switchover-x", "switchover", "end", "end", outcome="abandoned")
     code, out, _ = run(capsys, "replication", "drop-slot", "--direction", "forward", *state)
     assert code == 0 and out.strip() == "replication forward: slot cutover_forward on the source dropped", out
     assert slots(source) == {"stale_other_tool"}  # only the named one

@@ -17,13 +17,23 @@ from cutover.roles import APP_ROLE
 replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases.")
 app.add_typer(replication_app, name="replication")
 
-Direction = Annotated[str, typer.Option("--direction", help="forward (source -> target) or reverse")]
+def check_direction(value: str) -> str:
+    """``--direction``'s rule: ``forward`` or ``reverse``.
+
+    Raises:
+        UsageError: ``--direction = 'sideways': must be forward or reverse``.
+    """
+    if value not in ("forward", "reverse"):
+        raise UsageError("--direction", value, "must be forward or reverse")
+    return value
+
+
+Direction = Annotated[str, typer.Option("--direction", callback=check_direction,
+                                        help="forward (source -> target) or reverse")]
 
 
 def _act(action: str, direction: str, environment: str, source_dsn: str | None, target_dsn: str | None,
          replication: str, app_role: str, state_dir, legacy_roles: list[str] | None) -> None:
-    if direction not in ("forward", "reverse"):
-        raise UsageError("--direction", direction, "must be forward or reverse")
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_roles)
     repl = ctx.replication(direction)
     subscriber = ctx.database("target" if direction == "forward" else "source")
@@ -95,13 +105,12 @@ def drop_slot(environment: Environment = "local", direction: Direction = "forwar
               app_role: AppRole = APP_ROLE, state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Drop the replication slot of a stopped direction (its publisher keeps WAL for it while it exists); refused
     while the direction runs."""
-    if direction not in ("forward", "reverse"):
-        raise UsageError("--direction", direction, "must be forward or reverse")
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_role)
     repl = ctx.replication(direction)
     _name_the_slot(repl, slot)
     with ctx.journal as journal:
         name, status = repl.slot, repl.status()  # under the lock: no other operator starts it meanwhile
+        _refuse_while_a_run_is_interrupted(journal, name)
         if status.state in RUNNING_STATES:
             raise CutoverError(f"refused: replication {direction} is {status.state}; slot {name} on the "
                                f"{repl.publisher.name} kept (`cutover replication stop --direction {direction}` "
@@ -121,6 +130,21 @@ def drop_slot(environment: Environment = "local", direction: Direction = "forwar
     where = f"slot {name} on the {repl.publisher.name}"
     terminal.print(f"replication {direction}: {where} dropped" if dropped else
                    f"replication {direction}: no {where}: nothing dropped")
+
+
+def _refuse_while_a_run_is_interrupted(journal, slot: str) -> None:  # noqa: ANN001
+    """An interrupted switch is undone by resuming the direction it stopped, from its slot: never drop it then.
+
+    Raises:
+        CutoverError: (exit 1) the journal's last run has no end; nothing was dropped.
+    """
+    from cutover.switchover import incomplete_run
+
+    pending = incomplete_run(journal)
+    if pending:
+        raise CutoverError(f"refused: run {pending[0].run} ({pending[0].operation}) was interrupted at step "
+                           f"{pending[-1].step} and may need slot {slot}: `cutover resume` or `cutover rollback` "
+                           "first", exit_code=ExitCode.DIFFERENT)
 
 
 def _name_the_slot(repl, slot: str | None) -> None:  # noqa: ANN001
