@@ -128,6 +128,7 @@ class Journal:
         self.owner, self.pid = operator_identity()
         self.partition = partition
         self._locked = False
+        self._last_put: int | None = None  # seq of this journal's last put while it holds the lock
 
     # --- entries -----------------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
@@ -163,8 +164,10 @@ class Journal:
     def write(self, run: str, operation: str, step: str, status: str, **details: Any) -> Entry:
         """Append one entry; renews the operator lock.
 
-        With a table: ``seq`` = the table's last entry + 1 (consistent read), the item put on condition that no
-        item has that key, then appended to the local cache. Without one: appended to the local file (fsynced).
+        With a table: ``seq`` = the table's last entry + 1 (a consistent read; while this journal holds the
+        operator lock, the entry it put last is the table's last: no read, which keeps each entry of a write freeze
+        to one put, and a put that finds its seq taken still fails), the item put on condition that no item has
+        that key, then appended to the local cache. Without one: appended to the local file (fsynced).
 
         Raises:
             CutoverError: the entry could not be written (nothing may act on an unjournalled step): another machine
@@ -174,9 +177,11 @@ class Journal:
             entries = self._local_entries()
             entry = Entry(entries[-1].seq + 1 if entries else 1, run, operation, step, status, time.time(), details)
         else:
-            last = self._last_table_seq()
+            last = self._last_put if self._locked and self._last_put is not None else self._last_table_seq()
             entry = Entry(last + 1, run, operation, step, status, time.time(), details)
+            self._last_put = None
             self._put(entry)
+            self._last_put = entry.seq
         with open(self.path, "a", encoding="utf-8") as file:
             file.write(json.dumps(entry.to_json(), sort_keys=True) + "\n")
             file.flush()
@@ -235,7 +240,7 @@ class Journal:
             self._acquire_local(now)
         else:
             self._acquire_table(now)
-        self._locked = True
+        self._locked, self._last_put = True, None
 
     def release(self) -> None:
         """Give the lock back (only ours)."""

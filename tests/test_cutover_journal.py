@@ -128,3 +128,32 @@ def test_a_second_state_directory_resumes_the_first_machines_interrupted_switcho
     assert incomplete_run(first.journal) == []
     seqs = [e.seq for e in second.journal.entries()]
     assert seqs == list(range(1, len(seqs) + 1))  # no entry overwritten or skipped
+
+
+class Counting:
+    """A DynamoDB client that counts the calls made through it."""
+
+    def __init__(self, client) -> None:
+        self.client, self.calls = client, []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self.client, name)
+
+
+def test_while_holding_the_lock_an_entry_is_one_put_and_a_lease_taken_over_fails_cleanly(dynamodb, tmp_path):
+    counting = Counting(dynamodb)
+    first = Journal(tmp_path / "a", dynamodb=counting, table=TABLE, lease_seconds=0.001)
+    first.acquire()
+    first.write("run-a", "switchover", "freeze", "begin")
+    counting.calls.clear()
+    first.write("run-a", "switchover", "freeze", "done")
+    assert counting.calls.count("query") == 0 and counting.calls.count("put_item") == 2  # the entry, the lease
+    # the lease expires (a stalled operator); another operator takes the lock over and writes
+    second = Journal(tmp_path / "b", dynamodb=dynamodb, table=TABLE)
+    second.owner = "other@elsewhere"
+    second.acquire()
+    second.write("run-a", "rollback", "check", "begin")
+    with pytest.raises(CutoverError, match="entry 3 was written by another process first"):
+        first.write("run-a", "switchover", "drain", "begin")
+    assert [(e.seq, e.operation) for e in second.entries()] == [(1, "switchover"), (2, "switchover"), (3, "rollback")]
