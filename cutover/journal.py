@@ -151,7 +151,7 @@ class Journal:
         text = "".join(json.dumps(entry.to_json(), sort_keys=True) + "\n" for entry in entries)
         if self.path.exists() and self.path.read_text(encoding="utf-8") == text:
             return
-        partial = self.path.with_suffix(".jsonl.partial")
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")  # per process: readers may race
         with open(partial, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()

@@ -14,7 +14,8 @@ from cutover.cli.terminal import CutoverError, ExitCode, UsageError, terminal
 from cutover.replication import RUNNING_STATES
 from cutover.roles import APP_ROLE
 
-replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases.")
+replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases; drop a "
+                                                            "stopped direction's slot.")
 app.add_typer(replication_app, name="replication")
 
 def check_direction(value: str) -> str:
