@@ -12,8 +12,9 @@ from cutover.cli.terminal import CutoverError
 from cutover.journal import Journal
 from cutover.switchover import POINT_OF_NO_RETURN, incomplete_run, resume, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
-    app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
+    APP_ROLE, app_insert, aws, migration_setup, payment_databases, payment_keys, pg_pair, wait_for,
 )
+from tests.test_cutover_cli import all_traffic_on_the_new_side, environment, run  # noqa: F401  (fixture)
 from tests.test_cutover_switchover import SimulatedCrash, assert_only_writer, crash_at
 
 TABLE = "paymig-test-cutover-journal"
@@ -157,3 +158,31 @@ def test_while_holding_the_lock_an_entry_is_one_put_and_a_lease_taken_over_fails
     with pytest.raises(CutoverError, match="entry 3 was written by another process first"):
         first.write("run-a", "switchover", "drain", "begin")
     assert [(e.seq, e.operation) for e in second.entries()] == [(1, "switchover"), (2, "switchover"), (3, "rollback")]
+
+
+def test_cutover_resume_from_an_empty_state_directory_continues_the_other_machines_switchover(
+        environment, dynamodb, tmp_path, capsys):  # noqa: F811
+    import os
+    from pathlib import Path
+
+    from cutover.cli.options import context
+
+    outputs = Path(os.environ["PAYMIG_CUTOVER_OUTPUTS"])
+    document = json.loads(outputs.read_text())
+    document["data"]["cutover_journal_table"] = TABLE  # the deployed journal table
+    outputs.write_text(json.dumps(document))
+    machine_a, machine_b = tmp_path / "machine-a", tmp_path / "machine-b"
+    assert run(capsys, "replication", "start", "--state-dir", str(machine_a))[0] == 0
+    wait_for(lambda: json.loads(run(capsys, "status", "--json", "--state-dir", str(machine_a))[1])
+             ["replication"]["forward"]["state"] == "running", what="full load")
+    all_traffic_on_the_new_side()
+    migration = context("dev", None, None, "native", APP_ROLE, machine_a).migration()
+    migration.fault = crash_at(POINT_OF_NO_RETURN, "after")
+    with pytest.raises(SimulatedCrash), migration.journal:  # machine a's terminal lost past the point of no return
+        switch(migration, "switchover")
+
+    code, out, err = run(capsys, "resume", "--state-dir", str(machine_b))  # machine b: nothing in its .state
+    assert code == 0 and "completed" in out, (out, err)
+    document = json.loads(run(capsys, "status", "--json", "--state-dir", str(machine_b))[1])
+    assert document["writer"]["name"] == "target" and document["frozen"] == {"source": True, "target": False}
+    assert len({e.run for e in Journal(machine_b).entries() if e.operation == "switchover"}) == 1  # the cache
