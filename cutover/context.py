@@ -15,7 +15,8 @@ What comes from where:
   applications that write to the source with their own role; the source's freeze covers them with the
   application role (:class:`cutover.database.Database`).
 - Which replication: ``--replication dms`` (the data stack's tasks) or ``native`` (PostgreSQL logical replication
-  between the two databases; the rehearsal and the emulated AWS, where DMS moves no data).
+  between the two databases; the rehearsal and the emulated AWS, where DMS moves no data); not given, the
+  environment's (:func:`cutover.environment.default_replication`: ``dms`` for dev and prod, ``native`` for local).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class Options:
     Attributes:
         environment: ``local``, ``dev``, ``prod``, ...
         source_dsn / target_dsn: administrative libpq connection strings.
-        replication: ``native`` or ``dms``.
+        replication: ``native`` or ``dms``; None: the environment's
+            (:func:`cutover.environment.default_replication`).
         app_role: the application's database role (the one frozen); default ``cutover.roles.APP_ROLE``.
         state_dir: local journal folder; default ``.state/<environment>/cutover``.
         freeze_limit_seconds: the switch's freeze bound, seconds; default 30.
@@ -69,13 +71,17 @@ class Options:
     environment: str
     source_dsn: str | None = None
     target_dsn: str | None = None
-    replication: str = "native"
+    replication: str | None = None
     app_role: str = APP_ROLE
     state_dir: Path | None = None
     freeze_limit_seconds: float = 30.0
     legacy_roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.replication is None:
+            from cutover.environment import default_replication
+
+            self.replication = default_replication(self.environment)
         if self.replication not in REPLICATIONS:
             raise UsageError("--replication", self.replication, f"must be one of {', '.join(REPLICATIONS)}")
         if not is_identifier(self.app_role):

@@ -78,6 +78,21 @@ def aws_client(environment: str, service: str) -> Any:
     return boto3.client(service, **options)
 
 
+def default_replication(environment: str) -> str:
+    """The replication ``--replication`` defaults to in ``environment``: ``dms`` where its configuration deploys a
+    DMS task that replicates changes onto real AWS (``[dms] migration_type`` with CDC: ``cdc`` or
+    ``full-load-and-cdc``, and no ``emulator``: dev, prod), else ``native`` (PostgreSQL logical replication: the
+    emulated AWS of ``local``, where DMS moves no data, or a full-load-only task, which stops before any change).
+
+    Raises:
+        config.ConfigError: no such environment, or its configuration is invalid.
+    """
+    from config import load_config
+
+    config = load_config(environment)
+    return "dms" if not config.emulator and config.dms.migration_type != "full-load" else "native"
+
+
 def environment_dsns(environment: str) -> tuple[str, str]:
     """libpq connection strings of the source and the target of ``environment`` as the validation role.
 

@@ -2,21 +2,30 @@
 
 Every step that touches live data or traffic is written here *before* it acts (``status = "begin"``) and again
 when it is done (``"done"``), so an interrupted run (Ctrl-C, ``kill -9``, a lost terminal) can be resumed or
-rolled back from exactly where it stopped. Two copies, written in this order:
+rolled back from exactly where it stopped, on this machine or another one.
 
-1. an append-only JSON-lines file ``.state/<env>/cutover/journal.jsonl`` (flushed and fsynced per entry);
-2. the data stack's DynamoDB table (``cutover_journal_table`` output), item ``pk = "journal"``,
-   ``sk = <seq, zero-padded>``, so that a second machine sees the same history.
+- With a table (the data stack's ``cutover_journal_table`` output), the DynamoDB table is the journal: item
+  ``pk = "journal"``, ``sk = <seq, zero-padded to 10 digits>``, ``entry = <the entry's JSON>``. Entries are read
+  with strongly consistent reads (``ConsistentRead``), so a read after a write on any machine sees it; the next
+  ``seq`` is the table's last entry + 1; an entry is written with a conditional put
+  (``attribute_not_exists(pk) AND attribute_not_exists(sk)``): if another machine wrote that ``seq`` first, the put
+  fails (``ConditionalCheckFailedException``) and the step stops with a :class:`CutoverError` naming the ``seq``,
+  before it acts; nothing is overwritten. The local JSON-lines file ``.state/<env>/cutover/journal.jsonl`` is then
+  a cache: rewritten from the table on every read, appended after every put (an operator can read it offline).
+- Without a table (tests, a machine without AWS) the local file is the journal (flushed and fsynced per entry).
 
 The operator lock is one item ``pk = "lock"`` in the same table, written with a conditional put
-(``attribute_not_exists(pk) OR owner = :me OR expires_at < :now``): a second operator is refused while the lease
-is live. The lease (``lease_seconds``, default 900) is renewed on every entry; a crashed operator's lease expires,
-or the same operator (``user@host``) takes it over at once when the process that held it is gone. Without a table
-(tests, a machine without AWS) the lock is a local ``lock.json`` created with ``O_EXCL``.
+(``attribute_not_exists(pk) OR expires_at < :now``): a second operator is refused while the lease is live. The
+lease (``lease_seconds``, default 900) is renewed on every entry; a crashed operator's lease expires, or the same
+operator (``user@host``) takes it over at once when the process that held it is gone. Without a table the lock is
+a local ``lock.json`` created with ``O_EXCL``.
 
 Entries hold step names, LSNs, weights, counts and times: never a row value, DSN or password.
 
-Follows: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html.
+Follows: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html,
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html and
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html (``ConsistentRead``,
+``ScanIndexForward``, ``Limit``).
 """
 
 from __future__ import annotations
@@ -119,47 +128,104 @@ class Journal:
         self.owner, self.pid = operator_identity()
         self.partition = partition
         self._locked = False
+        self._last_put: int | None = None  # seq of this journal's last put while it holds the lock
 
     # --- entries -----------------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
-        """Every entry, oldest first (the local file; the table holds the same)."""
+        """Every entry, oldest first: the table's (consistent read; the local cache rewritten from it) when there
+        is a table, else the local file's."""
+        if self.dynamodb is None:
+            return self._local_entries()
+        entries = self.table_entries()
+        self._rewrite_cache(entries)
+        return entries
+
+    def _local_entries(self) -> list[Entry]:
         if not self.path.exists():
             return []
         lines = self.path.read_text(encoding="utf-8").splitlines()
         return [Entry.from_json(json.loads(line)) for line in lines if line.strip()]
 
+    def _rewrite_cache(self, entries: list[Entry]) -> None:
+        """The local file made a copy of ``entries`` (written aside, fsynced, renamed over: never half a file)."""
+        text = "".join(json.dumps(entry.to_json(), sort_keys=True) + "\n" for entry in entries)
+        if self.path.exists() and self.path.read_text(encoding="utf-8") == text:
+            return
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")  # per process: readers may race
+        with open(partial, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, self.path)
+
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries())
 
     def write(self, run: str, operation: str, step: str, status: str, **details: Any) -> Entry:
-        """Append one entry: the local file first (fsynced), then the table; renews the operator lock.
+        """Append one entry; renews the operator lock.
+
+        With a table: ``seq`` = the table's last entry + 1 (a consistent read; while this journal holds the
+        operator lock, the entry it put last is the table's last: no read, which keeps each entry of a write freeze
+        to one put, and a put that finds its seq taken still fails), the item put on condition that no item has
+        that key, then appended to the local cache. Without one: appended to the local file (fsynced).
 
         Raises:
-            CutoverError: the entry could not be written (nothing may act on an unjournalled step).
+            CutoverError: the entry could not be written (nothing may act on an unjournalled step): another machine
+                wrote the same ``seq`` first (the conditional put failed), or DynamoDB refused the put.
         """
-        entries = self.entries()
-        entry = Entry(entries[-1].seq + 1 if entries else 1, run, operation, step, status, time.time(), details)
-        line = json.dumps(entry.to_json(), sort_keys=True)
+        if self.dynamodb is None:
+            entries = self._local_entries()
+            entry = Entry(entries[-1].seq + 1 if entries else 1, run, operation, step, status, time.time(), details)
+        else:
+            last = self._last_put if self._locked and self._last_put is not None else self._last_table_seq()
+            entry = Entry(last + 1, run, operation, step, status, time.time(), details)
+            self._last_put = None
+            self._put(entry)
+            self._last_put = entry.seq
         with open(self.path, "a", encoding="utf-8") as file:
-            file.write(line + "\n")
+            file.write(json.dumps(entry.to_json(), sort_keys=True) + "\n")
             file.flush()
             os.fsync(file.fileno())
-        if self.dynamodb is not None:
-            try:
-                self.dynamodb.put_item(TableName=self.table, Item={
-                    "pk": {"S": self.partition}, "sk": {"S": f"{entry.seq:010d}"}, "entry": {"S": line}})
-            except Exception as error:  # noqa: BLE001 - any AWS failure stops the step before it acts
-                raise CutoverError(f"journal table {self.table}: entry {entry.seq} not written ({error})") from error
         if self._locked:
             self._renew()
         return entry
 
+    def _put(self, entry: Entry) -> None:
+        """The entry's item, only if no item has its key (``attribute_not_exists``): never overwrites."""
+        from botocore.exceptions import ClientError
+
+        line = json.dumps(entry.to_json(), sort_keys=True)
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table, Item={"pk": {"S": self.partition}, "sk": {"S": f"{entry.seq:010d}"},
+                                            "entry": {"S": line}},
+                ConditionExpression="attribute_not_exists(pk) AND attribute_not_exists(sk)")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise CutoverError(
+                    f"journal table {self.table}: entry {entry.seq} was written by another process first (seq "
+                    f"{entry.seq} exists); step {entry.step} of run {entry.run} not journalled and not acted on: "
+                    "another operator or machine is writing this journal (`cutover status`)",
+                    exit_code=ExitCode.DIFFERENT) from None
+            raise CutoverError(f"journal table {self.table}: entry {entry.seq} not written "
+                               f"({error.response.get('Error', {}).get('Code', type(error).__name__)})") from error
+        except Exception as error:  # noqa: BLE001 - any AWS failure stops the step before it acts
+            raise CutoverError(f"journal table {self.table}: entry {entry.seq} not written ({error})") from error
+
+    def _last_table_seq(self) -> int:
+        """The ``seq`` of the table's last entry (0 when empty): one consistent, newest-first query of one item."""
+        items = self.dynamodb.query(
+            TableName=self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True, ScanIndexForward=False,
+            Limit=1, ExpressionAttributeValues={":pk": {"S": self.partition}})["Items"]
+        return int(items[0]["sk"]["S"]) if items else 0
+
     def table_entries(self) -> list[Entry]:
-        """The entries in the DynamoDB table (empty without one), oldest first."""
+        """The entries in the DynamoDB table (empty without one), oldest first; strongly consistent reads."""
         if self.dynamodb is None:
             return []
         pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": self.partition}})
+            TableName=self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+            ExpressionAttributeValues={":pk": {"S": self.partition}})
         return [Entry.from_json(json.loads(item["entry"]["S"])) for page in pages for item in page["Items"]]
 
     # --- lock --------------------------------------------------------------------------------------------
@@ -174,7 +240,7 @@ class Journal:
             self._acquire_local(now)
         else:
             self._acquire_table(now)
-        self._locked = True
+        self._locked, self._last_put = True, None
 
     def release(self) -> None:
         """Give the lock back (only ours)."""

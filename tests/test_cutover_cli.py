@@ -48,6 +48,7 @@ def environment(payment_databases, aws, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("PAYMIG_SOURCE_DSN", payment_databases.source_admin)
     monkeypatch.setenv("PAYMIG_TARGET_DSN", payment_databases.target_admin)
     monkeypatch.setenv("PAYMIG_ENVIRONMENT", "dev")  # dev: its region; moto answers
+    monkeypatch.setenv("PAYMIG_REPLICATION", "native")  # dev deploys DMS, which moto runs no data through
     monkeypatch.setenv("PAYMIG_APP_ROLE", APP_ROLE)
     return tmp_path / "state"
 

@@ -69,7 +69,10 @@ SourceDsn = Annotated[Optional[str], dsn_option("source", help="Source database,
                                                 "printed). -e local: default the local database")]
 TargetDsn = Annotated[Optional[str], dsn_option("target", help="Target database, admin role (libpq string; never "
                                                 "printed). -e local: default the local database")]
-ReplicationKind = Annotated[str, typer.Option("--replication", help="native (PostgreSQL logical replication) or dms")]
+ReplicationKind = Annotated[Optional[str], typer.Option(
+    "--replication", envvar="PAYMIG_REPLICATION", show_envvar=True,
+    help="native (PostgreSQL logical replication) or dms; default: the environment's (dms where its configuration "
+         "deploys a DMS task with CDC on AWS: dev, prod; native on the emulated AWS: local)")]
 AppRole = Annotated[str, typer.Option("--app-role", envvar="PAYMIG_APP_ROLE",
                                       help="The application's database role (the one frozen)")]
 LegacyRoles = Annotated[Optional[list[str]], typer.Option(
@@ -90,7 +93,8 @@ def legacy_role_names(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in names if name))
 
 
-def context(environment: str, source_dsn: str | None, target_dsn: str | None, replication: str, app_role: str,
+def context(environment: str, source_dsn: str | None, target_dsn: str | None, replication: str | None,
+            app_role: str,
             state_dir: Path | None, freeze_limit: float = 30.0,
             legacy_roles: list[str] | None = None):  # noqa: ANN201 - cutover.context.Context
     """The command's :class:`cutover.context.Context` (imported lazily: start-up stays fast).

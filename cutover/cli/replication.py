@@ -1,8 +1,8 @@
-"""``cutover replication start|stop|resume``: the forward (source -> target) or reverse replication."""
+"""``cutover replication start|stop|resume|drop-slot``: the forward (source -> target) or reverse replication."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -10,19 +10,31 @@ from cutover.cli.app import app
 from cutover.cli.options import (
     AppRole, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
-from cutover.cli.terminal import UsageError, terminal
+from cutover.cli.terminal import CutoverError, ExitCode, UsageError, terminal
+from cutover.replication import RUNNING_STATES
 from cutover.roles import APP_ROLE
 
-replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases.")
+replication_app = typer.Typer(no_args_is_help=True, help="Start, stop or resume replication between the databases; drop a "
+                                                            "stopped direction's slot.")
 app.add_typer(replication_app, name="replication")
 
-Direction = Annotated[str, typer.Option("--direction", help="forward (source -> target) or reverse")]
+def check_direction(value: str) -> str:
+    """``--direction``'s rule: ``forward`` or ``reverse``.
+
+    Raises:
+        UsageError: ``--direction = 'sideways': must be forward or reverse``.
+    """
+    if value not in ("forward", "reverse"):
+        raise UsageError("--direction", value, "must be forward or reverse")
+    return value
+
+
+Direction = Annotated[str, typer.Option("--direction", callback=check_direction,
+                                        help="forward (source -> target) or reverse")]
 
 
 def _act(action: str, direction: str, environment: str, source_dsn: str | None, target_dsn: str | None,
          replication: str, app_role: str, state_dir, legacy_roles: list[str] | None) -> None:
-    if direction not in ("forward", "reverse"):
-        raise UsageError("--direction", direction, "must be forward or reverse")
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_roles)
     repl = ctx.replication(direction)
     subscriber = ctx.database("target" if direction == "forward" else "source")
@@ -31,7 +43,7 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
     journal = ctx.journal
     with journal:
         run = f"replication-{action}-{direction}"
-        journal.write(run, "replication", action, "begin", direction=direction, kind=replication)
+        journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication)
         if action == "start":
             subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
             repl.start(initial_copy=direction == "forward")
@@ -51,8 +63,6 @@ def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | No
     Raises:
         CutoverError: (exit 1) the writer name points at the subscriber; nothing was done.
     """
-    from cutover.cli.terminal import CutoverError, ExitCode
-
     if writer == subscriber.address:
         other = "reverse" if direction == "forward" else "forward"
         raise CutoverError(f"refused: the writer name points at the {subscriber.name}, which {direction} replication "
@@ -63,7 +73,7 @@ def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | No
 
 @replication_app.command("start")
 def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-          target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+          target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
           state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Start replication: forward = full load then changes (the target's application role is frozen first)."""
     _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
@@ -71,7 +81,7 @@ def start(environment: Environment = "local", direction: Direction = "forward", 
 
 @replication_app.command("stop")
 def stop(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-         target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+         target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
          state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Stop applying changes; the position is kept."""
     _act("stop", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
@@ -79,7 +89,76 @@ def stop(environment: Environment = "local", direction: Direction = "forward", s
 
 @replication_app.command("resume")
 def resume(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
-           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+           target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
            state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Continue applying changes from the kept position."""
     _act("resume", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
+
+
+Slot = Annotated[Optional[str], typer.Option(
+    "--slot", help="The slot's name, where the direction does not know it (a DMS task whose source endpoint sets no "
+                   "slot_name); given with a direction that knows its slot, it must be that one")]
+
+
+@replication_app.command("drop-slot")
+def drop_slot(environment: Environment = "local", direction: Direction = "forward", slot: Slot = None,
+              source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = None,
+              app_role: AppRole = APP_ROLE, state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
+    """Drop the replication slot of a stopped direction (its publisher keeps WAL for it while it exists); refused
+    while the direction runs."""
+    ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_role)
+    repl = ctx.replication(direction)
+    _name_the_slot(repl, slot)
+    with ctx.journal as journal:
+        name, status = repl.slot, repl.status()  # under the lock: no other operator starts it meanwhile
+        _refuse_while_a_run_is_interrupted(journal, name)
+        if status.state in RUNNING_STATES:
+            raise CutoverError(f"refused: replication {direction} is {status.state}; slot {name} on the "
+                               f"{repl.publisher.name} kept (`cutover replication stop --direction {direction}` "
+                               "first)", exit_code=ExitCode.DIFFERENT)
+        run = f"replication-drop-slot-{direction}"
+        journal.write(run, "replication", "drop-slot", "begin", direction=direction, kind=ctx.options.replication,
+                      slot=name, publisher=repl.publisher.name, state=status.state,
+                      retained_bytes=status.retained_bytes)
+        try:
+            dropped = repl.drop_slot()
+        except CutoverError as error:  # refused by PostgreSQL (slot in use): nothing dropped; the run ends here
+            journal.write(run, "replication", "drop-slot", "failed", direction=direction, slot=name)
+            journal.write(run, "replication", "end", "end", outcome="failed")
+            raise error from None
+        journal.write(run, "replication", "drop-slot", "done", direction=direction, slot=name, dropped=dropped)
+        journal.write(run, "replication", "end", "end", outcome="completed")
+    where = f"slot {name} on the {repl.publisher.name}"
+    terminal.print(f"replication {direction}: {where} dropped" if dropped else
+                   f"replication {direction}: no {where}: nothing dropped")
+
+
+def _refuse_while_a_run_is_interrupted(journal, slot: str) -> None:  # noqa: ANN001
+    """An interrupted switch is undone by resuming the direction it stopped, from its slot: never drop it then.
+
+    Raises:
+        CutoverError: (exit 1) the journal's last run has no end; nothing was dropped.
+    """
+    from cutover.switchover import incomplete_run
+
+    pending = incomplete_run(journal)
+    if pending:
+        raise CutoverError(f"refused: run {pending[0].run} ({pending[0].operation}) was interrupted at step "
+                           f"{pending[-1].step} and may need slot {slot}: `cutover resume` or `cutover rollback` "
+                           "first", exit_code=ExitCode.DIFFERENT)
+
+
+def _name_the_slot(repl, slot: str | None) -> None:  # noqa: ANN001
+    """``--slot`` where the direction does not know its slot; else it must be the direction's own.
+
+    Raises:
+        UsageError: ``--slot`` names another slot than the direction's.
+    """
+    if slot is None:
+        return
+    from cutover.replication.dms import DmsReplication
+
+    if isinstance(repl, DmsReplication) and repl._slot_name() is None:  # noqa: SLF001 - the one unnamed case
+        repl.slot_name = slot
+    elif repl.slot != slot:
+        raise UsageError("--slot", slot, f"must be replication {repl.name}'s own slot, {repl.slot}")

@@ -21,7 +21,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the status as one JS
 
 @app.command("status")
 def status(environment: Environment = "local", as_json: AsJson = False, source_dsn: SourceDsn = None,
-           target_dsn: TargetDsn = None, replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+           target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
            state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """One screen of the migration's state (read-only: takes no lock)."""
     from cutover.operations import status as read_status

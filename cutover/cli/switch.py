@@ -51,7 +51,7 @@ def _refuse_if_interrupted(journal) -> None:  # noqa: ANN001
 
 @app.command("shift")
 def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bake: Bake = 300.0,
-          source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = "native",
+          source_dsn: SourceDsn = None, target_dsn: TargetDsn = None, replication: ReplicationKind = None,
           app_role: AppRole = APP_ROLE, state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """Phase 1: move the public traffic to the new ALB step by step; any gate failing moves it all back."""
     from cutover.traffic import ALIAS_TTL_SECONDS, parse_steps
@@ -69,7 +69,7 @@ def shift(environment: Environment = "local", steps: Steps = "10,25,50,100", bak
 
 @app.command("switchover")
 def switchover(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-               replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE,
+               replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
                state_dir: StateDir = None, freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Phase 2: freeze the source, drain, verify, sync sequences, point the writer name at the target, start the
     reverse replication, unfreeze the target."""
@@ -87,7 +87,7 @@ def switchover(environment: Environment = "local", source_dsn: SourceDsn = None,
 
 @app.command("rollback")
 def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-             replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
+             replication: ReplicationKind = None, app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
              freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Undo the last move: an interrupted run, the switchover (writer back to the source), then the weights."""
     from cutover.operations import rollback as roll_back
@@ -100,7 +100,7 @@ def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, t
 
 @app.command("resume")
 def resume(environment: Environment = "local", source_dsn: SourceDsn = None, target_dsn: TargetDsn = None,
-           replication: ReplicationKind = "native", app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
+           replication: ReplicationKind = None, app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
            freeze_limit: FreezeLimit = 30.0, steps: Steps = "10,25,50,100", bake: Bake = 300.0,
            legacy_role: LegacyRoles = None) -> None:
     """Continue an interrupted switchover, rollback or shift from where the journal says it stopped."""

@@ -6,6 +6,14 @@
 - :mod:`cutover.replication.dms`: an AWS DMS task (boto3), CDC latency from CloudWatch.
 
 A migration has two: ``forward`` (source -> target) and ``reverse`` (target -> source), never both running.
+
+Each direction reads its publisher through one named logical replication slot (``slot``): PostgreSQL keeps the WAL
+the slot has not confirmed (``restart_lsn``) for as long as the slot exists, running or not, so a stopped direction's
+slot grows the publisher's ``pg_wal`` until ``max_slot_wal_keep_size`` invalidates it or the disk is full.
+``drop_slot()`` removes it (``cutover replication drop-slot``; the caller refuses while the direction runs).
+
+Follows: https://www.postgresql.org/docs/15/logicaldecoding-explanation.html#LOGICALDECODING-REPLICATION-SLOTS and
+https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-REPLICATION (``pg_drop_replication_slot``).
 """
 
 from __future__ import annotations
@@ -63,9 +71,12 @@ class Replication(Protocol):
     - ``stop()``: stop applying; the position is kept (``resume()`` continues from it).
     - ``resume()``: continue from the kept position.
     - ``status()``: see :class:`ReplicationStatus`.
+    - ``slot``: the name of the logical replication slot it reads on its publisher (``publisher``).
+    - ``drop_slot()``: drop that slot (and what cannot work without it); True when there was one to drop.
     """
 
     name: str
+    publisher: Any
 
     def start(self, *, initial_copy: bool) -> None: ...
 
@@ -74,3 +85,44 @@ class Replication(Protocol):
     def resume(self) -> None: ...
 
     def status(self) -> ReplicationStatus: ...
+
+    @property
+    def slot(self) -> str: ...
+
+    def drop_slot(self) -> bool: ...
+
+
+RUNNING_STATES = ("starting", "full-load", "running")
+"""States of a :class:`ReplicationStatus` in which the direction reads its slot (or is about to)."""
+
+
+def drop_slot(database: Any, slot: str) -> bool:
+    """Drop the logical replication slot ``slot`` of ``database``'s own database (``pg_drop_replication_slot``).
+
+    Args:
+        database: a :class:`cutover.database.Database` (its admin role needs REPLICATION or rds_replication).
+        slot: the slot's exact name (never a pattern).
+
+    Returns:
+        True when it was dropped, False when there was no such slot.
+
+    Raises:
+        CutoverError: the slot is in use by a process (``active_pid``): whatever reads it must stop first;
+            the slot belongs to another database of the server; or PostgreSQL refused the drop.
+    """
+    from cutover.cli.terminal import CutoverError, ExitCode
+
+    with database.connect() as conn:
+        row = conn.execute("SELECT database = current_database(), slot_type, active_pid FROM pg_replication_slots "
+                           "WHERE slot_name = %s", (slot,)).fetchone()
+        if row is None:
+            return False
+        same_database, kind, pid = row
+        if kind != "logical" or not same_database:
+            raise CutoverError(f"slot {slot} on the {database.name} is not a logical slot of its database: not "
+                               "dropped", exit_code=ExitCode.DIFFERENT)
+        if pid is not None:
+            raise CutoverError(f"slot {slot} on the {database.name} is in use by process {pid}: not dropped (stop "
+                               "what reads it first)", exit_code=ExitCode.DIFFERENT)
+        conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+    return True

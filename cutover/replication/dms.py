@@ -9,13 +9,18 @@
   (``FullLoadRows``, ``ValidationState``, ``ValidationFailedRecords``); ``CDCLatencySource`` and
   ``CDCLatencyTarget`` from CloudWatch (``AWS/DMS``, last datapoint of the past 5 minutes); the applied LSN from
   the DMS replication slot on the publishing database (``confirmed_flush_lsn``; DMS confirms what it applied).
+- The slot is named, never guessed: ``slot_name`` given, else the task's source endpoint's
+  ``PostgreSQLSettings.SlotName`` (the endpoint's ``slot_name`` setting: "the name of a previously created logical
+  replication slot"). Without a name the applied LSN is unknown (None), and ``drop_slot`` refuses: "the one
+  logical slot not named cutover_*" would pick a stale slot, or none when there are two.
 
 The emulated AWS moves no data through DMS: these calls are tested against moto's API only; the data path is
 rehearsed with :mod:`cutover.replication.native` instead.
 
 Follows: https://docs.aws.amazon.com/dms/latest/APIReference/API_StartReplicationTask.html,
 https://docs.aws.amazon.com/dms/latest/APIReference/API_DescribeTableStatistics.html and
-https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics.Task.
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics.Task and
+https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html (``SlotName``).
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ class DmsReplication:
             dimensions of the CDC latency metrics; default: read from DMS (the task's instance, the task ARN's
             resource identifier).
         publisher: the database the task reads, to read its slot's ``confirmed_flush_lsn``; None: no applied LSN.
-        slot_name: the task's slot; default: the one logical slot on the publisher that is not ``cutover_*``.
+        slot_name: the task's slot on the publisher; default: its source endpoint's ``PostgreSQLSettings.SlotName``
+            (read from DMS once); None there too: unknown (see the module docstring).
     """
 
     def __init__(self, name: str, dms: Any, cloudwatch: Any, task_arn: str, *, instance_id: str | None = None,
@@ -50,6 +56,47 @@ class DmsReplication:
         self.name, self.dms, self.cloudwatch, self.task_arn = name, dms, cloudwatch, task_arn
         self.instance_id, self.task_resource_id = instance_id, task_resource_id
         self.publisher, self.slot_name = publisher, slot_name
+        self._endpoint_read = False
+
+    @property
+    def slot(self) -> str:
+        """The task's slot name (see the module docstring).
+
+        Raises:
+            CutoverError: no name given and the task's source endpoint sets no ``SlotName``.
+        """
+        from cutover.cli.terminal import CutoverError, ExitCode
+
+        name = self._slot_name()
+        if not name:
+            raise CutoverError(f"replication {self.name}: the DMS task's source endpoint names no slot "
+                               "(PostgreSQLSettings.SlotName): set the endpoint's slot_name, or give --slot",
+                               exit_code=ExitCode.USAGE)
+        return name
+
+    def _slot_name(self) -> str | None:
+        if self.slot_name is None and not self._endpoint_read:
+            self._endpoint_read = True
+            task = self._task()
+            arn = task.get("SourceEndpointArn") if task else None
+            if arn:
+                endpoints = self.dms.describe_endpoints(
+                    Filters=[{"Name": "endpoint-arn", "Values": [arn]}])["Endpoints"]
+                self.slot_name = (endpoints[0].get("PostgreSQLSettings") or {}).get("SlotName") if endpoints else None
+        return self.slot_name or None
+
+    def drop_slot(self) -> bool:
+        """Drop the task's slot on the publisher (the caller refuses while the task runs). A task whose slot is
+        gone cannot ``resume-processing``: it starts again from a new slot (``CdcStartPosition``).
+
+        Raises:
+            CutoverError: the slot has no name (:attr:`slot`), or PostgreSQL refused (:func:`drop_slot`).
+        """
+        from cutover.replication import drop_slot
+
+        if self.publisher is None:
+            raise ValueError("DmsReplication.drop_slot needs the publisher")
+        return drop_slot(self.publisher, self.slot)
 
     def _task(self) -> dict[str, Any] | None:
         tasks = self.dms.describe_replication_tasks(
@@ -109,16 +156,16 @@ class DmsReplication:
                      for s in stats)
 
     def _slot(self) -> tuple[str | None, int | None, int | None]:
-        if self.publisher is None:
+        name = self._slot_name() if self.publisher is not None else None
+        if name is None:
             return None, None, None
         with self.publisher.connect() as conn:
-            rows = conn.execute(
-                "SELECT slot_name, confirmed_flush_lsn::text, "
+            row = conn.execute(
+                "SELECT confirmed_flush_lsn::text, "
                 "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint, "
                 "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
-                "WHERE slot_type = 'logical' AND slot_name NOT LIKE 'cutover\\_%%'").fetchall()
-        chosen = [r for r in rows if r[0] == self.slot_name] if self.slot_name else rows
-        return tuple(chosen[0][1:]) if len(chosen) == 1 else (None, None, None)  # type: ignore[return-value]
+                "WHERE slot_type = 'logical' AND slot_name = %s AND database = current_database()", (name,)).fetchone()
+        return tuple(row) if row else (None, None, None)  # type: ignore[return-value]
 
     def status(self) -> ReplicationStatus:
         task = self._task()

@@ -10,6 +10,8 @@ subscription ``cutover_<name>`` on the other one, whose replication slot (same n
   re-enabling an old slot would send back the changes the other direction applied (a loop).
 - ``stop()`` / ``resume()``: ``ALTER SUBSCRIPTION ... DISABLE`` / ``ENABLE``; the slot keeps the position.
 - Lag: ``pg_current_wal_insert_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
+- ``drop_slot()``: the (stopped) subscription dropped with its slot, and a slot left without a subscription; the
+  direction is ``absent`` afterwards (``start`` creates it again).
 
 Follows: https://www.postgresql.org/docs/15/logical-replication.html,
 https://www.postgresql.org/docs/15/sql-createsubscription.html and
@@ -104,6 +106,29 @@ class NativeReplication:
             if not self._subscription(conn):
                 raise CutoverError(f"replication {self.name}: not set up; start it first")
             conn.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(self.object)))
+
+    @property
+    def slot(self) -> str:
+        """The slot on the publisher: ``cutover_<name>`` (or ``object_name``)."""
+        return self.object
+
+    def drop_slot(self) -> bool:
+        """Drop the subscription (it cannot be enabled without its slot) and the slot on the publisher (also one
+        whose subscription is gone). The caller refuses while the direction runs.
+
+        Returns:
+            True when the publisher had the slot.
+        """
+        from cutover.replication import drop_slot
+
+        with self.publisher.connect() as conn:
+            existed = conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.object,)
+                                   ).fetchone() is not None
+        with self.subscriber.connect() as conn:
+            if self._subscription(conn):
+                self._drop(conn)  # DROP SUBSCRIPTION drops its slot on the publisher
+        drop_slot(self.publisher, self.object)
+        return existed
 
     def drop(self) -> None:
         """Remove the subscription, its slot and the publication (end of the migration; tests)."""
