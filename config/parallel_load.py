@@ -116,13 +116,14 @@ def parallel_load_problems(table: str, settings: Mapping[str, Any]) -> list[Prob
             problems.append((f"boundaries[{i}]", boundary, "values must be non-empty strings or integers"))
     if any(p[0].startswith("boundaries[") for p in problems):
         return problems
-    return problems + _order_problems(boundary_values(boundaries))
+    return problems + _order_problems(boundary_values(boundaries), boundaries)
 
 
-def _order_problems(boundaries: list[list[str]]) -> list[Problem]:
-    """Boundaries must ascend: compared as tuples where every value of a column reads as a number or ISO date."""
+def _order_problems(boundaries: list[list[str]], given: list[Any]) -> list[Problem]:
+    """Boundaries (as strings; ``given``: as written, for the message) must ascend: compared as tuples where every
+    value of a column reads as a number or an ISO date."""
     if len({tuple(b) for b in boundaries}) != len(boundaries):
-        return [("boundaries", boundaries, "must be distinct (a repeated boundary makes an empty segment)")]
+        return [("boundaries", given, "must be distinct (a repeated boundary makes an empty segment)")]
     keys = []
     for position in range(len(boundaries[0])):
         parsed = [_ordered(b[position]) for b in boundaries]
@@ -134,7 +135,7 @@ def _order_problems(boundaries: list[list[str]]) -> list[Problem]:
     rows = [tuple(column[i] for column in keys) for i in range(len(boundaries))]
     for i in range(1, len(rows)):
         if rows[i] < rows[i - 1] or (rows[i] == rows[i - 1] and len(keys) == len(boundaries[0])):
-            return [(f"boundaries[{i}]", boundaries[i], f"must be above boundaries[{i - 1}] = {boundaries[i - 1]} "
+            return [(f"boundaries[{i}]", given[i], f"must be above boundaries[{i - 1}] = {given[i - 1]} "
                                                         "(each boundary is the upper bound of the next segment, in "
                                                         "ascending order)")]
     return []
