@@ -153,15 +153,19 @@ def schema_table_mappings(schema: str, commit_timestamp_column: str | None = Non
     """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON).
 
     Args:
-        parallel_load: table name -> its ``parallel-load`` (``{"type": "ranges", "columns": [...], "boundaries":
-            [[...], ...]}`` or ``{"type": "partitions-auto"}``): one ``table-settings`` rule per table, in name order,
-            rule ids after the others (``config.parallel_load.table_settings_rule``). Default None: none.
         commit_timestamp_column: also add this column to every target table, holding the source transaction's
             commit time (``$AR_H_COMMIT_TIMESTAMP``; during full load, the time the row was loaded): a
             ``transformation`` rule with ``add-column`` (DMS user guide, "Using transformation rule expressions to
             define column content"). It changes the target's schema: with ``TargetTablePrepMode`` ``DO_NOTHING``
             the target tables must already have the column (``timestamp``), and any comparison of source and target
             rows must leave it out. Default None: no transformation.
+        parallel_load: table name -> its ``parallel-load`` (``{"type": "ranges", "columns": [...], "boundaries":
+            [[...], ...]}`` or ``{"type": "partitions-auto"}``): one ``table-settings`` rule per table, in name order,
+            rule ids after the others (``config.parallel_load.table_settings_rule``). Default None: none.
+
+    Raises:
+        ValueError: a ``parallel_load`` entry breaks a rule of ``config.parallel_load``
+            (``parallel_load.<table>.<field> = <value>: <rule>``).
     """
     locator = {"schema-name": schema, "table-name": "%"}
     rules: list[dict[str, Any]] = [{"rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
