@@ -25,7 +25,7 @@ SUFFIX ?= $(PAYMIG_SUFFIX)
 export PAYMIG_SUFFIX := $(SUFFIX)
 
 .PHONY: all help install graphviz postgresql synth validate security-scan hcl diagram diff deploy-local state outputs \
-	roles cutover databases-local rehearsal destroy-local databases-local-stop emulator-stop clean test golden bench bench-validate bench-freeze
+	roles cutover databases-local rehearsal destroy-local databases-local-stop emulator-stop clean test golden bench bench-validate bench-freeze bench-scale
 
 ##@ Install
 all: synth deploy-local ## Install, synthesize every stack of $(ENVIRONMENT), summarize, then deploy it all on the emulated AWS
@@ -141,3 +141,7 @@ bench-validate: .venv/.installed postgresql ## cutover validate vs the read floo
 DEFAULT_RATES := 50,100,200
 bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)
 	bench/freeze --rates $(or $(RATES),$(DEFAULT_RATES))
+
+# A heavy job (millions of rows): on a shared machine run it as `flock /tmp/paymig-heavy.lock make bench-scale`.
+bench-scale: .venv/.installed postgresql ## Switchover, rollback, switchover at 10M payments and 500/s, vs 100k (bench/scale; ROWS=10000000 RATE=500)
+	bench/scale --rows $(or $(ROWS),10000000) --rate $(or $(RATE),500)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.errors import ConfigProblem
+from config.parallel_load import MAX_FULL_LOAD_SUB_TASKS, parallel_load_problems
 
 EMULATOR_ENVIRONMENT = "local"
 """The one environment that may deploy onto the embedded emulated AWS (``emulator = true``)."""
@@ -374,8 +375,32 @@ MIGRATION_TIMESTAMP_COLUMN = "migration_timestamp"
 """Target column that ``Dms.add_migration_timestamp`` adds to every replicated table."""
 
 
+class ParallelLoad(_Model):
+    """``[dms.parallel_load.<table>]``: the full load of one large table split into segments loaded at once (a DMS
+    ``table-settings`` rule with ``parallel-load``; the rules are ``config.parallel_load``'s).
+
+    ``type = "ranges"`` with ``columns`` (1-10, most significant first; NOT NULL columns, ideally the primary key:
+    DMS does not replicate rows whose range column is NULL) and ``boundaries`` (each the upper bound of one segment,
+    one value per column, ascending; rows above the last make one more segment), or ``type = "partitions-auto"``
+    (one segment per partition of a partitioned table; no columns or boundaries).
+    """
+
+    type: Literal["ranges", "partitions-auto"]
+    columns: tuple[str, ...] = ()
+    boundaries: tuple[tuple[str | int, ...], ...] = ()
+
+
 class Dms(_Model):
-    """AWS DMS replication instance and task."""
+    """AWS DMS replication instance and task.
+
+    Full load: ``max_full_load_sub_tasks`` tables or table segments load at once (``FullLoadSettings.
+    MaxFullLoadSubTasks``, 1-49); ``parallel_load`` splits large tables into segments (``ParallelLoad``). CDC
+    apply stays **transactional** (``BatchApplyEnabled`` false, not configurable: batch apply groups changes into
+    net-change batches and does not keep the source's transactional order, and DMS does not support it for a
+    target table with both a primary key and a unique constraint, which ``payments`` has); it is tuned with
+    ``cdc_min_transaction_size`` / ``cdc_commit_timeout_seconds`` (whole source transactions grouped into one target
+    commit, in commit order) and ``cdc_statement_cache_size`` (``modules.dms.default_task_settings``).
+    """
 
     instance_class: str = "dms.t3.medium"
     engine_version: str = "3.5.4"
@@ -389,6 +414,18 @@ class Dms(_Model):
     log_severity: dict[DmsLogComponent, DmsLogSeverity] = Field(
         default=DMS_LOG_SEVERITY_DEFAULTS, description="[dms.log_severity] component = severity, merged over "
         "DMS_LOG_SEVERITY_DEFAULTS (DMS user guide, Logging task settings)")
+    max_full_load_sub_tasks: int = Field(default=8, ge=1, le=MAX_FULL_LOAD_SUB_TASKS, description=(
+        "FullLoadSettings.MaxFullLoadSubTasks: tables or table segments loaded at once (DMS: default 8, max 49)"))
+    parallel_load: dict[str, ParallelLoad] = Field(default={}, description=(
+        "[dms.parallel_load.<table>]: the table's full load split into segments (table-settings parallel-load)"))
+    cdc_min_transaction_size: int = Field(default=1000, ge=1, le=100000, description=(
+        "ChangeProcessingTuning.MinTransactionSize: changes grouped into one target commit in transactional apply "
+        "(whole source transactions, in commit order; DMS default 1000)"))
+    cdc_commit_timeout_seconds: int = Field(default=1, ge=1, le=60, description=(
+        "ChangeProcessingTuning.CommitTimeout: longest wait collecting transactions before a commit (DMS default 1)"))
+    cdc_statement_cache_size: int = Field(default=50, ge=1, le=200, description=(
+        "ChangeProcessingTuning.StatementCacheSize: prepared statements kept on the target (DMS: default 50, "
+        "max 200)"))
     add_migration_timestamp: bool = Field(default=False, description=(
         "add MIGRATION_TIMESTAMP_COLUMN (source commit time, $AR_H_COMMIT_TIMESTAMP) to every target table. Off by "
         "default: it changes the target's schema (the pre-created target tables need the column, DMS does not add "
@@ -408,6 +445,15 @@ class Dms(_Model):
     @classmethod
     def _log_defaults(cls, value: dict[str, str]) -> dict[str, str]:
         return {**DMS_LOG_SEVERITY_DEFAULTS, **value}
+
+    @model_validator(mode="after")
+    def _parallel_load(self) -> Dms:
+        for table, settings in self.parallel_load.items():
+            problems = parallel_load_problems(table, settings.model_dump())
+            if problems:
+                field, value, rule = problems[0]
+                raise ConfigProblem(f"parallel_load.{table}" + ("" if field == "table" else f".{field}"), value, rule)
+        return self
 
     @property
     def migration_timestamp_column(self) -> str | None:

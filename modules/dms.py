@@ -8,6 +8,18 @@
   DMS assumes (``secrets_manager_arn`` / ``secrets_manager_access_role_arn``). The secrets are created here
   without a value; see ``PostgresEndpoint``. No password is in Terraform.
 - Table mappings and task settings are Python dicts serialized with ``json.dumps``; data validation is on.
+- Large tables: ``schema_table_mappings(..., parallel_load=...)`` adds one ``table-settings`` rule with
+  ``parallel-load`` per table (``ranges`` or ``partitions-auto``: ``config.parallel_load``), and
+  ``FullLoadSettings.MaxFullLoadSubTasks`` (1-49) bounds how many tables and segments load at once.
+- CDC apply is **transactional** (``TargetMetadata.BatchApplyEnabled`` false): each source transaction is applied
+  as a whole, in the source's commit order. That is the setting that keeps transactional order for payments.
+  Batch optimized apply (``BatchApplyEnabled`` true) groups changes into net-change batches per table and does not
+  keep it: DMS "efficiently groups transactions and applies them in batches", which may "affect transactional
+  integrity" (``BatchApplyPreserveTransaction`` keeps a transaction inside one batch, and applies only to Oracle
+  targets); DMS also refuses batch apply for a target table with both a primary key and a unique constraint (the
+  payments table has both). ``DmsMigrationProps`` refuses ``BatchApplyEnabled`` true. Throughput is tuned within
+  transactional apply: ``MinTransactionSize`` / ``CommitTimeout`` group whole source transactions into one target
+  commit (order kept) and ``StatementCacheSize`` keeps prepared statements (``default_task_settings``).
 
 Example::
 
@@ -26,6 +38,10 @@ Example::
 
 Follows: https://docs.aws.amazon.com/dms/latest/userguide/security-iam.html#CHAP_Security.APIRole,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.html,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.FullLoad.html,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.TargetMetadata.html,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.ChangeProcessingTuning.html,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Tablesettings.html,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Validating.html and
 https://registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/dms_replication_task.
 """
@@ -48,6 +64,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
+from config.parallel_load import MAX_FULL_LOAD_SUB_TASKS, parallel_load_problems, table_settings_rule
 from modules.addressing import suffixed, with_address
 from modules.iam import assume_role_policy, policy_document, statement, via_service
 
@@ -69,26 +86,39 @@ TASK_SETTINGS_SECTIONS = frozenset(
 )
 
 
-def default_task_settings(log_severity: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Task settings for a payment migration: validation on, stop on any data or apply error.
+def default_task_settings(log_severity: Mapping[str, str] | None = None, *, max_full_load_sub_tasks: int = 8,
+                          min_transaction_size: int = 1000, commit_timeout_seconds: int = 1,
+                          statement_cache_size: int = 50) -> dict[str, Any]:
+    """Task settings for a payment migration: validation on, stop on any data or apply error, transactional apply.
 
     Keys follow the DMS task settings document. Nothing is silently skipped: a row that fails to load or apply
     stops the task instead of being logged and dropped, and every migrated row is validated against the source.
+    CDC changes are applied transactionally (``BatchApplyEnabled`` false: see the module docstring), so no
+    ``BatchApply*`` setting is written (DMS reads them only in batch apply mode).
 
     Args:
         log_severity: DMS log component (``SOURCE_UNLOAD``, ``TARGET_LOAD``, ``SOURCE_CAPTURE``, ``TARGET_APPLY``,
             ``TASK_MANAGER``, ...) -> severity (``LOGGER_SEVERITY_DEFAULT``, ...), written as
             ``Logging.LogComponents`` (DMS user guide, "Logging task settings"); default: none listed, DMS logs
             every component at its default severity.
+        max_full_load_sub_tasks: ``FullLoadSettings.MaxFullLoadSubTasks``, tables or parallel-load segments loaded
+            at once, 1-49 (DMS default 8).
+        min_transaction_size: ``ChangeProcessingTuning.MinTransactionSize``, changes grouped into one target commit
+            in transactional apply (whole source transactions, in commit order); DMS default 1000.
+        commit_timeout_seconds: ``ChangeProcessingTuning.CommitTimeout``, longest time DMS collects transactions
+            before committing them, seconds; DMS default 1.
+        statement_cache_size: ``ChangeProcessingTuning.StatementCacheSize``, prepared statements kept on the target,
+            at most 200; DMS default 50.
     """
     stop = "STOP_TASK"
     return {
         "TargetMetadata": {
             "TargetSchema": "", "SupportLobs": True, "FullLobMode": False, "LobChunkSize": 64,
-            "LimitedSizeLobMode": True, "LobMaxSize": 32,
+            "LimitedSizeLobMode": True, "LobMaxSize": 32, "BatchApplyEnabled": False,
         },
         "FullLoadSettings": {
-            "TargetTablePrepMode": "DO_NOTHING", "CreatePkAfterFullLoad": False, "MaxFullLoadSubTasks": 8,
+            "TargetTablePrepMode": "DO_NOTHING", "CreatePkAfterFullLoad": False,
+            "MaxFullLoadSubTasks": max_full_load_sub_tasks,
             "TransactionConsistencyTimeout": 600, "CommitRate": 10000,
             "StopTaskCachedChangesApplied": False, "StopTaskCachedChangesNotApplied": False,
         },
@@ -100,9 +130,8 @@ def default_task_settings(log_severity: Mapping[str, str] | None = None) -> dict
             "SuspendedTablesTableEnabled": True, "StatusTableEnabled": True,
         },
         "ChangeProcessingTuning": {
-            "BatchApplyPreserveTransaction": True, "BatchApplyTimeoutMin": 1, "BatchApplyTimeoutMax": 30,
-            "MinTransactionSize": 1000, "CommitTimeout": 1, "MemoryLimitTotal": 1024, "MemoryKeepTime": 60,
-            "StatementCacheSize": 50,
+            "MinTransactionSize": min_transaction_size, "CommitTimeout": commit_timeout_seconds,
+            "MemoryLimitTotal": 1024, "MemoryKeepTime": 60, "StatementCacheSize": statement_cache_size,
         },
         "ValidationSettings": {
             "EnableValidation": True, "ValidationMode": "ROW_LEVEL", "ThreadCount": 5, "FailureMaxCount": 10000,
@@ -119,7 +148,8 @@ def default_task_settings(log_severity: Mapping[str, str] | None = None) -> dict
     }
 
 
-def schema_table_mappings(schema: str, commit_timestamp_column: str | None = None) -> dict[str, Any]:
+def schema_table_mappings(schema: str, commit_timestamp_column: str | None = None,
+                          parallel_load: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON).
 
     Args:
@@ -129,6 +159,13 @@ def schema_table_mappings(schema: str, commit_timestamp_column: str | None = Non
             define column content"). It changes the target's schema: with ``TargetTablePrepMode`` ``DO_NOTHING``
             the target tables must already have the column (``timestamp``), and any comparison of source and target
             rows must leave it out. Default None: no transformation.
+        parallel_load: table name -> its ``parallel-load`` (``{"type": "ranges", "columns": [...], "boundaries":
+            [[...], ...]}`` or ``{"type": "partitions-auto"}``): one ``table-settings`` rule per table, in name order,
+            rule ids after the others (``config.parallel_load.table_settings_rule``). Default None: none.
+
+    Raises:
+        ValueError: a ``parallel_load`` entry breaks a rule of ``config.parallel_load``
+            (``parallel_load.<table>.<field> = <value>: <rule>``).
     """
     locator = {"schema-name": schema, "table-name": "%"}
     rules: list[dict[str, Any]] = [{"rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
@@ -138,7 +175,42 @@ def schema_table_mappings(schema: str, commit_timestamp_column: str | None = Non
                       "rule-target": "column", "object-locator": locator, "rule-action": "add-column",
                       "value": commit_timestamp_column, "expression": "$AR_H_COMMIT_TIMESTAMP",
                       "data-type": {"type": "datetime", "precision": 6}})
+    for table in sorted(parallel_load or {}):
+        rules.append(table_settings_rule(len(rules) + 1, schema, table, parallel_load[table]))  # type: ignore[index]
     return {"rules": rules}
+
+
+def table_mapping_problems(table_mappings: Mapping[str, Any], task_settings: Mapping[str, Any]) -> list[str]:
+    """What DMS would refuse, or what would break the payment invariant, in these mappings and settings.
+
+    Checked: rule ids unique; every ``table-settings`` rule's ``parallel-load`` (``config.parallel_load``);
+    ``FullLoadSettings.MaxFullLoadSubTasks`` 1-49; ``TargetMetadata.BatchApplyEnabled`` not true (batch apply does
+    not keep the source's transactional order; see the module docstring).
+
+    Returns:
+        One line per problem, ``<field> = <value>: <rule>``; empty when none.
+    """
+    problems = []
+    rules = table_mappings.get("rules", [])
+    ids = [rule.get("rule-id") for rule in rules]
+    if len(set(ids)) != len(ids):
+        problems.append(f"table_mappings.rules[].rule-id = {ids}: must be unique")
+    for rule in rules:
+        if rule.get("rule-type") != "table-settings" or "parallel-load" not in rule:
+            continue
+        table = rule.get("object-locator", {}).get("table-name", "")
+        problems += [f"table_mappings.parallel_load.{table}{'' if field == 'table' else '.' + field} = {value!r}: "
+                     f"{message}" for field, value, message in parallel_load_problems(table, rule["parallel-load"])]
+    sub_tasks = task_settings.get("FullLoadSettings", {}).get("MaxFullLoadSubTasks", 8)
+    if isinstance(sub_tasks, bool) or not isinstance(sub_tasks, int) or not 1 <= sub_tasks <= MAX_FULL_LOAD_SUB_TASKS:
+        problems.append(f"task_settings.FullLoadSettings.MaxFullLoadSubTasks = {sub_tasks!r}: must be an integer "
+                        f"from 1 to {MAX_FULL_LOAD_SUB_TASKS} (DMS full-load task settings)")
+    if task_settings.get("TargetMetadata", {}).get("BatchApplyEnabled") is True:
+        problems.append("task_settings.TargetMetadata.BatchApplyEnabled = True: must be false for payments: batch "
+                        "apply groups changes into batches and does not keep the source's transactional order (DMS "
+                        "change processing tuning), and DMS does not support it for a target table with both a "
+                        "primary key and a unique constraint")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -169,7 +241,8 @@ class DmsMigrationProps:
         subnet_ids / security_group_ids: where the replication instance runs.
         source / target: the PostgreSQL endpoints.
         migration_type: ``full-load``, ``cdc`` or ``full-load-and-cdc``.
-        table_mappings / task_settings: dicts serialized with ``json.dumps``.
+        table_mappings / task_settings: dicts serialized with ``json.dumps`` (checked by
+            ``table_mapping_problems``: parallel-load rules, ``MaxFullLoadSubTasks``, transactional apply).
         create_account_roles: create ``dms-vpc-role`` and ``dms-cloudwatch-logs-role``.
         ssl_mode: endpoint SSL mode. ``require`` encrypts every connection; ``verify-full`` also needs the RDS CA
             imported as a DMS certificate (``certificate_arn``).
@@ -185,7 +258,8 @@ class DmsMigrationProps:
             ``<address>_source`` / ``<address>_target`` (``modules.addressing``). None: cdktf's path-derived names.
 
     Raises:
-        ValueError: task settings with an unknown top-level section or not serializable to JSON.
+        ValueError: task settings with an unknown top-level section or not serializable to JSON; a problem of
+            ``table_mapping_problems`` (the first, as ``<field> = <value>: <rule>``).
     """
 
     instance_id: str
@@ -227,6 +301,9 @@ class DmsMigrationProps:
                 json.dumps(getattr(self, name), allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{name}: must serialize to JSON ({exc})") from None
+        problems = table_mapping_problems(self.table_mappings, self.task_settings)
+        if problems:
+            raise ValueError(problems[0])
         if self.ssl_mode == "verify-full" and not self.certificate_arn:
             raise ValueError("ssl_mode = 'verify-full': needs certificate_arn (the RDS CA imported into DMS)")
         reverse = (self.reverse_task_id, self.reverse_source_endpoint_id, self.reverse_target_endpoint_id)
@@ -299,9 +376,11 @@ class DmsMigration(Construct):
             reverse_target = self._endpoint("target", props.reverse_target_endpoint_id, props.source, secrets_role,
                                             secret=self.secrets["source"], id_="reverse-target-endpoint",
                                             address=suffixed(props.address, "reverse_target"))
-            # no transformation rules backwards: a column the forward task adds on the target is not the source's
+            # no transformation rules backwards: a column the forward task adds on the target is not the source's;
+            # no table-settings either: a CDC-only task has no full load to split
             mappings = {**props.table_mappings, "rules": [rule for rule in props.table_mappings.get("rules", [])
-                                                          if rule.get("rule-type") != "transformation"]}
+                                                          if rule.get("rule-type") not in ("transformation",
+                                                                                           "table-settings")]}
             self.reverse_task = self._task("reverse-task", props.reverse_task_id, props.reverse_task_id, "cdc",
                                            reverse_source, reverse_target, mappings,
                                            suffixed(props.address, "reverse"))

@@ -78,8 +78,14 @@ class DataStack(MigrationStack):
             target=PostgresEndpoint(config.target_database.database_name, names.dms_target_secret),
             secret_recovery_window_days=7 if config.protected else 0,
             region=config.regions.primary, migration_type=config.dms.migration_type,
-            table_mappings=schema_table_mappings(config.dms.schema_name, config.dms.migration_timestamp_column),
-            task_settings=default_task_settings(config.dms.log_severity),
+            table_mappings=schema_table_mappings(
+                config.dms.schema_name, config.dms.migration_timestamp_column,
+                {table: settings.model_dump() for table, settings in config.dms.parallel_load.items()}),
+            task_settings=default_task_settings(
+                config.dms.log_severity, max_full_load_sub_tasks=config.dms.max_full_load_sub_tasks,
+                min_transaction_size=config.dms.cdc_min_transaction_size,
+                commit_timeout_seconds=config.dms.cdc_commit_timeout_seconds,
+                statement_cache_size=config.dms.cdc_statement_cache_size),
             # the account-wide DMS roles have fixed names: a per-change environment uses its environment's
             create_account_roles=config.dms.create_account_roles and config.suffix is None, kms_key_arn=self.key.arn,
             reverse_task_id=names.dms_reverse_task, reverse_source_endpoint_id=names.dms_reverse_source_endpoint,

@@ -133,3 +133,38 @@ def test_write_gap_is_the_longest_time_without_an_acknowledgement():
     stats = WorkloadStats(acknowledged_at=[0.0, 0.1, 0.2, 2.7, 2.8, 9.0])
     assert write_gap_seconds(stats, 0.15, 2.75) == 2.5
     assert write_gap_seconds(WorkloadStats(), 1.0, 3.0) == 2.0
+
+
+@pytest.mark.parametrize("fault, field", [
+    (None, None), ("lost acknowledged", "lost"), ("altered amount", "altered"),
+    ("duplicated under another key", "duplicated"), ("unexplained row", "duplicated")])
+def test_reconcile_above_the_preload_judges_every_workload_row_by_content(written, fault, field):  # noqa: ANN001
+    """``after_id`` (bench/scale, which cannot hold millions of preloaded rows): only rows above the preload are read,
+    and a planted fault among them is still caught."""
+    import psycopg
+
+    dsn, stats, preloaded = written
+    last_id = max(row[0] for row in preloaded.values())
+    acked = next(iter(stats.rows))
+    statement = {
+        None: None,
+        "lost acknowledged": ("DELETE FROM payments WHERE idempotency_key = %s", (acked,)),
+        "altered amount": ("UPDATE payments SET amount_cents = amount_cents + 1 WHERE idempotency_key = %s", (acked,)),
+        "duplicated under another key": (
+            "INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) SELECT gen_random_uuid(), "
+            "merchant_id, amount_cents, currency FROM payments WHERE idempotency_key = %s", (acked,)),
+        "unexplained row": ("INSERT INTO payments (idempotency_key, merchant_id, amount_cents, currency) "
+                            "VALUES (gen_random_uuid(), %s, 100, 'EUR')", (7,)),
+    }[fault]
+    if statement:
+        with psycopg.connect(dsn) as conn:
+            conn.execute(*statement)
+    try:
+        result = reconcile(stats, dsn, {}, after_id=last_id)
+    finally:
+        _undo(dsn, stats, preloaded)
+    if field is None:
+        assert result == {"payments_acknowledged": len(stats.acknowledged),
+                          "payments_reconciled": len(stats.acknowledged), "lost": 0, "altered": 0, "duplicated": 0}
+    else:
+        assert result[field] == 1
