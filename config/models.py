@@ -381,8 +381,8 @@ class ParallelLoad(_Model):
 
     ``type = "ranges"`` with ``columns`` (1-10, most significant first; NOT NULL columns, ideally the primary key:
     DMS does not replicate rows whose range column is NULL) and ``boundaries`` (each the upper bound of one segment,
-    one value per column, ascending; rows above the last make one more segment), or ``type = "partitions-auto"``
-    (one segment per partition of a partitioned table; no columns or boundaries).
+    one value per column, ascending; rows above the last make one more segment). ``type = "partitions-auto"`` is
+    read only to be refused with its reason: DMS supports ``ranges`` alone for a PostgreSQL source.
     """
 
     type: Literal["ranges", "partitions-auto"]

@@ -6,9 +6,9 @@ This module holds what the DMS user guide says such a rule may be, as plain Pyth
 that the configuration (``config.models.ParallelLoad``: ``[dms.parallel_load.<table>]``) and the construct
 (``modules.dms.DmsMigrationProps``) refuse the same things with the same words:
 
-- ``type``: ``ranges`` (segments bounded by column values) or ``partitions-auto`` (one segment per existing
-  partition of a partitioned table). ``partitions-list``, ``subpartitions-auto`` (Oracle only) and ``none`` are not
-  offered.
+- ``type``: ``ranges`` (segments bounded by column values), the only type DMS supports for a PostgreSQL source:
+  the DMS user guide's parallel-load section lists the partition types (``partitions-auto``, ``partitions-list``,
+  ``subpartitions-auto``) for other engines only, so they are refused here before DMS would refuse the task.
 - ``ranges``: ``columns``, 1 to 10 column names, the first the most significant; ``boundaries``, one or more
   column-value arrays, each the upper bound of one segment, as many values as columns, in ascending order; rows
   above the last boundary make the last segment, so there are ``len(boundaries) + 1`` segments. DMS compares the
@@ -18,10 +18,7 @@ that the configuration (``config.models.ParallelLoad``: ``[dms.parallel_load.<ta
 - **Rows whose range column is NULL are not replicated** (DMS user guide, the note under "ranges"): use NOT NULL
   columns, ideally the primary key (indexed: "Specifying indexed columns significantly improves performance");
   ``cutover validate`` would report the missing rows. DOUBLE/FLOAT/LOB columns cannot bound segments.
-- ``partitions-auto``: no ``columns`` or ``boundaries``. The DMS user guide's parallel-load section notes that a
-  PostgreSQL source supports the ``ranges`` type only; ``partitions-auto`` is accepted here for a PostgreSQL
-  source whose table is partitioned, and DMS refuses it at task start where the engine version does not support
-  it. Prefer ``ranges`` on the partition key.
+- a partitioned table: ``ranges`` on the partition key, each range covering whole partitions.
 - the object locator names one table: no ``%`` wildcard ("Wildcards in table-settings are restricted").
 
 Follows https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Tablesettings.html
@@ -38,7 +35,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-PARALLEL_LOAD_TYPES = ("ranges", "partitions-auto")
+PARALLEL_LOAD_TYPES = ("ranges",)
 """The ``parallel-load`` types offered (see the module docstring)."""
 MAX_RANGE_COLUMNS = 10
 """DMS: "You can specify up to 10 columns" for ``ranges``."""
@@ -92,12 +89,8 @@ def parallel_load_problems(table: str, settings: Mapping[str, Any]) -> list[Prob
     columns = list(settings.get("columns") or ())
     boundaries = [list(b) if isinstance(b, (list, tuple)) else b for b in settings.get("boundaries") or ()]
     if kind not in PARALLEL_LOAD_TYPES:
-        return problems + [("type", kind, f"must be one of {', '.join(PARALLEL_LOAD_TYPES)}")]
-    if kind == "partitions-auto":
-        for name, value in (("columns", columns), ("boundaries", boundaries)):
-            if value:
-                problems.append((name, value, "must be empty for partitions-auto (one segment per partition)"))
-        return problems
+        return problems + [("type", kind, "must be ranges: the only parallel-load type DMS supports for a "
+                                          "PostgreSQL source (ranges on the partition key for a partitioned table)")]
     if not 1 <= len(columns) <= MAX_RANGE_COLUMNS:
         problems.append(("columns", columns, f"ranges needs 1 to {MAX_RANGE_COLUMNS} column names"))
     bad = [c for c in columns if not isinstance(c, str) or not IDENTIFIER.fullmatch(c)]

@@ -9,7 +9,8 @@
   without a value; see ``PostgresEndpoint``. No password is in Terraform.
 - Table mappings and task settings are Python dicts serialized with ``json.dumps``; data validation is on.
 - Large tables: ``schema_table_mappings(..., parallel_load=...)`` adds one ``table-settings`` rule with
-  ``parallel-load`` per table (``ranges`` or ``partitions-auto``: ``config.parallel_load``), and
+  ``parallel-load`` per table (``ranges``, the only type DMS supports for a PostgreSQL source:
+  ``config.parallel_load``), and
   ``FullLoadSettings.MaxFullLoadSubTasks`` (1-49) bounds how many tables and segments load at once.
 - CDC apply is **transactional** (``TargetMetadata.BatchApplyEnabled`` false): each source transaction is applied
   as a whole, in the source's commit order. That is the setting that keeps transactional order for payments.
@@ -160,7 +161,7 @@ def schema_table_mappings(schema: str, commit_timestamp_column: str | None = Non
             the target tables must already have the column (``timestamp``), and any comparison of source and target
             rows must leave it out. Default None: no transformation.
         parallel_load: table name -> its ``parallel-load`` (``{"type": "ranges", "columns": [...], "boundaries":
-            [[...], ...]}`` or ``{"type": "partitions-auto"}``): one ``table-settings`` rule per table, in name order,
+            [[...], ...]}``): one ``table-settings`` rule per table, in name order,
             rule ids after the others (``config.parallel_load.table_settings_rule``). Default None: none.
 
     Raises:

@@ -44,13 +44,12 @@ def test_the_task_loads_a_large_table_in_range_segments_and_the_reverse_task_has
     assert [r["rule-type"] for r in found["paymig-dev-rev"]["mappings"]["rules"]] == ["selection"]
 
 
-def test_partitions_auto_and_rule_ids_after_a_transformation():
-    mappings = schema_table_mappings("public", "migration_timestamp",
-                                     {"payments": {"type": "partitions-auto"}, "ledger": RANGES})
+def test_rule_ids_after_a_transformation():
+    mappings = schema_table_mappings("public", "migration_timestamp", {"payments": RANGES, "ledger": RANGES})
     assert [(r["rule-id"], r["rule-type"], r["object-locator"]["table-name"]) for r in mappings["rules"]] == [
         ("1", "selection", "%"), ("2", "transformation", "%"), ("3", "table-settings", "ledger"),
         ("4", "table-settings", "payments")]
-    assert mappings["rules"][3]["parallel-load"] == {"type": "partitions-auto"}
+    assert mappings["rules"][3]["parallel-load"]["type"] == "ranges"
 
 
 @pytest.mark.parametrize(("settings", "field", "rule"), [
@@ -61,8 +60,9 @@ def test_partitions_auto_and_rule_ids_after_a_transformation():
     ({**RANGES, "columns": []}, "columns", "1 to 10 column names"),
     ({**RANGES, "columns": [f"c{i}" for i in range(11)], "boundaries": [list(range(11))]}, "columns", "1 to 10"),
     ({**RANGES, "columns": ["id", "id"], "boundaries": [[1, 2]]}, "columns", "must not repeat"),
-    ({"type": "partitions-auto", "columns": ["id"]}, "columns", "must be empty for partitions-auto"),
-    ({"type": "hash"}, "type", "must be one of ranges, partitions-auto"),
+    # DMS supports only ranges for a PostgreSQL source
+    ({"type": "partitions-auto"}, "type", "must be ranges: the only parallel-load type DMS supports"),
+    ({"type": "hash"}, "type", "must be ranges"),
     ({"type": "ranges", "columns": ["created_at"], "boundaries": [["2026-02-01"], ["2026-01-01"]]}, "boundaries[1]",
      "must be above"),
     ({"type": "ranges", "columns": ["merchant_id", "id"], "boundaries": [[5, 100], [5, 50]]}, "boundaries[1]",
@@ -112,7 +112,7 @@ def test_the_configuration_names_field_value_and_rule():
     assert _config_problems({"parallel_load": {"payments": {**RANGES, "boundaries": [[3000000], [1000000]]}}}) == [
         "dms.parallel_load.payments.boundaries[1] = [1000000]: must be above boundaries[0] = [3000000] (each "
         "boundary is the upper bound of the next segment, in ascending order)"]
-    assert _config_problems({"parallel_load": {"pay%": {"type": "partitions-auto"}}})[0].startswith(
+    assert _config_problems({"parallel_load": {"pay%": RANGES}})[0].startswith(
         "dms.parallel_load.pay% = 'pay%': must name one table")
     assert _config_problems({"max_full_load_sub_tasks": 50})[0].startswith("dms.max_full_load_sub_tasks = 50:")
     assert _config_problems({"cdc_statement_cache_size": 201})[0].startswith("dms.cdc_statement_cache_size = 201:")
