@@ -90,19 +90,26 @@ def read_counters(dsn: str, side: str, schema: str = "public") -> dict[str, Any]
         CutoverError: the database cannot be reached (from :func:`cutover.postgres.connect`).
     """
     from cutover.postgres import connect
+
+    with connect(dsn, side=side, autocommit=True) as conn:
+        return counters_of(conn, schema)[0]
+
+
+def counters_of(conn: Any, schema: str = "public") -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`read_counters` on an open autocommit connection, and the catalog it read
+    (:func:`cutover.schema.read_catalog`), in one transaction."""
     from cutover.schema import read_catalog
 
-    with connect(dsn, side=side) as conn:
+    with conn.transaction():
         conn.execute("SET LOCAL stats_fetch_consistency = 'snapshot'")
         database, started, reset, track_counts = conn.execute(_SERVER).fetchone()
         rows = conn.execute(_TABLES, (schema,)).fetchall()
         catalog = read_catalog(conn, schema)
-        conn.rollback()
     return {"schema": schema, "database": database, "server_started": started, "stats_reset": reset,
             "track_counts": track_counts,
             "tables": {name: {"changes": int(changes), "storage": storage[:16],
                               "definition": _definition_hash(catalog.get(name))}
-                       for name, changes, storage in rows}}
+                       for name, changes, storage in rows}}, catalog
 
 
 def read_both(source_dsn: str, target_dsn: str, schema: str = "public") -> dict[str, dict[str, Any]]:

@@ -133,7 +133,7 @@ def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "publ
     """The changes of the transactions committed after the slot's position and before ``upto`` (consumes none).
 
     Args:
-        conn: a connection to the database of the slot (not in autocommit: the cursor is server-side).
+        conn: a connection to the database of the slot, inside a transaction (the cursor is server-side).
         upto: an LSN read before (:func:`current_lsn`).
         keys: table name -> its :class:`Key` (:func:`key_columns`) for the tables of ``schema``; a table of
             ``schema`` not in it is compared whole when it changed.
@@ -147,7 +147,6 @@ def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "publ
                        "'skip-empty-xacts', '1')", (SLOT, upto))
         for (data,) in cursor:
             _record(found, parse_change(data), keys, roots)
-    conn.rollback()
     return found
 
 

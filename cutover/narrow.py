@@ -42,7 +42,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,109 +79,127 @@ def checkpoint_of(entry: Entry | None) -> Checkpoint | None:
     return Checkpoint(**entry.details["checkpoint"]) if entry is not None else None
 
 
-def usable(checkpoint: Checkpoint | None, dsns: dict[str, str]) -> bool:
+class Sides:
+    """One autocommit connection to each database (``{"source": dsn, "target": dsn}``, roles that may read the
+    tables and manage the slots) for a whole ``checkpoint`` or ``verify``: a freeze does not pay for a connection
+    per query. A context manager; ``sides[side]`` is the connection.
+
+    Raises:
+        CutoverError: a database cannot be reached (the error boundary names the side).
+    """
+
+    def __init__(self, dsns: dict[str, str]) -> None:
+        self.dsns = dsns
+        self.conns: dict[str, Any] = {}
+
+    def __enter__(self) -> Sides:
+        from cutover.postgres import connect
+
+        for side in SIDES:
+            self.conns[side] = connect(self.dsns[side], side=side, autocommit=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for conn in self.conns.values():
+            conn.close()
+
+    def __getitem__(self, side: str) -> Any:
+        return self.conns[side]
+
+
+def usable(checkpoint: Checkpoint | None, sides: Sides) -> bool:
     """Whether both verify slots exist and sit exactly at ``checkpoint`` (a slot dropped, recreated, lost or moved
     by anyone else since is not a checkpoint)."""
-    if checkpoint is None:
-        return False
-    from cutover.postgres import connect
-
-    for side in SIDES:
-        with connect(dsns[side], side=side, autocommit=True) as conn:
-            if slot_position(conn) != checkpoint.of(side):
-                return False
-    return True
+    return checkpoint is not None and all(slot_position(sides[side]) == checkpoint.of(side) for side in SIDES)
 
 
-def create_slots(dsns: dict[str, str]) -> Checkpoint:
+def create_slots(sides: Sides) -> Checkpoint:
     """(Re)create the verify slot on both databases; their consistent points (see :func:`cutover.decoding.create_slot`)."""
-    from cutover.postgres import connect
-
     found = {}
     for side in SIDES:
-        with connect(dsns[side], side=side, autocommit=True) as conn:
-            conn.execute(f"SET statement_timeout = {SLOT_TIMEOUT_MS}")
-            found[side] = create_slot(conn)
+        sides[side].execute(f"SET statement_timeout = {SLOT_TIMEOUT_MS}")
+        found[side] = create_slot(sides[side])
+        sides[side].execute("RESET statement_timeout")
     return Checkpoint(**found)
 
 
-def upto_now(dsns: dict[str, str]) -> Checkpoint:
-    """Each database's insert LSN now: the end of a window."""
-    from cutover.postgres import connect
-
-    found = {}
-    for side in SIDES:
-        with connect(dsns[side], side=side, autocommit=True) as conn:
-            found[side] = current_lsn(conn)
-    return Checkpoint(**found)
+def upto_now(sides: Sides) -> Checkpoint:
+    """Each database's flushed WAL position now: the end of a window (:func:`cutover.decoding.current_lsn`)."""
+    return Checkpoint(**{side: current_lsn(sides[side]) for side in SIDES})
 
 
-def read_window(dsns: dict[str, str], upto: Checkpoint, schema: str = "public") -> Changes:
+def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, Any]], schema: str = "public"
+                ) -> Changes:
     """Both databases' changes from their slot's position to ``upto`` (:func:`cutover.decoding.read_changes`),
-    merged, with each side's own keys."""
-    from cutover.postgres import connect
-    from cutover.schema import read_catalog
-
+    merged; each side's keys from its catalog (:func:`cutover.schema.read_catalog`)."""
     merged = Changes()
     for side in SIDES:
-        with connect(dsns[side], side=side) as conn:
-            keys = key_columns(read_catalog(conn, schema))
-            conn.rollback()
-            merged = merged.merge(read_changes(conn, upto.of(side), keys, schema))
+        with sides[side].transaction():
+            merged = merged.merge(read_changes(sides[side], upto.of(side), key_columns(catalogs[side]), schema))
     return merged
 
 
-def advance_slots(dsns: dict[str, str], upto: Checkpoint) -> Checkpoint:
-    """Move both verify slots to ``upto``: the new checkpoint."""
-    from cutover.postgres import connect
+def catalogs_now(sides: Sides, schema: str = "public") -> dict[str, dict[str, Any]]:
+    """Each database's catalog of ``schema`` (:func:`cutover.schema.read_catalog`)."""
+    from cutover.schema import read_catalog
 
+    found = {}
     for side in SIDES:
-        with connect(dsns[side], side=side, autocommit=True) as conn:
-            advance(conn, upto.of(side))
+        with sides[side].transaction():
+            found[side] = read_catalog(sides[side], schema)
+    return found
+
+
+def advance_slots(sides: Sides, upto: Checkpoint) -> Checkpoint:
+    """Move both verify slots to ``upto``: the new checkpoint."""
+    for side in SIDES:
+        advance(sides[side], upto.of(side))
     return upto
 
 
-def compare_keys(dsns: dict[str, str], changes: Changes, schema: str = "public") -> dict[str, set[tuple[str, ...]]]:
+def compare_keys(sides: Sides, changes: Changes, catalogs: dict[str, dict[str, Any]], schema: str = "public"
+                 ) -> dict[str, set[tuple[str, ...]]]:
     """Compare the rows of ``changes.keys`` on both databases, one short ``REPEATABLE READ`` snapshot each; the
     keys that differ (missing on one side, or another row hash), per table.
 
     A table whose key or compared columns differ between the databases is added to ``changes.whole`` instead
     (the whole-table comparison reports its schema difference).
     """
-    from cutover.postgres import begin_snapshot, connect
-    from cutover.schema import Table, read_catalog
+    from cutover.schema import Table
     from cutover.validate.compare import SidePair, TableComparison
     from cutover.validate.result import TableResult
 
     differing: dict[str, set[tuple[str, ...]]] = {}
     if not changes.keys:
         return differing
-    with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
-        conns = [stack.enter_context(connect(dsns[side], side=side)) for side in SIDES]
+    conns = [sides[side] for side in SIDES]
+    with ThreadPoolExecutor(max_workers=1) as pool:
         for conn in conns:
-            begin_snapshot(conn)
-        catalogs = [read_catalog(conn, schema) for conn in conns]
-        pair = SidePair(*conns, pool)
-        for name, keys in sorted(changes.keys.items()):
-            source, target = catalogs[0].get(name), catalogs[1].get(name)
-            if name in changes.whole:
-                continue
-            if source is None or target is None or source.key != target.key or not source.key:
-                changes.whole[name] = "key or table differs between the databases"
-                continue
-            types = {c.name: c.type for c in target.columns}
-            columns = tuple(c for c in source.columns if types.get(c.name) == c.type)
-            result = TableResult(f"{schema}.{name}", True, source.key, KEYS_PER_QUERY)
-            comparison = TableComparison(Table(source.schema, name, source.columns, source.key), columns, pair, result)
-            ordered = sorted(keys)
-            for start in range(0, len(ordered), KEYS_PER_QUERY):
-                src, tgt = comparison.rows_of_keys(ordered[start:start + KEYS_PER_QUERY])
-                bad = {k for k in src.keys() | tgt.keys()
-                       if k not in src or k not in tgt or src[k] is None or src[k] != tgt[k]}
-                if bad:
-                    differing.setdefault(name, set()).update(bad)
-        for conn in conns:
-            conn.rollback()
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            pair = SidePair(*conns, pool)
+            for name, keys in sorted(changes.keys.items()):
+                source, target = catalogs["source"].get(name), catalogs["target"].get(name)
+                if name in changes.whole:
+                    continue
+                if source is None or target is None or source.key != target.key or not source.key:
+                    changes.whole[name] = "key or table differs between the databases"
+                    continue
+                types = {c.name: c.type for c in target.columns}
+                columns = tuple(c for c in source.columns if types.get(c.name) == c.type)
+                result = TableResult(f"{schema}.{name}", True, source.key, KEYS_PER_QUERY)
+                comparison = TableComparison(Table(source.schema, name, source.columns, source.key), columns, pair,
+                                             result)
+                ordered = sorted(keys)
+                for start in range(0, len(ordered), KEYS_PER_QUERY):
+                    src, tgt = comparison.rows_of_keys(ordered[start:start + KEYS_PER_QUERY])
+                    bad = {k for k in src.keys() | tgt.keys()
+                           if k not in src or k not in tgt or src[k] is None or src[k] != tgt[k]}
+                    if bad:
+                        differing.setdefault(name, set()).update(bad)
+        finally:
+            for conn in conns:
+                conn.execute("ROLLBACK")
     return differing
 
 
@@ -224,29 +241,31 @@ class Window:
                 "differing_keys": sum(len(k) for k in self.differing.values()), "unequal_tables": self.unequal_tables}
 
 
-def compare_window(dsns: dict[str, str], baseline_counters: dict[str, dict[str, Any]] | None,
+def compare_window(sides: Sides, baseline_counters: dict[str, dict[str, Any]] | None,
                    compare_whole: Callable[[list[str]], list[str]], schema: str = "public") -> Window:
     """Read and compare the window from the slots' position to now (see the module docstring).
 
     Args:
-        dsns: ``{"source": dsn, "target": dsn}`` of roles that may read the tables and the slots.
+        sides: the connections to both databases.
         baseline_counters: the counters recorded with the checkpoint (None: every table with a change is compared
             whole, as a table whose storage changed).
         compare_whole: compares tables whole; returns those that differ.
 
     Raises:
-        CutoverError: a database cannot be reached (the error boundary names the side).
+        psycopg.Error: a statement failed (the error boundary names the side).
     """
-    from cutover.changes import read_both
+    from cutover.changes import counters_of
 
-    counters = read_both(dsns["source"], dsns["target"], schema)
-    upto = upto_now(dsns)
-    changes = read_window(dsns, upto, schema)
+    read = {side: counters_of(sides[side], schema) for side in SIDES}  # before the window's end
+    counters = {side: read[side][0] for side in SIDES}
+    catalogs = {side: read[side][1] for side in SIDES}
+    upto = upto_now(sides)
+    changes = read_window(sides, upto, catalogs, schema)
     if baseline_counters is None:
         changes.whole.update({t: "no baseline counters" for t in changes.keys})
     else:
         changes.whole.update(storage_changed(baseline_counters, counters))
-    differing = compare_keys(dsns, changes, schema)
+    differing = compare_keys(sides, changes, catalogs, schema)
     unequal = compare_whole(sorted(changes.whole)) if changes.whole else []
     return Window(upto, changes, differing, unequal, counters)
 

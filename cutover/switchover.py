@@ -50,6 +50,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover.cli.terminal import CutoverError, ExitCode
+from cutover.changes import sessions_older_than
 from cutover.database import Database, SessionsSurvived, lsn_to_int
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication
@@ -299,38 +300,51 @@ class _Switch:
 
     def checkpoint(self) -> dict[str, Any]:
         from cutover import narrow
-        from cutover.changes import read_both
-        from cutover.decoding import Changes
 
         if not self.m.policy.verify_slots:
             return {"mode": "off"}
-        dsns = self._dsns()
         last = narrow.last_checkpoint(self.journal.entries())
-        if not narrow.usable(narrow.checkpoint_of(last), dsns):
-            self.m.progress("checkpoint: no usable checkpoint: verify slots created, every table compared")
-            checkpoint = narrow.create_slots(dsns)
-            counters = read_both(dsns["source"], dsns["target"])
-            unequal = self._compare_whole([], recheck_after=CHECKPOINT_RECHECK_SECONDS)
-            if unequal:
-                raise Refused(f"tables differ at the checkpoint: {', '.join(unequal)} (`cutover validate`)")
-            tables = len({t for side in counters.values() for t in side["tables"]})
-            return {"mode": "full", "full": True, "tables": tables, "checkpoint": checkpoint.to_json(),
-                    "counters": counters}
+        with narrow.Sides(self._dsns()) as sides:
+            if not narrow.usable(narrow.checkpoint_of(last), sides):
+                return self._full_checkpoint(sides)
+            return self._narrow_checkpoint(sides, last.details.get("counters"))  # type: ignore[union-attr]
+
+    def _full_checkpoint(self, sides: Any) -> dict[str, Any]:
+        """No usable checkpoint: the verify slots created, then every table compared (with a re-check)."""
+        from cutover import narrow
+        from cutover.changes import counters_of
+
+        self.m.progress("checkpoint: no usable checkpoint: verify slots created, every table compared")
+        checkpoint = narrow.create_slots(sides)
+        counters = {side: counters_of(sides[side])[0] for side in narrow.SIDES}  # after the slots, before compare
+        unequal = self._compare_whole([], recheck_after=CHECKPOINT_RECHECK_SECONDS)
+        if unequal:
+            raise Refused(f"tables differ at the checkpoint: {', '.join(unequal)} (`cutover validate`)")
+        tables = len({t for side in counters.values() for t in side["tables"]})
+        return {"mode": "full", "full": True, "tables": tables, "checkpoint": checkpoint.to_json(),
+                "counters": counters}
+
+    def _narrow_checkpoint(self, sides: Any, baseline: dict[str, Any] | None) -> dict[str, Any]:
+        """The window since the last checkpoint compared while payments go on; the slots advanced to its end."""
+        from cutover import narrow
+        from cutover.decoding import Changes
+
         window = narrow.compare_window(
-            dsns, last.details.get("counters"),  # type: ignore[union-attr]
-            lambda tables: self._compare_whole(tables, recheck_after=CHECKPOINT_RECHECK_SECONDS))
+            sides, baseline, lambda tables: self._compare_whole(tables, recheck_after=CHECKPOINT_RECHECK_SECONDS))
         if window.unequal_tables:
             raise Refused(f"tables differ at the checkpoint: {', '.join(window.unequal_tables)} (`cutover validate`)")
         deferred = 0
         if window.differing:  # rows in flight: once replication applied the window, what still differs is real
-            self.m.progress(f"checkpoint: {sum(len(k) for k in window.differing.values())} key(s) differ: "
-                            f"waiting until {self.old_repl.name} replication applied {window.upto.of(self.old.name)}")
-            if not narrow.wait_applied(self.old_repl.status, window.upto.of(self.old.name), CHECKPOINT_WAIT_SECONDS):
-                raise Refused(f"replication {self.old_repl.name} did not apply {window.upto.of(self.old.name)} within "
+            end = window.upto.of(self.old.name)
+            self.m.progress(f"checkpoint: {sum(len(k) for k in window.differing.values())} key(s) differ: waiting "
+                            f"until {self.old_repl.name} replication applied {end}")
+            if not narrow.wait_applied(self.old_repl.status, end, CHECKPOINT_WAIT_SECONDS):
+                raise Refused(f"replication {self.old_repl.name} did not apply {end} within "
                               f"{CHECKPOINT_WAIT_SECONDS} s")
-            still = narrow.compare_keys(dsns, Changes(keys=window.differing))
-            narrow.advance_slots(dsns, window.upto)
-            later = narrow.read_window(dsns, narrow.upto_now(dsns)) if still else Changes()
+            catalogs = narrow.catalogs_now(sides)
+            still = narrow.compare_keys(sides, Changes(keys=window.differing), catalogs)
+            narrow.advance_slots(sides, window.upto)
+            later = narrow.read_window(sides, narrow.upto_now(sides), catalogs) if still else Changes()
             real = {t: k - later.keys.get(t, set()) for t, k in still.items() if t not in later.whole}
             real = {t: k for t, k in real.items() if k}
             if real:
@@ -339,28 +353,35 @@ class _Switch:
                               "(`cutover validate`)")
             deferred = sum(len(k) for k in still.values())
         else:
-            narrow.advance_slots(dsns, window.upto)
+            narrow.advance_slots(sides, window.upto)
         return {"mode": "narrow", "full": False, **window.facts(), "deferred_keys": deferred,
                 "counters": window.counters}
 
     def verify(self) -> dict[str, Any]:
         from cutover import narrow
-        from cutover.changes import Plan, last_baseline, plan, read_both, sessions_older_than
-        from cutover.checks import compare_tables
 
         frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
         unended = {db.name: sessions_older_than(db.admin_dsn, db.name, db.frozen_roles,
                                                 time.time() - frozen_since[db.name]) for db in (self.old, self.new)}
-        dsns = self._dsns()
         checkpoint = self.done.get("checkpoint")
-        if self.m.policy.verify_slots and not any(unended.values()) and narrow.usable(narrow.checkpoint_of(checkpoint), dsns):
-            self.m.progress("verify: the rows changed since the checkpoint")
-            window = narrow.compare_window(dsns, checkpoint.details["counters"], self._compare_whole)  # type: ignore[union-attr]
-            if window.differing or window.unequal_tables:
-                raise _Unequal(sorted(set(window.differing) | set(window.unequal_tables)))
-            narrow.advance_slots(dsns, window.upto)
-            return {"mode": "narrow", "full": False, "reason": "the rows changed since the checkpoint",
-                    **window.facts(), "counters": window.counters}
+        if self.m.policy.verify_slots and not any(unended.values()):
+            with narrow.Sides(self._dsns()) as sides:
+                if narrow.usable(narrow.checkpoint_of(checkpoint), sides):
+                    self.m.progress("verify: the rows changed since the checkpoint")
+                    window = narrow.compare_window(sides, checkpoint.details["counters"],  # type: ignore[union-attr]
+                                                   self._compare_whole)
+                    if window.differing or window.unequal_tables:
+                        raise _Unequal(sorted(set(window.differing) | set(window.unequal_tables)))
+                    narrow.advance_slots(sides, window.upto)
+                    return {"mode": "narrow", "full": False, "reason": "the rows changed since the checkpoint",
+                            **window.facts(), "counters": window.counters}
+        return self._verify_tables(unended)
+
+    def _verify_tables(self, unended: dict[str, int]) -> dict[str, Any]:
+        """Without a usable checkpoint: the tables changed since the last full validation compared whole."""
+        from cutover.changes import Plan, last_baseline, plan, read_both
+        from cutover.checks import compare_tables
+
         source, target = (self.old, self.new) if self.old.name == "source" else (self.new, self.old)
         counters = read_both(source.admin_dsn, target.admin_dsn)  # before the validation's snapshot
         check = plan(last_baseline(self.journal.entries()), counters)
