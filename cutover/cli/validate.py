@@ -134,15 +134,15 @@ def _describe(state: ProgressState) -> str:
 def _progress() -> Iterator[Callable[[ProgressState], None]]:
     """Yield the run's progress callback: a rich progress bar (rows done of the estimate, chunks, rate, time left)
     on stderr when it is a terminal, else a plain line on stderr at most every :data:`PROGRESS_INTERVAL` seconds
-    (and at once when the run pauses or resumes)."""
+    (and at once when a table begins, when the run pauses or goes on)."""
     if not terminal.err.is_terminal:
-        last = {"at": float("-inf"), "note": ""}
+        last: dict = {"at": float("-inf"), "note": "", "table": ""}
 
         def line(state: ProgressState) -> None:
             now = time.monotonic()
-            if now - last["at"] >= PROGRESS_INTERVAL or state.note != last["note"]:
+            if now - last["at"] >= PROGRESS_INTERVAL or state.note != last["note"] or state.table != last["table"]:
                 terminal.step(f"validate: {_describe(state)}")
-                last.update(at=now, note=state.note)
+                last.update(at=now, note=state.note, table=state.table)
 
         yield line
         return

@@ -5,11 +5,13 @@ Read on the source before each chunk is started, at most every :data:`CHECK_INTE
 
 - load: the client sessions whose ``pg_stat_activity.state`` is ``active`` (running a statement, or waiting for a
   lock in one), this run's own sessions left out; PostgreSQL docs 28.2.3 "pg_stat_activity";
-- lag: the largest ``pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)`` over ``pg_stat_replication`` (bytes of
-  WAL written on the source and not yet applied by a standby or confirmed by a logical subscriber; AWS DMS's CDC
-  reads through a logical replication slot, whose WAL sender appears there too); PostgreSQL docs 28.2.4
-  "pg_stat_replication" and 9.27.3 "Backup Control Functions". Both need ``pg_monitor`` (the validation role has
-  it), else other roles' sessions show no state and no LSN.
+- lag: bytes of WAL written on the source and not yet replayed by a standby (``replay_lsn`` of
+  ``pg_stat_replication``) or not yet confirmed by the consumer of a logical replication slot of the database
+  (``confirmed_flush_lsn`` of ``pg_replication_slots``: AWS DMS's CDC reads through such a slot), the largest of
+  them, ``pg_wal_lsn_diff(pg_current_wal_lsn(), ...)``. A slot nobody consumes (a stopped DMS task) lags more and
+  more: the run waits, as pt-table-checksum waits for a stopped replica, and says why; PostgreSQL docs 28.2.4 "pg_stat_replication", 54.19
+  "pg_replication_slots" and 9.27.3 "Backup Control Functions". Both readings need ``pg_monitor`` (the validation
+  role has it), else other roles' sessions show no state and no LSN.
 
 While either passes its bound, the run waits :data:`CHECK_INTERVAL` and reads again; the time spent waiting is
 reported (``throttled_seconds``). A run may wait indefinitely, as pt-table-checksum does: the operator sees why on
@@ -27,7 +29,10 @@ CHECK_INTERVAL = 1.0
 READINGS = """
 SELECT (SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend'
           AND pid <> ALL(%s)),
-       (SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0)::bigint FROM pg_stat_replication)
+       (SELECT coalesce(max(lag), 0)::bigint FROM (
+          SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS lag FROM pg_stat_replication
+          UNION ALL SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) FROM pg_replication_slots
+          WHERE slot_type = 'logical' AND database = current_database()) l)
 """
 
 
@@ -48,7 +53,7 @@ class Throttle:
         if self.max_load is not None and load > self.max_load:
             return f"{load} active sessions on the source > --max-load {self.max_load}"
         if self.max_lag is not None and lag > self.max_lag:
-            return f"replication lag {lag} bytes > --max-lag {self.max_lag}"
+            return (f"replication lag {lag} bytes (pg_stat_replication, logical slots) > --max-lag {self.max_lag}")
         return None
 
     def wait(self) -> None:
