@@ -2,7 +2,8 @@
 
 ``-e ENV`` without ``--tables`` or ``--exclude-columns``: an equal result is the next switch's baseline, journalled
 (:func:`cutover.changes.record_validation`) under the operator lock, taken only to write it (a validation may run
-for hours; it holds no lock meanwhile)."""
+for hours; it holds no lock meanwhile). With ``-e ENV`` each finished chunk is also recorded in
+``<state dir>/validate-checkpoint.jsonl`` (``--checkpoint`` elsewhere), which ``--resume`` continues."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def range_sql(key: tuple[Column, ...], rng: Range) -> tuple[str, list[str]]:
 
 @dataclass(frozen=True)
 class Buckets:
-    """The first pass's cut of a table: a SQL expression giving each row's bucket number, and each bucket's range.
+    """A chunk's cut into buckets: a SQL expression giving each row's bucket number, and each bucket's range.
 
     ``kind`` is ``single`` (one bucket) or ``thresholds`` (``width_bucket`` over leading-key values the chunk
     planner read from the source's key order, :mod:`cutover.validate.chunks`).
@@ -72,7 +72,7 @@ class Buckets:
 
 
 def bucket_count(estimated_rows: float) -> int:
-    """How many first-pass buckets for a table of about ``estimated_rows`` rows."""
+    """How many buckets for a table of about ``estimated_rows`` rows (an unkeyed table's second pass)."""
     return max(1, min(MAX_BUCKETS, math.ceil(max(estimated_rows, 0) / ROWS_PER_BUCKET)))
 
 
