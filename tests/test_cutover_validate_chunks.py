@@ -222,3 +222,43 @@ def test_a_difference_gone_from_a_checked_chunk_during_the_run_is_reported_trans
     repair = "UPDATE payments SET amount = amount - 1 WHERE id = 10"
     table = _during_run(payments, monkeypatch, repair, recheck_after=0.01)
     assert table["status"] == "equal" and table["counts"]["transient"] == 1, table
+
+
+def test_under_a_write_workload_with_replication_no_false_difference(transfers: DatabasePair) -> None:
+    source, target, db = transfers.source, transfers.target, transfers.dbname
+    source.execute("CREATE PUBLICATION load_test FOR TABLE transfers", db)
+    target.execute(f"CREATE SUBSCRIPTION load_test CONNECTION '{source.dsn(db)}' PUBLICATION load_test "
+                   "WITH (copy_data = false)", db)
+    target.execute("UPDATE transfers SET amount = -1 WHERE id = 33", db)  # persistent: not replicated
+    with psycopg.connect(source.dsn(db), autocommit=True) as conn:
+        deadline = time.monotonic() + 30
+        while not conn.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()[0]:
+            assert time.monotonic() < deadline, "the subscription never connected"
+            time.sleep(0.1)
+    stop = threading.Event()
+
+    def payments() -> None:  # about 200 writes a second on the source: updates all over the table and new rows
+        with psycopg.connect(source.dsn(db), autocommit=True) as conn:
+            number = 0
+            while not stop.wait(0.005):
+                number += 1
+                conn.execute("UPDATE transfers SET amount = amount + 1 WHERE id = %s", (3 * (number * 7919 % 20000 + 1),))
+                conn.execute("INSERT INTO transfers VALUES (%s, 1, 'new')", (1_000_000 + number,))
+
+    writer = threading.Thread(target=payments)
+    blocker = psycopg.connect(target.dsn(db))
+    blocker.execute("LOCK TABLE transfers IN SHARE MODE")  # the first pass sees a second of writes in flight
+    release = threading.Timer(1.0, blocker.commit)
+    writer.start()
+    release.start()
+    try:
+        report = validate(transfers.source_dsn, transfers.target_dsn,
+                          ValidateOptions(recheck_after=1.5, tables=("transfers",), chunk_time=0.01))
+    finally:
+        stop.set()
+        writer.join()
+        release.join()
+        blocker.close()
+    table = by_table(report)["transfers"]
+    assert table["different"] == [{"id": "33"}] and table["missing"] == table["extra"] == [], table
+    assert table["counts"]["transient"] > 0 and table["counts"]["different"] == 1, table["counts"]

@@ -17,7 +17,8 @@ checkpointed, then a re-check of what differed.
   chunks' snapshots would be counted twice or never. Such a table holds one transaction per side as long as two
   passes over it take: give a large table a primary key (or a unique key ``cutover validate`` can use).
 - Each finished chunk goes to the checkpoint (:mod:`cutover.validate.checkpoint`), which ``--resume`` continues.
-- The re-check (:func:`_recheck`) re-reads every differing chunk's whole range after the delay.
+- The re-check (:func:`_recheck`) re-reads every differing chunk's whole range after the delay, then the keys that
+  differ only then once more.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from cutover.validate.throttle import Throttle
 
 RECHECK_MARGIN_SECONDS = 5.0
 """Added to the measured replication lag for the default re-check delay."""
+RECHECK_KEYS = 5000
+"""Keys read per query when keys that differed only at the re-check are read once more."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ class _Run:
         self.transactions = _Transactions()
         self.state = ProgressState()
         self.pairs: Queue[SidePair] = Queue()
-        self.differing: dict[str, list[Range]] = {}
+        self.differing: dict[str, list[Piece]] = {}
         self.checkpoint: Checkpoint | None = None
 
     def _emit(self, note: str | None = None) -> None:
@@ -307,7 +310,7 @@ class _Run:
                 getattr(result, kind).merge(piece.listings[kind])
         result.chunks = len(pieces) if result.keyed else 0
         result.resumed_chunks = len(kept) if result.keyed else 0
-        self.differing[result.table] = [Range(p.lo, p.hi) for p in pieces if p.difference_count]
+        self.differing[result.table] = [p for p in pieces if p.difference_count]
         result.settle()
 
     def _unkeyed(self, result: TableResult, table: Table, columns: tuple[Column, ...]) -> Piece:
@@ -414,10 +417,15 @@ def _check_comparable(source: Any, target: Any) -> None:
 def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None]) -> None:
     """Re-read what differed after the delay, in new short snapshots; keep only what persists.
 
-    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side); an
-    unkeyed table is compared whole again. So a difference is never dropped uncounted, and a table is ``equal``
-    only when every difference was re-read (that ``equal`` may become the baseline a switch's ``verify`` trusts:
-    :mod:`cutover.changes`). ``transient`` counts the differences gone at the re-check."""
+    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side). A key
+    that differs at the re-check and differed in the first pass persists. A key that differs only at the re-check
+    (written while the run went on: in flight under replication, or a new real difference) is read once more after
+    another delay, and counted when it still differs, so neither a write in flight nor a difference planted in a
+    chunk already compared is reported wrongly or lost. When a chunk had more differences than ``--max-listed`` lists
+    (in the first pass or at the re-check), its keys cannot all be matched: every difference of the re-check
+    counts. An unkeyed table is compared whole again. So a difference is never dropped uncounted, and a table is
+    ``equal`` only when every difference was re-read (that ``equal`` may become the baseline a switch's ``verify``
+    trusts: :mod:`cutover.changes`). ``transient`` counts the differences gone at the re-check."""
     options = run.options
     pending = [t for t in report.tables if t.status == DIFFERENT and t.difference_count and tables.get(t.table)]
     delay = options.recheck_after
@@ -429,21 +437,53 @@ def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None
         return
     time.sleep(delay)
     pair = run.pairs.get()
+    fresh: list[tuple[TableResult, TableComparison, list[tuple[str, ...]]]] = []
+    before = {result.table: result.difference_count for result in pending}
     for result in pending:
         table = tables[result.table]
         columns = tuple(table.column(name) for name in result.compared_columns)
-        before, rows = result.difference_count, (result.rows_source, result.rows_target)
         result.reset_differences()
         comparison = TableComparison(table, columns, pair, result)
         if result.keyed:
-            for rng in run.differing[result.table]:
-                with run.transactions.snapshot(pair.source, pair.target):
-                    comparison.check_range(rng, ())
-            result.rows_source, result.rows_target = rows
+            new = []
+            for piece in run.differing[result.table]:
+                new += _recheck_chunk(run, pair, comparison, piece)
+            fresh.append((result, comparison, new))
         else:
             with run.transactions.snapshot(pair.source, pair.target):
                 comparison.run()
-        result.transient = max(0, before - result.difference_count)
+    if any(keys for _, _, keys in fresh):
+        time.sleep(delay)
+    for result, comparison, keys in fresh:
+        for start in range(0, len(keys), RECHECK_KEYS):
+            with run.transactions.snapshot(pair.source, pair.target):
+                comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_KEYS]))
+    for result in pending:
+        result.transient = max(0, before[result.table] - result.difference_count)
         result.status = "equal"
         result.settle()
     run.pairs.put(pair)
+
+
+def _recheck_chunk(run: _Run, pair: SidePair, comparison: TableComparison, piece: Piece) -> list[tuple[str, ...]]:
+    """Re-read one differing chunk into ``comparison``'s result (the differences also seen in the first pass, or
+    all of them when a listing is incomplete); returns the keys that differ only now."""
+    result = comparison.result
+    scratch = TableResult(result.table, True, result.key, run.options.max_listed)
+    with run.transactions.snapshot(pair.source, pair.target):
+        TableComparison(comparison.table, comparison.columns, pair, scratch).check_range(Range(piece.lo, piece.hi), ())
+    listings = [*piece.listings.values(), *(getattr(scratch, kind) for kind in KINDS)]
+    if any(listing.count > len(listing.items) for listing in listings):
+        for kind in KINDS:
+            getattr(result, kind).merge(getattr(scratch, kind))
+        return []
+    key_of = (lambda item: tuple(item[name] for name in result.key))
+    first = {key_of(item) for listing in piece.listings.values() for item in listing.items}
+    new = []
+    for kind in KINDS:
+        for item in getattr(scratch, kind).items:
+            if key_of(item) in first:
+                getattr(result, kind).add(item)
+            else:
+                new.append(key_of(item))
+    return new
