@@ -242,7 +242,8 @@ def test_under_a_write_workload_with_replication_no_false_difference(transfers: 
             number = 0
             while not stop.wait(0.005):
                 number += 1
-                conn.execute("UPDATE transfers SET amount = amount + 1 WHERE id = %s", (3 * (number * 7919 % 20000 + 1),))
+                row = 3 * (number * 7919 % 20000 + 1)
+                conn.execute("UPDATE transfers SET amount = amount + 1 WHERE id = %s", (row,))
                 conn.execute("INSERT INTO transfers VALUES (%s, 1, 'new')", (1_000_000 + number,))
 
     writer = threading.Thread(target=payments)

@@ -64,7 +64,7 @@ class TableComparison:
         return f"SELECT count(*), sum({self.row_hash}) FROM {self.relation} WHERE {where}"
 
     def _rows(self, columns: str, where: str = "TRUE") -> str:
-        """``(SELECT <columns>, clock_timestamp() FROM table WHERE <where>) s``: a subquery that PostgreSQL keeps as it is.
+        """``(SELECT <columns>, clock_timestamp() FROM table WHERE <where>) s``: a subquery PostgreSQL keeps as is.
 
         A subquery whose select list holds a volatile function is not flattened into the outer query (PostgreSQL's
         ``is_simple_subquery``), and ``clock_timestamp()`` is volatile, parallel-safe and cheap. Kept, the

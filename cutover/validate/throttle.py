@@ -9,9 +9,9 @@ Read on the source before each chunk is started, at most every :data:`CHECK_INTE
   ``pg_stat_replication``) or not yet confirmed by the consumer of a logical replication slot of the database
   (``confirmed_flush_lsn`` of ``pg_replication_slots``: AWS DMS's CDC reads through such a slot), the largest of
   them, ``pg_wal_lsn_diff(pg_current_wal_lsn(), ...)``. A slot nobody consumes (a stopped DMS task) lags more and
-  more: the run waits, as pt-table-checksum waits for a stopped replica, and says why; PostgreSQL docs 28.2.4 "pg_stat_replication", 54.19
-  "pg_replication_slots" and 9.27.3 "Backup Control Functions". Both readings need ``pg_monitor`` (the validation
-  role has it), else other roles' sessions show no state and no LSN.
+  more: the run waits, as pt-table-checksum waits for a stopped replica, and says why; PostgreSQL docs 28.2.4
+  "pg_stat_replication", 54.19 "pg_replication_slots" and 9.27.3 "Backup Control Functions". Both readings need
+  ``pg_monitor`` (the validation role has it), else other roles' sessions show no state and no LSN.
 
 While either passes its bound, the run waits :data:`CHECK_INTERVAL` and reads again; the time spent waiting is
 reported (``throttled_seconds``). A run may wait indefinitely, as pt-table-checksum does: the operator sees why on
