@@ -263,3 +263,22 @@ def test_under_a_write_workload_with_replication_no_false_difference(transfers: 
     table = by_table(report)["transfers"]
     assert table["different"] == [{"id": "33"}] and table["missing"] == table["extra"] == [], table
     assert table["counts"]["transient"] > 0 and table["counts"]["different"] == 1, table["counts"]
+
+
+def test_a_resumed_run_records_the_counters_of_the_interrupted_run_as_its_baseline(transfers: DatabasePair,
+                                                                                  tmp_path: Path) -> None:
+    from cutover.cli.validate import _baseline_counters
+
+    checkpoint = tmp_path / "validate-checkpoint.jsonl"
+    first = _baseline_counters(transfers.source_dsn, transfers.target_dsn, ValidateOptions(checkpoint=checkpoint))
+    transfers.target.execute("UPDATE transfers SET amount = 0 WHERE id = 3", transfers.dbname)  # after the start
+    with psycopg.connect(transfers.target_dsn) as conn:  # until the statistics show it
+        while conn.execute("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'transfers'").fetchone()[0] < 1:
+            time.sleep(0.05)
+            conn.rollback()
+    resumed = ValidateOptions(checkpoint=checkpoint, resume=True)
+    assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, resumed) == first  # not read again
+    assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, ValidateOptions(checkpoint=checkpoint)) != first
+    # negative control: a resumed run without the interrupted run's counters records no baseline
+    checkpoint.with_suffix(".counters.json").unlink()
+    assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, resumed) is None

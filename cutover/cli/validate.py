@@ -22,7 +22,7 @@ from cutover.cli.options import StateDir
 from cutover.cli.terminal import JsonFileOption, UsageError, terminal
 
 if TYPE_CHECKING:
-    from cutover.validate import ValidationReport
+    from cutover.validate import ValidateOptions, ValidationReport
     from cutover.validate.run import ProgressState
 
 PROGRESS_INTERVAL = 5.0
@@ -99,9 +99,7 @@ def validate(
     source_dsn, target_dsn = databases.resolve(source, target, environment)
     counters = None
     if environment and not options.tables and not options.exclude_columns:
-        from cutover.changes import read_both
-
-        counters = read_both(source_dsn, target_dsn, schema)  # before the validation's snapshots
+        counters = _baseline_counters(source_dsn, target_dsn, options)
     with _progress() as advance:
         report = run(source_dsn, target_dsn, options, advance)
     if json_file:
@@ -110,6 +108,23 @@ def validate(
     if counters is not None and report.status == "equal":
         _record_baseline(environment, state_dir, counters, report)
     raise typer.Exit(int(report.exit_code))
+
+
+def _baseline_counters(source_dsn: str, target_dsn: str, options: ValidateOptions) -> Optional[dict]:
+    """The modification counters the baseline records, read before the run's first chunk: now, kept next to the
+    checkpoint (``<checkpoint>.counters.json``); with ``--resume``, the interrupted run's (its first chunks were
+    compared then: counters read now would hide a change made in between). ``None`` (no baseline) when a resumed
+    run's counters are missing."""
+    from cutover.changes import read_both
+
+    kept = options.checkpoint.with_suffix(".counters.json") if options.checkpoint else None
+    if options.resume:
+        return json.loads(kept.read_text()) if kept is not None and kept.exists() else None
+    counters = read_both(source_dsn, target_dsn, options.schema)  # before the validation's snapshots
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(counters))
+    return counters
 
 
 def _default_checkpoint(environment: Optional[str], state_dir: Optional[Path]) -> Optional[Path]:
