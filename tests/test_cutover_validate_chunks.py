@@ -278,7 +278,8 @@ def test_a_resumed_run_records_the_counters_of_the_interrupted_run_as_its_baseli
             conn.rollback()
     resumed = ValidateOptions(checkpoint=checkpoint, resume=True)
     assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, resumed) == first  # not read again
-    assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, ValidateOptions(checkpoint=checkpoint)) != first
+    fresh = ValidateOptions(checkpoint=checkpoint)
+    assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, fresh) != first
     # negative control: a resumed run without the interrupted run's counters records no baseline
     checkpoint.with_suffix(".counters.json").unlink()
     assert _baseline_counters(transfers.source_dsn, transfers.target_dsn, resumed) is None
