@@ -162,10 +162,10 @@ def _progress() -> Iterator[Callable[[ProgressState], None]]:
 
         yield line
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
-    with Progress(TextColumn("validating"), BarColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
-                  console=terminal.err, transient=True) as bars:
+    with Progress(TextColumn("validating"), BarColumn(), TextColumn("{task.description}"), console=terminal.err,
+                  transient=True) as bars:
         task = bars.add_task("", total=None)
 
         def bar(state: ProgressState) -> None:
