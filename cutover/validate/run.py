@@ -242,10 +242,12 @@ class _Run:
         with ExitStack() as stack, ThreadPoolExecutor(max_workers=jobs + 2) as pool, \
                 ThreadPoolExecutor(max_workers=jobs) as workers:
             opened = [pool.submit(self._open_side, side) for side in ("source", "target")]
+            wait(opened)
+            for future in opened:  # a side that failed: the other one's connection is closed too
+                if not future.exception():
+                    stack.enter_context(future.result()[0])
             (self.monitor, source), (target_conn, target) = (future.result() for future in opened)
-            stack.enter_context(self.monitor)
-            with target_conn:
-                _check_comparable(self.monitor, target_conn)
+            _check_comparable(self.monitor, target_conn)
             tables = _select_tables(options, source, target)
             _check_excluded(options, source, target)
             differences = [d for d in compare_catalogs(source, target, options.exclude_columns)
@@ -314,6 +316,7 @@ class _Run:
         result.settle()
 
     def _unkeyed(self, result: TableResult, table: Table, columns: tuple[Column, ...]) -> Piece:
+        self.throttle.wait()
         pair = self.pairs.get()
         try:
             scratch = TableResult(result.table, False, (), self.options.max_listed)
@@ -447,6 +450,7 @@ def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None
         if result.keyed:
             new = []
             for piece in run.differing[result.table]:
+                run.throttle.wait()
                 new += _recheck_chunk(run, pair, comparison, piece)
             fresh.append((result, comparison, new))
         else:
