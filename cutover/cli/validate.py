@@ -68,13 +68,14 @@ def validate(
     max_load: int = typer.Option(25, "--max-load", help="Pause between chunks while more client sessions than this "
                                  "are active on the source (pg_stat_activity)."),
     max_lag: int = typer.Option(16 * 1024 * 1024, "--max-lag", help="Pause between chunks while the source's "
-                                "replication lags by more than this many bytes of WAL (pg_stat_replication)."),
+                                "replication (a standby, a subscriber, a logical slot such as DMS's) lags by more "
+                                "than this many bytes of WAL."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", metavar="FILE", help="Record each finished chunk "
                                               "there (keys, counts, hashes); default with --environment: "
                                               f"<state dir>/{CHECKPOINT_NAME}."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run recorded in the checkpoint "
                                 "(same answer as a run from the start)."),
-    recheck_after: str = typer.Option("auto", "--recheck-after", help="Seconds before mismatched keys are read "
+    recheck_after: str = typer.Option("auto", "--recheck-after", help="Seconds before differing chunks are read "
                                       "again; 'auto': the source's replication lag + 5 s when replication runs "
                                       "(else none); 0: no re-check."),
     max_listed: int = typer.Option(1000, "--max-listed", help="Keys listed per kind of difference and table "
