@@ -224,17 +224,24 @@ def test_a_difference_gone_from_a_checked_chunk_during_the_run_is_reported_trans
     assert table["status"] == "equal" and table["counts"]["transient"] == 1, table
 
 
-def test_under_a_write_workload_with_replication_no_false_difference(transfers: DatabasePair) -> None:
+def _replicated(transfers: DatabasePair) -> None:
+    """Native logical replication of ``transfers`` from source to target (the same rows on both already), streaming;
+    then a persistent difference on the target (id 33: not replicated)."""
     source, target, db = transfers.source, transfers.target, transfers.dbname
     source.execute("CREATE PUBLICATION load_test FOR TABLE transfers", db)
     target.execute(f"CREATE SUBSCRIPTION load_test CONNECTION '{source.dsn(db)}' PUBLICATION load_test "
                    "WITH (copy_data = false)", db)
-    target.execute("UPDATE transfers SET amount = -1 WHERE id = 33", db)  # persistent: not replicated
+    target.execute("UPDATE transfers SET amount = -1 WHERE id = 33", db)
     with psycopg.connect(source.dsn(db), autocommit=True) as conn:
         deadline = time.monotonic() + 30
         while not conn.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()[0]:
             assert time.monotonic() < deadline, "the subscription never connected"
             time.sleep(0.1)
+
+
+def test_under_a_write_workload_with_replication_no_false_difference(transfers: DatabasePair) -> None:
+    source, target, db = transfers.source, transfers.target, transfers.dbname
+    _replicated(transfers)
     stop = threading.Event()
 
     def payments() -> None:  # about 200 writes a second on the source: updates all over the table and new rows
