@@ -12,6 +12,10 @@ Read on the source before each chunk is started, at most every :data:`CHECK_INTE
   more: the run waits, as pt-table-checksum waits for a stopped replica, and says why; PostgreSQL docs 28.2.4
   "pg_stat_replication", 54.19 "pg_replication_slots" and 9.27.3 "Backup Control Functions". Both readings need
   ``pg_monitor`` (the validation role has it), else other roles' sessions show no state and no LSN.
+  A bound on load, not a proof of what was applied: a native subscriber reports the WAL end it has received as
+  flushed when no applied transaction awaits its flush (PostgreSQL's ``worker.c``, ``send_feedback``), so while
+  its apply worker waits inside a transaction the reading can already be past it (found while testing; the
+  re-check therefore waits a delay, not for these positions).
 
 While either passes its bound, the run waits :data:`CHECK_INTERVAL` and reads again; the time spent waiting is
 reported (``throttled_seconds``). A run may wait indefinitely, as pt-table-checksum does: the operator sees why on
