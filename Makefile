@@ -135,8 +135,8 @@ golden: install ## Re-record tests/fixtures/synth (synthesized JSON of dev and p
 bench: .venv/.installed ## Time cold synth processes against the jsii floor (bench/synth; RUNS=5)
 	bench/synth --runs $(RUNS) --environment $(ENVIRONMENT)
 
-bench-validate: .venv/.installed postgresql ## cutover validate vs the read floor, reladiff and a naive diff (bench/validate; ROWS=2000000)
-	bench/validate --rows $(or $(ROWS),2000000) --rows 200000 --runs $(or $(BENCH_RUNS),2)
+bench-validate: .venv/.installed postgresql ## cutover validate vs the read floors, reladiff and a naive diff (bench/validate; ROWS=10000000)
+	bench/validate --rows $(or $(ROWS),10000000) --runs $(or $(BENCH_RUNS),1) $(BENCH_ARGS)
 
 DEFAULT_RATES := 50,100,200
 bench-freeze: .venv/.installed ## Write freeze of a switchover at a few payment rates (bench/freeze; RATES=50,100,200)

@@ -1,12 +1,13 @@
 """Compare one table on both sides, server-side: bucket checksums first, then only the mismatching ranges.
 
-Keyed tables (see :mod:`cutover.validate.ranges`): one pass over each side computes ``count(*), sum(h)`` (``h``
-the row hash of :mod:`cutover.validate.rowhash`) per bucket of the leading key column, a plain ``GROUP BY``
-aggregate that PostgreSQL may run as a parallel sequential scan. A bucket whose checksums differ is narrowed:
-buckets holding at most :data:`FETCH_LIMIT` rows on either side have their rows' ``(key, h)`` fetched, several
-buckets per query (one index range scan each), and compared by key; a larger one is cut into :data:`SPLIT` key
-ranges (thresholds from ``row_number()`` over the key on the side with more rows) and each range is checksummed
-again. Only keys and hashes leave the server.
+Keyed tables are compared chunk by chunk (:mod:`cutover.validate.chunks` cuts the key space and
+:mod:`cutover.validate.run` gives each chunk its own short snapshot on each side): :meth:`TableComparison.check_range`
+computes ``count(*), sum(h)`` (``h`` the row hash of :mod:`cutover.validate.rowhash`) per sub-bucket of the chunk
+(leading-key thresholds about :data:`~cutover.validate.ranges.ROWS_PER_BUCKET` rows apart, one index range scan). A
+bucket whose checksums differ is narrowed: buckets holding at most :data:`FETCH_LIMIT` rows on either side have
+their rows' ``(key, h)`` fetched, several buckets per query, and compared by key; a larger one is cut into
+:data:`SPLIT` key ranges (thresholds from ``row_number()`` over the key on the side with more rows) and each range
+is checksummed again. Only keys and hashes leave the server.
 
 Tables without a key: a multiset of row hashes. One pass computes ``count(*), sum(h)`` over the whole table; only
 when that differs, a second pass computes them per bucket of ``h`` (low bits), and the mismatching buckets'
@@ -15,13 +16,12 @@ when that differs, a second pass computes them per bucket of ``h`` (low bits), a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
 from cutover.schema import Column, Table
-from cutover.validate.ranges import (INTEGER_TYPES, ROWS_PER_BUCKET, Buckets, Range, arithmetic_buckets,
-                                     bucket_count, range_sql, threshold_buckets)
+from cutover.validate.ranges import Range, bucket_count, range_sql, threshold_buckets
 from cutover.validate.result import TableResult
 from cutover.validate.rowhash import ident, relation, row_hash
 
@@ -30,8 +30,6 @@ FETCH_LIMIT = 20_000
 of several such ranges are fetched in one query up to this many rows."""
 SPLIT = 16
 """A larger mismatching range is cut into this many ranges."""
-SAMPLE_ROWS = 20 * ROWS_PER_BUCKET
-"""About how many leading-key values ``TABLESAMPLE`` reads to place thresholds."""
 
 Checksum = tuple[int, int]
 """``(count(*), sum(row hash))`` of a range."""
@@ -54,21 +52,19 @@ class SidePair:
 class TableComparison:
     """Compares ``table`` (the columns to hash already chosen) through ``sides``; fills ``result``."""
 
-    def __init__(self, table: Table, columns: tuple[Column, ...], sides: SidePair, result: TableResult,
-                 progress: Callable[[str, float], None] | None = None) -> None:
+    def __init__(self, table: Table, columns: tuple[Column, ...], sides: SidePair, result: TableResult) -> None:
         self.table, self.columns, self.sides, self.result = table, columns, sides, result
         self.key = tuple(table.column(name) for name in table.key)
         self.relation = relation(table)
         self.row_hash = row_hash(columns)
-        self.progress = progress or (lambda table, fraction: None)
 
     # -- shared SQL ------------------------------------------------------------------------------------------
     def _checksums(self, where: str = "TRUE") -> str:
         """``SELECT count(*), sum(h) FROM table WHERE ...``."""
         return f"SELECT count(*), sum({self.row_hash}) FROM {self.relation} WHERE {where}"
 
-    def _rows(self, columns: str) -> str:
-        """``(SELECT <columns>, clock_timestamp() FROM table) s``: a subquery that PostgreSQL keeps as it is.
+    def _rows(self, columns: str, where: str = "TRUE") -> str:
+        """``(SELECT <columns>, clock_timestamp() FROM table WHERE <where>) s``: a subquery PostgreSQL keeps as is.
 
         A subquery whose select list holds a volatile function is not flattened into the outer query (PostgreSQL's
         ``is_simple_subquery``), and ``clock_timestamp()`` is volatile, parallel-safe and cheap. Kept, the
@@ -78,68 +74,48 @@ class TableComparison:
         million rows makes PostgreSQL sort every row, or give up the parallel scan, to build a few thousand
         groups. Neither the volatile column nor the subquery keeps the scan from running in parallel.
         """
-        return f"(SELECT {columns}, clock_timestamp() AS unflattened FROM {self.relation}) s"
+        return f"(SELECT {columns}, clock_timestamp() AS unflattened FROM {self.relation} WHERE {where}) s"
 
     def _estimated_rows(self) -> float:
         (rows,), _ = self.sides.both("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
                                      (self.relation,))
         return float(rows[0])
 
-    # -- keyed -----------------------------------------------------------------------------------------------
+    # -- keyed: one chunk ---------------------------------------------------------------------------------
     def run(self) -> TableResult:
-        """Compare the table; returns the filled :class:`TableResult`."""
+        """Compare an unkeyed table (the multiset of its row hashes) or, for a keyed one, every key at once
+        (:meth:`check_range` over the whole key space); returns the filled :class:`TableResult`."""
         if self.key:
-            self._keyed()
+            self.check_range(Range(), ())
         else:
             self._unkeyed()
         self.result.settle()
         return self.result
 
-    def _buckets(self) -> Buckets:
-        estimated = self._estimated_rows()
-        lead = self.key[0]
-        if bucket_count(estimated) == 1:
-            return Buckets("single", "0")
-        if lead.base_type in INTEGER_TYPES:
-            src, tgt = self.sides.both(f"SELECT min({ident(lead.name)}), max({ident(lead.name)}) "
-                                       f"FROM {self.relation}")
-            lows = [row[0] for row in (src[0], tgt[0]) if row[0] is not None]
-            highs = [row[1] for row in (src[0], tgt[0]) if row[1] is not None]
-            if not lows:
-                return Buckets("single", "0")
-            return arithmetic_buckets(lead, min(lows), max(highs), estimated)
-        pages = self.sides.source.execute("SELECT greatest(relpages, 1) FROM pg_class WHERE oid = %s::regclass",
-                                          (self.relation,)).fetchone()[0]
-        percent = min(100.0, 100.0 * SAMPLE_ROWS / max(estimated, 1.0))
-        if percent * pages < 100 * 50:  # a sample of few pages clusters: read at least 50 of them
-            percent = min(100.0, 100.0 * 50 / pages)
-        sample = [row[0] for row in self.sides.source.execute(
-            f"SELECT k::text FROM (SELECT DISTINCT {ident(lead.name)} AS k FROM {self.relation} "
-            f"TABLESAMPLE SYSTEM (%s)) s ORDER BY k", (percent,)).fetchall()]
-        wanted = bucket_count(estimated)
-        every = max(1, len(sample) // wanted)
-        return threshold_buckets(lead, sample[every::every][:wanted])
+    def check_range(self, rng: Range, thresholds: Sequence[str]) -> None:
+        """Compare the rows of ``rng`` (a chunk of :mod:`cutover.validate.chunks`), counting them in the result.
 
-    def _checksum_by_bucket(self, buckets: Buckets) -> tuple[dict[int, Checksum], dict[int, Checksum]]:
-        rows = self._rows(f"{buckets.expression} AS b, {self.row_hash} AS h")
-        src, tgt = self.sides.both(f"SELECT b, count(*), sum(h) FROM {rows} GROUP BY b", buckets.params)
-        return ({b: (n, s) for b, n, s in src}, {b: (n, s) for b, n, s in tgt})
-
-    def _keyed(self) -> None:
-        buckets = self._buckets()
-        source, target = self._checksum_by_bucket(buckets)
-        self.result.rows_source = sum(c[0] for c in source.values())
-        self.result.rows_target = sum(c[0] for c in target.values())
-        mismatched = sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b))
-        self.progress(self.result.table, 0.5)
+        One query per side: ``count(*), sum(h)`` per sub-bucket of the chunk, a bucket per leading-key
+        ``thresholds`` interval (``width_bucket``; each threshold a leading-key text strictly inside the chunk, about
+        :data:`~cutover.validate.ranges.ROWS_PER_BUCKET` rows apart). Mismatching buckets are then narrowed down to
+        keys in the same snapshot: fetched when small, split otherwise (:meth:`_narrow`)."""
+        buckets = threshold_buckets(self.key[0], list(thresholds))
+        where, params = range_sql(self.key, rng)
+        rows = self._rows(f"{buckets.expression} AS b, {self.row_hash} AS h", where)
+        src, tgt = self.sides.both(f"SELECT b, count(*), sum(h) FROM {rows} GROUP BY b", [*buckets.params, *params])
+        source = {b: (n, s) for b, n, s in src}
+        target = {b: (n, s) for b, n, s in tgt}
+        self.result.rows_source = (self.result.rows_source or 0) + sum(c[0] for c in source.values())
+        self.result.rows_target = (self.result.rows_target or 0) + sum(c[0] for c in target.values())
         small: list[tuple[Range, int]] = []
-        for number, bucket in enumerate(mismatched):
-            rows = max(source.get(bucket, (0,))[0], target.get(bucket, (0,))[0])
-            if rows <= FETCH_LIMIT:
-                small.append((buckets.range_of(bucket), rows))
+        for bucket in sorted(b for b in set(source) | set(target) if source.get(b) != target.get(b)):
+            sub = buckets.range_of(bucket)
+            sub = Range(rng.lo if sub.lo is None else sub.lo, rng.hi if sub.hi is None else sub.hi)
+            rows_source, rows_target = source.get(bucket, (0,))[0], target.get(bucket, (0,))[0]
+            if max(rows_source, rows_target) <= FETCH_LIMIT:
+                small.append((sub, max(rows_source, rows_target)))
             else:
-                self._narrow(buckets.range_of(bucket), source.get(bucket, (0,))[0], target.get(bucket, (0,))[0])
-            self.progress(self.result.table, 0.5 + 0.25 * (number + 1) / len(mismatched))
+                self._narrow(sub, rows_source, rows_target)
         self._compare_rows_of(small)
 
     def _range_checksum(self, rng: Range) -> tuple[Checksum, Checksum]:
@@ -183,13 +159,12 @@ class TableComparison:
         ranges per query as fit in :data:`FETCH_LIMIT` rows (``WHERE range1 OR range2 ...``)."""
         batch: list[Range] = []
         rows = 0
-        for number, (rng, count) in enumerate(ranges):
+        for rng, count in ranges:
             if batch and rows + count > FETCH_LIMIT:
                 self._compare_rows_batch(batch)
                 batch, rows = [], 0
             batch.append(rng)
             rows += count
-            self.progress(self.result.table, 0.75 + 0.25 * (number + 1) / len(ranges))
         if batch:
             self._compare_rows_batch(batch)
 

@@ -28,6 +28,11 @@ class Listing:
         if len(self.items) < self.limit:
             self.items.append(item)
 
+    def merge(self, other: Listing) -> None:
+        """Add ``other``'s items (up to this listing's limit) and its count."""
+        self.items.extend(other.items[:max(0, self.limit - len(self.items))])
+        self.count += other.count
+
 
 @dataclass
 class TableResult:
@@ -41,6 +46,8 @@ class TableResult:
             (unkeyed tables: ``{"row_hash": <16 hex digits>, "copies": n}`` in missing and extra).
         transient: differences seen first and gone at the re-check (``--recheck-after``).
         schema: this table's schema differences. error: why it could not be compared.
+        chunks: key-range chunks compared (keyed tables; 0 for an unkeyed table, compared whole);
+            resumed_chunks: of them, taken from the checkpoint of an interrupted run (``--resume``).
     """
 
     table: str
@@ -57,6 +64,8 @@ class TableResult:
     schema: list[SchemaDifference] = field(default_factory=list)
     error: str | None = None
     compared_columns: tuple[str, ...] = ()
+    chunks: int = 0
+    resumed_chunks: int = 0
 
     def __post_init__(self) -> None:
         self.reset_differences()
@@ -81,7 +90,7 @@ class TableResult:
             "missing": self.missing.items, "extra": self.extra.items, "different": self.different.items,
             "counts": {"missing": self.missing.count, "extra": self.extra.count,
                        "different": self.different.count, "transient": self.transient},
-            "listed_limit": self.limit,
+            "listed_limit": self.limit, "chunks": self.chunks, "resumed_chunks": self.resumed_chunks,
             "schema": [d.as_dict() for d in self.schema],
         }
         if self.error:
@@ -91,12 +100,21 @@ class TableResult:
 
 @dataclass
 class ValidationReport:
-    """A whole run: every table, the schema differences found before any data was compared, the re-check."""
+    """A whole run: every table, the schema differences found before any data was compared, the re-check.
+
+    Attributes:
+        oldest_transaction_seconds: per side (``source``, ``target``), the longest any transaction of this run
+            lasted there (from ``BEGIN`` to its end, measured by the client: an upper bound of how long the run
+            held back that side's ``xmin`` horizon).
+        throttled_seconds: time spent paused by ``--max-load`` / ``--max-lag``.
+    """
 
     tables: list[TableResult]
     schema_differences: list[SchemaDifference]
     recheck_after_seconds: float | None = None
     schema: str = "public"
+    oldest_transaction_seconds: dict[str, float] = field(default_factory=dict)
+    throttled_seconds: float = 0.0
 
     @property
     def status(self) -> str:
@@ -118,5 +136,8 @@ class ValidationReport:
             "tables": [t.as_dict() for t in self.tables],
             "schema_differences": [d.as_dict() for d in self.schema_differences],
             "recheck_after_seconds": self.recheck_after_seconds,
+            "oldest_transaction_seconds": {side: round(value, 3) for side, value in
+                                           self.oldest_transaction_seconds.items()},
+            "throttled_seconds": round(self.throttled_seconds, 3),
             "summary": {s: sum(1 for t in self.tables if t.status == s) for s in (EQUAL, DIFFERENT, ERROR)},
         }

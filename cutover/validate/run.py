@@ -1,33 +1,53 @@
-"""A validation run: both sides in one consistent snapshot each, tables compared in parallel, then a re-check.
+"""A validation run: chunks of each keyed table in short snapshots over ``--jobs`` connections per side, throttled,
+checkpointed, then a re-check of what differed.
 
-Each side opens a coordinator transaction (``REPEATABLE READ, READ ONLY``) and exports its snapshot
-(``pg_export_snapshot()``); every worker connection of that side imports it (``SET TRANSACTION SNAPSHOT``), so
-all ``--jobs`` workers read the same database state as the coordinator, which stays open until the end. Both
-sides are opened at the same moment and every query runs on both sides at once. See PostgreSQL docs 9.27.5
-"Snapshot Synchronization Functions" and 13.2.2 "Repeatable Read Isolation Level".
+- The catalogs are read in one short snapshot per side (``REPEATABLE READ, READ ONLY``), closed at once.
+- Keyed tables: the key space is cut into chunks sized to ``--chunk-time`` (:mod:`cutover.validate.chunks`); each
+  chunk is compared in its own ``REPEATABLE READ, READ ONLY`` transaction on each side, begun on both sides at the
+  same moment and ended as soon as the chunk is compared (:meth:`~cutover.validate.compare.TableComparison.
+  check_range`): no transaction lives longer than one chunk, so neither side's ``xmin`` horizon is held back and
+  autovacuum keeps up (PostgreSQL docs 13.2.2 "Repeatable Read Isolation Level", 25.1.5 "Preventing Transaction
+  ID Wraparound Failures"; pt-table-checksum's rule of never holding a long transaction on the primary). The
+  chunks of one table are spread over ``--jobs`` connection pairs; between chunks the run pauses while
+  :mod:`cutover.validate.throttle`'s bounds are passed. Chunk by chunk, each side is read at a different moment:
+  a write replicated between the two reads of a chunk shows as a difference, hence the re-check.
+- Tables without a key: compared whole, in one snapshot per side (:meth:`~cutover.validate.compare.
+  TableComparison.run`): a multiset of row hashes has no key to cut into ranges that mean the same rows on both
+  sides; physical ranges (``ctid``) hold different rows on each side, and a row moved by an ``UPDATE`` between two
+  chunks' snapshots would be counted twice or never. Such a table holds one transaction per side as long as two
+  passes over it take: give a large table a primary key (or a unique key ``cutover validate`` can use).
+- Each finished chunk goes to the checkpoint (:mod:`cutover.validate.checkpoint`), which ``--resume`` continues.
+- The re-check (:func:`_recheck`) re-reads every differing chunk's whole range after the delay, then the keys that
+  differ only then once more.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from queue import Queue
 from typing import Any
 
 from cutover.cli.terminal import CutoverError, ExitCode, UsageError
 from cutover.postgres import begin_snapshot, connect, error_text
-from cutover.schema import Table, compare_catalogs, read_catalog
+from cutover.schema import Column, Table, compare_catalogs, read_catalog
+from cutover.validate.checkpoint import KINDS, Checkpoint, Piece, fingerprint
+from cutover.validate.chunks import Chunk, ChunkPlanner
 from cutover.validate.compare import SidePair, TableComparison
+from cutover.validate.ranges import Range
 from cutover.validate.result import DIFFERENT, ERROR, TableResult, ValidationReport
-from cutover.validate.rowhash import HASH_PROBE
+from cutover.validate.rowhash import HASH_PROBE, relation
+from cutover.validate.throttle import Throttle
 
 RECHECK_MARGIN_SECONDS = 5.0
 """Added to the measured replication lag for the default re-check delay."""
-RECHECK_CHUNK = 5000
-"""Keys re-read per query at the re-check."""
+RECHECK_KEYS = 5000
+"""Keys read per query when keys that differed only at the re-check are read once more."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +58,16 @@ class ValidateOptions:
         schema: the schema on both sides (default ``public``).
         tables: table names to compare (default: every table of the schema on either side).
         exclude_columns: ``(table, column)`` pairs left out everywhere (a column only the migration adds).
-        jobs: tables compared at once; each uses one connection per side (default 2).
-        recheck_after: seconds before re-reading mismatched keys; ``None``: the source's replication lag plus
+        jobs: connections per side; the chunks of a table are compared on all of them at once (default 2, 1..32).
+        recheck_after: seconds before re-reading differing chunks; ``None``: the source's replication lag plus
             :data:`RECHECK_MARGIN_SECONDS` when a WAL sender is streaming from it, else no re-check; ``0``: none.
         max_listed: keys listed per kind of difference and table (all are counted).
+        chunk_time: seconds one chunk should take (default 0.5, pt-table-checksum's ``--chunk-time``).
+        max_load: pause while more client sessions than this are active on the source (``None``: never; the
+            command's default is 25, pt-table-checksum's ``--max-load Threads_running=25``).
+        max_lag: pause while the source's replication lags by more than this many bytes of WAL (``None``: never;
+            the command's default is 16 MiB).
+        checkpoint: the checkpoint file (``None``: none kept). resume: continue the run recorded there.
     """
 
     schema: str = "public"
@@ -50,6 +76,11 @@ class ValidateOptions:
     jobs: int = 2
     recheck_after: float | None = None
     max_listed: int = 1000
+    chunk_time: float = 0.5
+    max_load: int | None = None
+    max_lag: int | None = None
+    checkpoint: Path | None = None
+    resume: bool = False
 
     def problems(self) -> list[UsageError]:
         """Usage errors of the options themselves (before any connection)."""
@@ -60,27 +91,73 @@ class ValidateOptions:
             found.append(UsageError("--recheck-after", self.recheck_after, "must lie between 0 and 3600 seconds"))
         if self.max_listed < 1:
             found.append(UsageError("--max-listed", self.max_listed, "must be at least 1"))
+        if not 0.001 <= self.chunk_time <= 60:
+            found.append(UsageError("--chunk-time", self.chunk_time, "must lie between 0.001 and 60 seconds"))
+        if self.max_load is not None and self.max_load < 1:
+            found.append(UsageError("--max-load", self.max_load, "must be at least 1 active session"))
+        if self.max_lag is not None and self.max_lag < 0:
+            found.append(UsageError("--max-lag", self.max_lag, "must be 0 or more bytes"))
+        if self.resume and self.checkpoint is None:
+            found.append(UsageError("--resume", True, "needs a checkpoint: --checkpoint FILE or --environment"))
         return found
 
 
-Progress = Callable[[str, float], None]
-
-
 @dataclass
-class _Side:
-    name: str
-    dsn: str
-    coordinator: Any = None
-    snapshot: str = ""
-    catalog: dict[str, Table] = field(default_factory=dict)
+class ProgressState:
+    """Where a run is: the table being compared, rows (source side) and chunks done, the source's estimated rows
+    (``pg_class.reltuples``) of every table, time throttled, and ``note`` (why it is paused, or empty)."""
+
+    table: str = ""
+    rows_done: int = 0
+    rows_total: int = 0
+    chunks_done: int = 0
+    throttled_seconds: float = 0.0
+    note: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        """Rows per second so far."""
+        return self.rows_done / max(time.monotonic() - self.started, 1e-3)
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated seconds to the end at the current rate (``None`` before any row)."""
+        if not self.rows_done:
+            return None
+        return max(0.0, self.rows_total - self.rows_done) / max(self.rate, 1e-9)
 
 
-def _open_side(side: _Side, schema: str, stack: ExitStack) -> _Side:
-    side.coordinator = stack.enter_context(connect(side.dsn, side=side.name))
-    begin_snapshot(side.coordinator)
-    side.snapshot = side.coordinator.execute("SELECT pg_export_snapshot()").fetchone()[0]
-    side.catalog = read_catalog(side.coordinator, schema)
-    return side
+Progress = Callable[[ProgressState], None]
+
+
+class _Transactions:
+    """Every transaction of the run goes through :meth:`snapshot`; the longest per side is kept."""
+
+    def __init__(self) -> None:
+        self.oldest = {"source": 0.0, "target": 0.0}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def snapshot(self, *conns: Any) -> Iterator[None]:
+        """One ``REPEATABLE READ, READ ONLY`` transaction on each of ``conns`` (``side`` named by the connection),
+        begun together and ended (rolled back: nothing was written) together."""
+        import psycopg
+
+        started = []
+        for conn in conns:
+            started.append(time.monotonic())
+            begin_snapshot(conn)
+        try:
+            yield
+        finally:
+            for conn, start in zip(conns, started):
+                try:
+                    conn.rollback()
+                except psycopg.Error:
+                    pass  # a broken connection: its error is already on its way
+                with self._lock:
+                    self.oldest[conn.side] = max(self.oldest[conn.side], time.monotonic() - start)
 
 
 def replication_lag_seconds(source_dsn: str) -> float | None:
@@ -134,72 +211,198 @@ def _plan(name: str, options: ValidateOptions, source: dict[str, Table], target:
     return result, src
 
 
+class _Run:
+    """One run of :func:`validate` (its connections, pools, checkpoint and progress)."""
+
+    def __init__(self, source_dsn: str, target_dsn: str, options: ValidateOptions, progress: Progress) -> None:
+        self.dsns = {"source": source_dsn, "target": target_dsn}
+        self.options, self.progress = options, progress
+        self.transactions = _Transactions()
+        self.state = ProgressState()
+        self.pairs: Queue[SidePair] = Queue()
+        self.differing: dict[str, list[Piece]] = {}
+        self.checkpoint: Checkpoint | None = None
+
+    def _emit(self, note: str | None = None) -> None:
+        if note is not None:
+            self.state.note = note
+        self.state.throttled_seconds = self.throttle.seconds
+        self.progress(self.state)
+
+    def _open_side(self, side: str) -> tuple[Any, dict[str, Table]]:
+        conn = connect(self.dsns[side], side=side)
+        with self.transactions.snapshot(conn):
+            catalog = read_catalog(conn, self.options.schema)
+        conn.autocommit = True
+        return conn, catalog
+
+    def run(self) -> ValidationReport:
+        options = self.options
+        jobs = options.jobs
+        with ExitStack() as stack, ThreadPoolExecutor(max_workers=jobs + 2) as pool, \
+                ThreadPoolExecutor(max_workers=jobs) as workers:
+            opened = [pool.submit(self._open_side, side) for side in ("source", "target")]
+            wait(opened)
+            for future in opened:  # a side that failed: the other one's connection is closed too
+                if not future.exception():
+                    stack.enter_context(future.result()[0])
+            (self.monitor, source), (target_conn, target) = (future.result() for future in opened)
+            _check_comparable(self.monitor, target_conn)
+            tables = _select_tables(options, source, target)
+            _check_excluded(options, source, target)
+            differences = [d for d in compare_catalogs(source, target, options.exclude_columns)
+                           if d.table.split(".", 1)[1] in tables]
+            plans = [_plan(name, options, source, target, differences) for name in tables]
+            own = [self.monitor.info.backend_pid]
+            for _ in range(jobs):
+                conns = [stack.enter_context(connect(self.dsns[side], side=side)) for side in ("source", "target")]
+                own.append(conns[0].info.backend_pid)
+                self.pairs.put(SidePair(*conns, pool))
+            self.throttle = Throttle(self.monitor, options.max_load, options.max_lag, own, self._emit)
+            kept = self._open_checkpoint(plans)
+            if self.checkpoint:
+                stack.callback(self.checkpoint.close)
+            self.state.rows_total = sum(self._estimated_rows(table) for _, table in plans if table is not None)
+            for result, table in plans:
+                if table is not None:
+                    self._table(result, table, kept.get(result.table, []), workers)
+            report = ValidationReport([result for result, _ in plans], differences, schema=options.schema)
+            _recheck(self, report, {result.table: table for result, table in plans})
+        report.oldest_transaction_seconds = dict(self.transactions.oldest)
+        report.throttled_seconds = self.throttle.seconds
+        return report
+
+    def _estimated_rows(self, table: Table) -> int:
+        return int(self.monitor.execute("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
+                                        (relation(table),)).fetchone()[0])
+
+    def _open_checkpoint(self, plans: list[tuple[TableResult, Table | None]]) -> dict[str, list[Piece]]:
+        if self.options.checkpoint is None:
+            return {}
+        from psycopg.conninfo import conninfo_to_dict
+
+        sides = [{k: str(v) for k, v in conninfo_to_dict(self.dsns[side]).items() if k in ("host", "port", "dbname")}
+                 for side in ("source", "target")]
+        compared = {result.table: (tuple(result.key), result.compared_columns) for result, table in plans if table}
+        print_ = fingerprint(sides, self.options.schema, compared)
+        self.checkpoint = Checkpoint(self.options.checkpoint, self.options.max_listed)
+        if self.options.resume:
+            return self.checkpoint.resume(print_)
+        self.checkpoint.start(print_)
+        return {}
+
+    def _table(self, result: TableResult, table: Table, kept: list[Piece], workers: ThreadPoolExecutor) -> None:
+        """Compare one table (a failed statement makes it ``error``, never equal) and record it."""
+        import psycopg
+
+        self.state.table = result.table
+        columns = tuple(table.column(name) for name in result.compared_columns)
+        try:
+            if result.keyed:
+                pieces = self._keyed(result, table, columns, kept, workers)
+            else:
+                pieces = kept or [self._unkeyed(result, table, columns)]
+        except psycopg.Error as error:
+            result.status, result.error = ERROR, error_text(error)
+            return
+        result.rows_source = sum(p.rows_source for p in pieces)
+        result.rows_target = sum(p.rows_target for p in pieces)
+        for piece in pieces:
+            for kind in KINDS:
+                getattr(result, kind).merge(piece.listings[kind])
+        result.chunks = len(pieces) if result.keyed else 0
+        result.resumed_chunks = len(kept) if result.keyed else 0
+        self.differing[result.table] = [p for p in pieces if p.difference_count]
+        result.settle()
+
+    def _unkeyed(self, result: TableResult, table: Table, columns: tuple[Column, ...]) -> Piece:
+        self.throttle.wait()
+        pair = self.pairs.get()
+        try:
+            scratch = TableResult(result.table, False, (), self.options.max_listed)
+            with self.transactions.snapshot(pair.source, pair.target):
+                TableComparison(table, columns, pair, scratch).run()
+        finally:
+            self.pairs.put(pair)
+        piece = _piece(scratch, -1, Range())
+        self._finished(piece)
+        return piece
+
+    def _keyed(self, result: TableResult, table: Table, columns: tuple[Column, ...], kept: list[Piece],
+               workers: ThreadPoolExecutor) -> list[Piece]:
+        pieces = {piece.seq: piece for piece in kept}
+        if kept and kept[-1].hi is None:
+            return kept
+        planner = ChunkPlanner(self.monitor, table, result.table, self.options.chunk_time,
+                               start=kept[-1].hi if kept else None, first_seq=len(kept))
+        running: set[Future] = set()
+
+        def collect(done: set[Future]) -> None:
+            for future in done:
+                piece, seconds = future.result()
+                pieces[piece.seq] = piece
+                planner.observe(max(piece.rows_source, piece.rows_target), seconds)
+                self._finished(piece)
+
+        try:
+            for chunk in planner:
+                self.throttle.wait()
+                while len(running) >= self.options.jobs:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    collect(done)
+                running.add(workers.submit(self._chunk, table, columns, chunk))
+            done, running = wait(running)
+            collect(done)
+        finally:
+            wait(running)  # a chunk failed: let the others end before the table is reported
+        return [pieces[seq] for seq in sorted(pieces)]
+
+    def _chunk(self, table: Table, columns: tuple[Column, ...], chunk: Chunk) -> tuple[Piece, float]:
+        """Compare one chunk in its own snapshot on each side; the piece and the seconds it took."""
+        pair = self.pairs.get()
+        try:
+            scratch = TableResult(chunk.table, True, table.key, self.options.max_listed)
+            started = time.monotonic()
+            with self.transactions.snapshot(pair.source, pair.target):
+                TableComparison(table, columns, pair, scratch).check_range(chunk.range, chunk.thresholds)
+            return _piece(scratch, chunk.seq, chunk.range), time.monotonic() - started
+        finally:
+            self.pairs.put(pair)
+
+    def _finished(self, piece: Piece) -> None:
+        if self.checkpoint:
+            self.checkpoint.record(piece)
+        self.state.rows_done += piece.rows_source
+        self.state.chunks_done += 1
+        self._emit()
+
+
+def _piece(scratch: TableResult, seq: int, rng: Range) -> Piece:
+    return Piece(scratch.table, seq, rng.lo, rng.hi, scratch.rows_source or 0, scratch.rows_target or 0,
+                 {kind: getattr(scratch, kind) for kind in KINDS})
+
+
 def validate(source_dsn: str, target_dsn: str, options: ValidateOptions, progress: Progress | None = None
              ) -> ValidationReport:
     """Compare the schema and then every table's rows of ``options.schema`` between source and target.
 
     Args:
         source_dsn / target_dsn: libpq connection strings (a read-only role is enough: SELECT on the tables,
-            ``pg_monitor`` for the replication lag).
+            ``pg_monitor`` for the throttle's readings and the replication lag).
         options: see :class:`ValidateOptions`.
-        progress: called with ``(table, fraction done)`` as tables advance.
+        progress: called with the :class:`ProgressState` after each chunk and while paused.
 
     Returns:
         The report; its ``exit_code`` is 0 only when every table was compared and is equal.
 
     Raises:
-        UsageError: bad options, an unknown table or column (exit 2).
+        UsageError: bad options, an unknown table or column, a checkpoint that does not match (exit 2).
         CutoverError: a connection failed, the servers' encodings or hash functions differ (exit 3).
     """
     problems = options.problems()
     if problems:
         raise problems[0]
-    progress = progress or (lambda table, fraction: None)
-    with ExitStack() as stack, ThreadPoolExecutor(max_workers=2 * options.jobs + 2) as pool:
-        source, target = _Side("source", source_dsn), _Side("target", target_dsn)
-        opened = [pool.submit(_open_side, side, options.schema, stack) for side in (source, target)]
-        for future in opened:
-            future.result()
-        _check_comparable(source.coordinator, target.coordinator)
-        tables = _select_tables(options, source.catalog, target.catalog)
-        _check_excluded(options, source.catalog, target.catalog)
-        differences = [d for d in compare_catalogs(source.catalog, target.catalog, options.exclude_columns)
-                       if d.table.split(".", 1)[1] in tables]
-        plans = [_plan(name, options, source.catalog, target.catalog, differences) for name in tables]
-        pairs: Queue[SidePair] = Queue()
-        pairs.put(SidePair(source.coordinator, target.coordinator, pool))
-        for _ in range(min(options.jobs, len(plans)) - 1):
-            workers = []
-            for side in (source, target):
-                conn = stack.enter_context(connect(side.dsn, side=side.name))
-                begin_snapshot(conn, side.snapshot)
-                workers.append(conn)
-            pairs.put(SidePair(*workers, pool))
-
-        def compare(plan: tuple[TableResult, Table | None]) -> TableResult:
-            result, table = plan
-            if table is None:
-                return result
-            pair = pairs.get()
-            try:
-                columns = tuple(table.column(name) for name in result.compared_columns)
-                TableComparison(table, columns, pair, result, progress).run()
-            except Exception as error:  # noqa: BLE001  (a table that fails is reported, never equal)
-                import psycopg
-
-                if not isinstance(error, psycopg.Error):
-                    raise
-                result.status, result.error = ERROR, error_text(error)
-            finally:
-                pairs.put(pair)
-            progress(result.table, 1.0)
-            return result
-
-        with ThreadPoolExecutor(max_workers=options.jobs) as tables_pool:
-            results = list(tables_pool.map(compare, plans))
-    report = ValidationReport(results, differences, schema=options.schema)
-    _recheck(source_dsn, target_dsn, options, report, {result.table: table for result, table in plans})
-    return report
+    return _Run(source_dsn, target_dsn, options, progress or (lambda state: None)).run()
 
 
 def _check_comparable(source: Any, target: Any) -> None:
@@ -214,47 +417,77 @@ def _check_comparable(source: Any, target: Any) -> None:
                            "compared", exit_code=ExitCode.INTERNAL)
 
 
-def _recheck(source_dsn: str, target_dsn: str, options: ValidateOptions, report: ValidationReport,
-             tables: dict[str, Table | None]) -> None:
-    """Re-read the mismatched rows after the delay, in new snapshots; keep only what persists.
+def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None]) -> None:
+    """Re-read what differed after the delay, in new short snapshots; keep only what persists.
 
-    A keyed table whose differences are all listed (at most ``--max-listed`` of each kind) has exactly those keys
-    re-read; otherwise (an unkeyed table, or more differences than were listed) the whole table is compared again,
-    so a difference is never dropped uncounted and a table is ``equal`` only when every difference was re-read
-    (that ``equal`` may become the baseline a switch's ``verify`` trusts: :mod:`cutover.changes`)."""
+    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side). A key
+    that differs at the re-check and differed in the first pass persists. A key that differs only at the re-check
+    (written while the run went on: in flight under replication, or a new real difference) is read once more after
+    another delay, and counted when it still differs, so neither a write in flight nor a difference planted in a
+    chunk already compared is reported wrongly or lost. When a chunk had more differences than ``--max-listed`` lists
+    (in the first pass or at the re-check), its keys cannot all be matched: every difference of the re-check
+    counts. An unkeyed table is compared whole again. So a difference is never dropped uncounted, and a table is
+    ``equal`` only when every difference was re-read (that ``equal`` may become the baseline a switch's ``verify``
+    trusts: :mod:`cutover.changes`). ``transient`` counts the differences gone at the re-check."""
+    options = run.options
     pending = [t for t in report.tables if t.status == DIFFERENT and t.difference_count and tables.get(t.table)]
     delay = options.recheck_after
     if delay is None:
-        lag = replication_lag_seconds(source_dsn) if pending else None
+        lag = replication_lag_seconds(run.dsns["source"]) if pending else None
         delay = None if lag is None else lag + RECHECK_MARGIN_SECONDS
     report.recheck_after_seconds = delay
     if not pending or not delay:
         return
     time.sleep(delay)
-    with ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
-        conns = [stack.enter_context(connect(dsn, side=side)) for dsn, side in
-                 ((source_dsn, "source"), (target_dsn, "target"))]
-        for conn in conns:
-            begin_snapshot(conn)
-        pair = SidePair(*conns, pool)
-        for result in pending:
-            table = tables[result.table]
-            columns = tuple(table.column(name) for name in result.compared_columns)
-            before = result.difference_count
-            comparison = TableComparison(table, columns, pair, result)
-            keys = _listed_keys(result) if result.keyed else []
-            result.reset_differences()
-            if result.keyed and len(keys) == before:  # every differing key is listed: re-read exactly those
-                for start in range(0, len(keys), RECHECK_CHUNK):
-                    comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_CHUNK]))
-            else:  # unkeyed, or differences past --max-listed: compare the whole table again, none uncounted
+    pair = run.pairs.get()
+    fresh: list[tuple[TableResult, TableComparison, list[tuple[str, ...]]]] = []
+    before = {result.table: result.difference_count for result in pending}
+    for result in pending:
+        table = tables[result.table]
+        columns = tuple(table.column(name) for name in result.compared_columns)
+        result.reset_differences()
+        comparison = TableComparison(table, columns, pair, result)
+        if result.keyed:
+            new = []
+            for piece in run.differing[result.table]:
+                run.throttle.wait()
+                new += _recheck_chunk(run, pair, comparison, piece)
+            fresh.append((result, comparison, new))
+        else:
+            with run.transactions.snapshot(pair.source, pair.target):
                 comparison.run()
-            result.transient = max(0, before - result.difference_count)
-            result.status = "equal"
-            result.settle()
+    if any(keys for _, _, keys in fresh):
+        time.sleep(delay)
+    for result, comparison, keys in fresh:
+        for start in range(0, len(keys), RECHECK_KEYS):
+            with run.transactions.snapshot(pair.source, pair.target):
+                comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_KEYS]))
+    for result in pending:
+        result.transient = max(0, before[result.table] - result.difference_count)
+        result.status = "equal"
+        result.settle()
+    run.pairs.put(pair)
 
 
-def _listed_keys(result: TableResult) -> list[tuple[str, ...]]:
-    """The listed mismatched keys (up to ``--max-listed`` of each kind)."""
-    return [tuple(item[name] for name in result.key)
-            for listing in (result.missing, result.extra, result.different) for item in listing.items]
+def _recheck_chunk(run: _Run, pair: SidePair, comparison: TableComparison, piece: Piece) -> list[tuple[str, ...]]:
+    """Re-read one differing chunk into ``comparison``'s result (the differences also seen in the first pass, or
+    all of them when a listing is incomplete); returns the keys that differ only now."""
+    result = comparison.result
+    scratch = TableResult(result.table, True, result.key, run.options.max_listed)
+    with run.transactions.snapshot(pair.source, pair.target):
+        TableComparison(comparison.table, comparison.columns, pair, scratch).check_range(Range(piece.lo, piece.hi), ())
+    listings = [*piece.listings.values(), *(getattr(scratch, kind) for kind in KINDS)]
+    if any(listing.count > len(listing.items) for listing in listings):
+        for kind in KINDS:
+            getattr(result, kind).merge(getattr(scratch, kind))
+        return []
+    key_of = (lambda item: tuple(item[name] for name in result.key))
+    first = {key_of(item) for listing in piece.listings.values() for item in listing.items}
+    new = []
+    for kind in KINDS:
+        for item in getattr(scratch, kind).items:
+            if key_of(item) in first:
+                getattr(result, kind).add(item)
+            else:
+                new.append(key_of(item))
+    return new
