@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cutover.schema import Table
-from cutover.validate import ranges
+import cutover.validate.ranges as ranges  # the module: tests set ranges.ROWS_PER_BUCKET
 from cutover.validate.ranges import Range, range_sql
 from cutover.validate.rowhash import ident, relation
 
