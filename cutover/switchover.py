@@ -99,7 +99,7 @@ class Policy:
     Attributes:
         freeze_limit_seconds: longest write freeze before the point of no return, seconds; default 30.
         max_lag_bytes: replication lag (WAL bytes not yet confirmed) allowed before freezing; default 16 MiB.
-        poll_seconds: how often the drain looks at the slot, seconds; default 0.05.
+        poll_seconds: how often the drain looks at the slot, seconds; default 0.01.
         verify_slots: whether ``checkpoint`` and ``verify`` use the verify slots (:mod:`cutover.narrow`: the freeze
             compares the rows changed since a checkpoint); default True. False: no slot is created and ``verify``
             compares whole every table changed since the last full validation (:mod:`cutover.changes`), a freeze
@@ -111,7 +111,7 @@ class Policy:
 
     freeze_limit_seconds: float = 30.0
     max_lag_bytes: int = 16 * 1024 * 1024
-    poll_seconds: float = 0.05
+    poll_seconds: float = 0.01
     verify_slots: bool = True
 
     def __post_init__(self) -> None:

@@ -8,6 +8,12 @@ subscription ``cutover_<name>`` on the other one, whose replication slot (same n
   publisher's current LSN, so only changes made from now on are applied (the publisher is frozen when a switchover
   calls it). An existing subscription is dropped first, with its slot: PostgreSQL 15 has no ``origin = none``, so
   re-enabling an old slot would send back the changes the other direction applied (a loop).
+- The subscription applies with ``synchronous_commit = on`` (its default is ``off``): an applied transaction is
+  flushed on the subscriber before the apply worker reports its position, so the publisher's
+  ``confirmed_flush_lsn`` (what the drain waits for) follows the apply at once instead of the subscriber's WAL
+  writer (up to 3 x ``wal_writer_delay``), and nothing the drain counted as applied can be lost by a crash of the
+  subscriber (CREATE SUBSCRIPTION, ``synchronous_commit``; PostgreSQL 15 ``worker.c`` reports a received position
+  as flushed only when no applied transaction waits for its flush).
 - ``stop()`` / ``resume()``: ``ALTER SUBSCRIPTION ... DISABLE`` / ``ENABLE``; the slot keeps the position.
 - Lag: ``pg_current_wal_insert_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
 - ``drop_slot()``: the (stopped) subscription dropped with its slot, and a slot left without a subscription; the
@@ -73,7 +79,8 @@ class NativeReplication:
                 return
             if existing:
                 self._drop(conn)
-            conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (copy_data = {})").format(
+            conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (copy_data = {}, "
+                                 "synchronous_commit = 'on')").format(
                 sql.Identifier(self.object), sql.Literal(self.publisher_dsn), sql.Identifier(self.object),
                 sql.Literal(initial_copy)))
 
