@@ -14,8 +14,10 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
                        the verify slots created and every table compared (``cutover validate`` with its re-check)
 ``freeze``             old writer: application role read-only, its sessions ended in rounds (abandoned when one
                        survives); a deadline armed in the database; the freeze LSN is recorded
-``drain``              wait until replication applied everything up to the freeze LSN (slot's
-                       ``confirmed_flush_lsn``), at most until the freeze limit
+``drain``              wait until replication applied everything committed before the freeze: a sentinel row
+                       written on the old writer after the freeze, seen on the new writer (native replication;
+                       as gh-ost does), else the slot's ``confirmed_flush_lsn`` at the freeze LSN; at most until
+                       the freeze limit
 ``verify``             the window since the ``checkpoint`` step: the rows changed there on either database (their
                        keys decoded from the verify slots) compared on both sides, tables truncated or rewritten
                        compared whole: must be equal; the slots advance (the next checkpoint). Without a usable
@@ -44,6 +46,7 @@ done; :func:`abandon` undoes it (only before the point of no return).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -272,8 +275,18 @@ class _Switch:
                 "deadline": round(deadline, 3)}
 
     def drain(self) -> dict[str, Any]:
-        target = lsn_to_int(self.done["freeze"].details["freeze_lsn"])
         limit = self.frozen_at + self.m.policy.freeze_limit_seconds  # type: ignore[operator]
+        mark = getattr(self.old_repl, "mark", None)
+        token = f"{self.run}/{uuid.uuid4().hex[:12]}"
+        if mark is not None and mark(token):  # a sentinel written after the freeze, waited for on the new writer
+            self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied the sentinel")
+            while not self.old_repl.marked(token):  # type: ignore[attr-defined]
+                if time.time() > limit:
+                    raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s "
+                                       f"before replication {self.old_repl.name} applied the drain's sentinel")
+                time.sleep(self.m.policy.poll_seconds)
+            return {"sentinel": token}
+        target = lsn_to_int(self.done["freeze"].details["freeze_lsn"])
         self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied "
                         f"{self.done['freeze'].details['freeze_lsn']}")
         while True:

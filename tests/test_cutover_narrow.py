@@ -86,6 +86,7 @@ def test_a_switch_compares_in_its_freeze_only_the_rows_changed_since_its_checkpo
     checkpoint, verify = entries(m, "checkpoint")[-1], entries(m, "verify")[-1]
     assert checkpoint["mode"] == "full"  # no checkpoint yet: slots created, every table compared before the freeze
     assert verify["mode"] == "narrow" and verify["keys"] == 0 and verify["whole"] == {}, (checkpoint, verify)
+    assert "sentinel" in entries(m, "drain")[-1]  # drained by the sentinel row, not the slot's reported position
 
     for i in range(30):
         assert app_insert(setup.target_app_dsn, f"between-{i}")

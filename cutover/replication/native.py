@@ -14,6 +14,9 @@ subscription ``cutover_<name>`` on the other one, whose replication slot (same n
   writer (up to 3 x ``wal_writer_delay``), and nothing the drain counted as applied can be lost by a crash of the
   subscriber (CREATE SUBSCRIPTION, ``synchronous_commit``; PostgreSQL 15 ``worker.c`` reports a received position
   as flushed only when no applied transaction waits for its flush).
+- The drain's sentinel: the publication also publishes ``cutover.sentinel`` (created on both databases, written
+  only by the tool, never compared: it is outside the migrated schema); :meth:`NativeReplication.mark` /
+  :meth:`NativeReplication.marked`.
 - ``stop()`` / ``resume()``: ``ALTER SUBSCRIPTION ... DISABLE`` / ``ENABLE``; the slot keeps the position.
 - Lag: ``pg_current_wal_insert_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
 - ``drop_slot()``: the (stopped) subscription dropped with its slot, and a slot left without a subscription; the
@@ -30,6 +33,13 @@ from typing import Any
 
 from cutover.database import Database
 from cutover.replication import ReplicationStatus, TableProgress
+
+SENTINEL = ("cutover", "sentinel")
+"""The drain's sentinel table ``cutover.sentinel`` (schema, table): only the tool writes it, on both databases."""
+_SENTINEL_DDL = ("CREATE SCHEMA IF NOT EXISTS cutover; CREATE TABLE IF NOT EXISTS cutover.sentinel "
+                 "(token text NOT NULL, direction text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())")
+"""No key on purpose: rows are only inserted, each with a new token, so no insert can conflict with a row a copy or
+the other direction brought (a conflict would stop the apply worker)."""
 
 _SYNC_STATES = {"i": "init", "d": "copying", "f": "copied", "s": "synchronized", "r": "ready"}
 
@@ -61,10 +71,46 @@ class NativeReplication:
     def _ensure_publication(self) -> None:
         from psycopg import sql
 
+        with self.subscriber.connect() as conn:
+            conn.execute(_SENTINEL_DDL)
         with self.publisher.connect() as conn:
+            conn.execute(_SENTINEL_DDL)
             if not conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.object,)).fetchone():
-                conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}").format(
+                conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}, TABLE cutover.sentinel").format(
                     sql.Identifier(self.object), sql.Identifier(self.schema)))
+            elif not conn.execute("SELECT 1 FROM pg_publication_tables WHERE pubname = %s AND schemaname = %s AND "
+                                  "tablename = %s", (self.object, *SENTINEL)).fetchone():
+                conn.execute(sql.SQL("ALTER PUBLICATION {} ADD TABLE cutover.sentinel").format(
+                    sql.Identifier(self.object)))  # a subscription created before sees it from its next start
+
+    def mark(self, token: str) -> bool:
+        """Write the drain's sentinel row ``token`` on the publisher (committed with ``synchronous_commit = on``);
+        False, writing nothing, when the subscription does not replicate the sentinel table (created before it was
+        published): the drain then waits on the slot's position instead.
+
+        Logical replication applies transactions in their commit order, so once the row is on the subscriber
+        (:meth:`marked`) every transaction committed on the publisher before it is applied there too: the drain
+        gh-ost uses (a sentinel written after the freeze, waited for on the other side), which does not depend on
+        when the subscriber reports its position (``wal_receiver_status_interval``, 10 s by default).
+        """
+        with self.subscriber.connect() as conn:
+            ready = conn.execute(
+                "SELECT 1 FROM pg_subscription_rel r JOIN pg_subscription p ON p.oid = r.srsubid "
+                "WHERE p.subname = %s AND r.srrelid = 'cutover.sentinel'::regclass AND r.srsubstate = 'r'",
+                (self.object,)).fetchone()
+        if not ready:
+            return False
+        with self.publisher.connect() as conn:
+            with conn.transaction():
+                conn.execute("SET LOCAL synchronous_commit = on")
+                conn.execute("SET LOCAL default_transaction_read_only = off")
+                conn.execute("INSERT INTO cutover.sentinel (token, direction) VALUES (%s, %s)", (token, self.name))
+        return True
+
+    def marked(self, token: str) -> bool:
+        """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber."""
+        with self.subscriber.connect() as conn:
+            return conn.execute("SELECT 1 FROM cutover.sentinel WHERE token = %s", (token,)).fetchone() is not None
 
     def start(self, *, initial_copy: bool) -> None:
         """Create (or, with ``initial_copy``, re-enable) the subscription; see the module docstring."""
@@ -159,7 +205,8 @@ class NativeReplication:
             rows = conn.execute(
                 "SELECT n.nspname || '.' || c.relname, r.srsubstate FROM pg_subscription_rel r "
                 "JOIN pg_subscription p ON p.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.subname = %s ORDER BY 1", (self.object,)).fetchall()
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.subname = %s "
+                "AND (n.nspname, c.relname) <> (%s, %s) ORDER BY 1", (self.object, *SENTINEL)).fetchall()
         tables = tuple(TableProgress(table, _SYNC_STATES.get(state, state)) for table, state in rows)
         with self.publisher.connect() as conn:
             slot = conn.execute(
