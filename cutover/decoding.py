@@ -129,8 +129,14 @@ def partition_roots(conn: Any, schema: str = "public") -> dict[tuple[str, str], 
         "JOIN pg_namespace rn ON rn.oid = r.relnamespace WHERE rn.nspname = %s AND l.relkind = 'r'", (schema,))}
 
 
-def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "public") -> Changes:
-    """The changes of the transactions committed after the slot's position and before ``upto`` (consumes none).
+def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "public", *,
+                 consume: bool = False) -> Changes:
+    """The changes of the transactions committed after the slot's position and before ``upto``.
+
+    With ``consume`` (``pg_logical_slot_get_changes``) the slot's position moves past what was returned (to the
+    end of the WAL record that reached ``upto``: read it back with :func:`slot_position`): one pass of decoding,
+    where peeking then :func:`advance` decodes the same WAL twice. Without it (``pg_logical_slot_peek_changes``)
+    nothing moves.
 
     Args:
         conn: a connection to the database of the slot, inside a transaction (the cursor is server-side).
@@ -143,7 +149,8 @@ def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "publ
     roots = partition_roots(conn, schema)
     with conn.cursor(name="cutover_verify_changes") as cursor:
         cursor.itersize = FETCH_ROWS
-        cursor.execute("SELECT data FROM pg_logical_slot_peek_changes(%s, %s::pg_lsn, NULL, 'include-xids', '0', "
+        function = "pg_logical_slot_get_changes" if consume else "pg_logical_slot_peek_changes"
+        cursor.execute(f"SELECT data FROM {function}(%s, %s::pg_lsn, NULL, 'include-xids', '0', "
                        "'skip-empty-xacts', '1')", (SLOT, upto))
         for (data,) in cursor:
             _record(found, parse_change(data), keys, roots)

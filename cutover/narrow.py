@@ -45,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from cutover.decoding import Changes, advance, create_slot, current_lsn, key_columns, read_changes, slot_position
+from cutover.decoding import Changes, create_slot, current_lsn, key_columns, read_changes, slot_position
 from cutover.journal import Entry
 
 SIDES = ("source", "target")
@@ -128,15 +128,23 @@ def upto_now(sides: Sides) -> Checkpoint:
     return Checkpoint(**{side: current_lsn(sides[side]) for side in SIDES})
 
 
-def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, Any]], schema: str = "public"
-                ) -> Changes:
+def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, Any]], schema: str = "public", *,
+                consume: bool = False) -> tuple[Changes, Checkpoint]:
     """Both databases' changes from their slot's position to ``upto`` (:func:`cutover.decoding.read_changes`),
-    merged; each side's keys from its catalog (:func:`cutover.schema.read_catalog`)."""
+    merged, each side's keys from its catalog (:func:`cutover.schema.read_catalog`); and where the slots are then
+    (``upto`` when only peeking; with ``consume``, the end of the last WAL record read, at or past ``upto``).
+
+    A consumed window that then proves unequal leaves the slots past the journal's checkpoint: the next switch
+    finds no usable checkpoint and compares every table again (never less).
+    """
     merged = Changes()
+    reached = {}
     for side in SIDES:
         with sides[side].transaction():
-            merged = merged.merge(read_changes(sides[side], upto.of(side), key_columns(catalogs[side]), schema))
-    return merged
+            merged = merged.merge(read_changes(sides[side], upto.of(side), key_columns(catalogs[side]), schema,
+                                               consume=consume))
+        reached[side] = slot_position(sides[side]) if consume else upto.of(side)
+    return merged, Checkpoint(**reached)
 
 
 def catalogs_now(sides: Sides, schema: str = "public") -> dict[str, dict[str, Any]]:
@@ -148,13 +156,6 @@ def catalogs_now(sides: Sides, schema: str = "public") -> dict[str, dict[str, An
         with sides[side].transaction():
             found[side] = read_catalog(sides[side], schema)
     return found
-
-
-def advance_slots(sides: Sides, upto: Checkpoint) -> Checkpoint:
-    """Move both verify slots to ``upto``: the new checkpoint."""
-    for side in SIDES:
-        advance(sides[side], upto.of(side))
-    return upto
 
 
 def compare_keys(sides: Sides, changes: Changes, catalogs: dict[str, dict[str, Any]], schema: str = "public"
@@ -243,7 +244,8 @@ class Window:
 
 def compare_window(sides: Sides, baseline_counters: dict[str, dict[str, Any]] | None,
                    compare_whole: Callable[[list[str]], list[str]], schema: str = "public") -> Window:
-    """Read and compare the window from the slots' position to now (see the module docstring).
+    """Read (consuming: the slots move to the window's end, the next checkpoint if it proves equal) and compare
+    the window from the slots' position to now (see the module docstring).
 
     Args:
         sides: the connections to both databases.
@@ -259,8 +261,7 @@ def compare_window(sides: Sides, baseline_counters: dict[str, dict[str, Any]] | 
     read = {side: counters_of(sides[side], schema) for side in SIDES}  # before the window's end
     counters = {side: read[side][0] for side in SIDES}
     catalogs = {side: read[side][1] for side in SIDES}
-    upto = upto_now(sides)
-    changes = read_window(sides, upto, catalogs, schema)
+    changes, upto = read_window(sides, upto_now(sides), catalogs, schema, consume=True)
     if baseline_counters is None:
         changes.whole.update({t: "no baseline counters" for t in changes.keys})
     else:

@@ -356,8 +356,7 @@ class _Switch:
                               f"{CHECKPOINT_WAIT_SECONDS} s")
             catalogs = narrow.catalogs_now(sides)
             still = narrow.compare_keys(sides, Changes(keys=window.differing), catalogs)
-            narrow.advance_slots(sides, window.upto)
-            later = narrow.read_window(sides, narrow.upto_now(sides), catalogs) if still else Changes()
+            later = narrow.read_window(sides, narrow.upto_now(sides), catalogs)[0] if still else Changes()
             real = {t: k - later.keys.get(t, set()) for t, k in still.items() if t not in later.whole}
             real = {t: k for t, k in real.items() if k}
             if real:
@@ -365,8 +364,6 @@ class _Switch:
                               f"{', '.join(f'{t} ({len(k)} keys)' for t, k in sorted(real.items()))} "
                               "(`cutover validate`)")
             deferred = sum(len(k) for k in still.values())
-        else:
-            narrow.advance_slots(sides, window.upto)
         return {"mode": "narrow", "full": False, **window.facts(), "deferred_keys": deferred,
                 "counters": window.counters}
 
@@ -385,7 +382,6 @@ class _Switch:
                                                    self._compare_whole)
                     if window.differing or window.unequal_tables:
                         raise _Unequal(sorted(set(window.differing) | set(window.unequal_tables)))
-                    narrow.advance_slots(sides, window.upto)
                     return {"mode": "narrow", "full": False, "reason": "the rows changed since the checkpoint",
                             **window.facts(), "counters": window.counters}
         return self._verify_tables(unended)
