@@ -186,9 +186,14 @@ def sessions_older_than(dsn: str, side: str, roles: Sequence[str], seconds: floa
     from cutover.postgres import connect
 
     with connect(dsn, side=side, autocommit=True) as conn:
-        return int(conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = ANY(%s) AND datname = current_database() "
-            "AND backend_start < now() - make_interval(secs => %s)", (list(roles), seconds)).fetchone()[0])
+        return sessions_older_than_on(conn, roles, seconds)
+
+
+def sessions_older_than_on(conn: Any, roles: Sequence[str], seconds: float) -> int:
+    """:func:`sessions_older_than` on an open autocommit connection."""
+    return int(conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = ANY(%s) AND datname = current_database() "
+        "AND backend_start < now() - make_interval(secs => %s)", (list(roles), seconds)).fetchone()[0])
 
 
 def record_validation(journal: Journal, counters: dict[str, dict[str, Any]], tables: int, rows: int) -> Entry | None:

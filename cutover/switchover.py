@@ -53,7 +53,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cutover.cli.terminal import CutoverError, ExitCode
-from cutover.changes import sessions_older_than
 from cutover.database import Database, SessionsSurvived, lsn_to_int
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication
@@ -369,21 +368,23 @@ class _Switch:
 
     def verify(self) -> dict[str, Any]:
         from cutover import narrow
+        from cutover.changes import sessions_older_than_on
 
         frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
-        unended = {db.name: sessions_older_than(db.admin_dsn, db.name, db.frozen_roles,
-                                                time.time() - frozen_since[db.name]) for db in (self.old, self.new)}
         checkpoint = self.done.get("checkpoint")
-        if self.m.policy.verify_slots and not any(unended.values()):
-            with narrow.Sides(self._dsns()) as sides:
-                if narrow.usable(narrow.checkpoint_of(checkpoint), sides):
-                    self.m.progress("verify: the rows changed since the checkpoint")
-                    window = narrow.compare_window(sides, checkpoint.details["counters"],  # type: ignore[union-attr]
-                                                   self._compare_whole)
-                    if window.differing or window.unequal_tables:
-                        raise _Unequal(sorted(set(window.differing) | set(window.unequal_tables)))
-                    return {"mode": "narrow", "full": False, "reason": "the rows changed since the checkpoint",
-                            **window.facts(), "counters": window.counters}
+        with narrow.Sides(self._dsns()) as sides:
+            unended = {db.name: sessions_older_than_on(sides[db.name], db.frozen_roles,
+                                                       time.time() - frozen_since[db.name])  # type: ignore[operator]
+                       for db in (self.old, self.new)}
+            if (self.m.policy.verify_slots and not any(unended.values())
+                    and narrow.usable(narrow.checkpoint_of(checkpoint), sides)):
+                self.m.progress("verify: the rows changed since the checkpoint")
+                window = narrow.compare_window(sides, checkpoint.details["counters"],  # type: ignore[union-attr]
+                                               self._compare_whole)
+                if window.differing or window.unequal_tables:
+                    raise _Unequal(sorted(set(window.differing) | set(window.unequal_tables)))
+                return {"mode": "narrow", "full": False, "reason": "the rows changed since the checkpoint",
+                        **window.facts(), "counters": window.counters}
         return self._verify_tables(unended)
 
     def _verify_tables(self, unended: dict[str, int]) -> dict[str, Any]:
