@@ -1,7 +1,7 @@
 """The verify slot: a logical decoding slot on each database that tells which rows changed since a checkpoint.
 
 A switch's ``verify`` runs while writes are frozen; comparing whole tables there makes the freeze grow with the
-database. Instead each database keeps one logical replication slot, :data:`SLOT` (output plugin
+database. Instead each database keeps one logical replication slot, ``cutover_verify_<database OID>`` (:func:`slot_name`; output plugin
 ``test_decoding``, shipped with PostgreSQL and supported by RDS for PostgreSQL: "Performing logical replication
 for Amazon RDS for PostgreSQL", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.FeatureSupport.LogicalReplication.html),
 whose confirmed position is the last **checkpoint**: the point where both databases were proved equal. Reading
@@ -30,8 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-SLOT = "cutover_verify"
-"""The verify slot's name on both databases."""
+SLOT_PREFIX = "cutover_verify_"
+"""The verify slot's name: this prefix and the database's OID (slot names are per server, and two databases of one
+server, two migrations, each need their own: :func:`slot_name`)."""
 PLUGIN = "test_decoding"
 """Its output plugin."""
 FETCH_ROWS = 10_000
@@ -66,12 +67,18 @@ class Changes:
                 "tables": sorted(self.keys), "whole": dict(sorted(self.whole.items()))}
 
 
+def slot_name(conn: Any) -> str:
+    """The verify slot's name for the database ``conn`` is connected to: ``cutover_verify_<pg_database.oid>``."""
+    oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    return f"{SLOT_PREFIX}{oid}"
+
+
 def slot_position(conn: Any) -> str | None:
     """The verify slot's confirmed position (``confirmed_flush_lsn``), or None when there is none here, it uses
     another plugin or another database, or its WAL was removed (``wal_status = 'lost'``)."""
     row = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s "
                        "AND plugin = %s AND database = current_database() AND slot_type = 'logical' "
-                       "AND coalesce(wal_status, '') <> 'lost'", (SLOT, PLUGIN)).fetchone()
+                       "AND coalesce(wal_status, '') <> 'lost'", (slot_name(conn), PLUGIN)).fetchone()
     return row[0] if row else None
 
 
@@ -86,14 +93,14 @@ def create_slot(conn: Any) -> str:
             or no free ``max_replication_slots`` (the error boundary names the side).
     """
     drop_slot(conn)
-    return conn.execute("SELECT lsn::text FROM pg_create_logical_replication_slot(%s, %s)", (SLOT, PLUGIN)
-                        ).fetchone()[0]
+    return conn.execute("SELECT lsn::text FROM pg_create_logical_replication_slot(%s, %s)",
+                        (slot_name(conn), PLUGIN)).fetchone()[0]
 
 
 def drop_slot(conn: Any) -> bool:
     """Drop the verify slot here (end of the migration, or before recreating it); whether there was one."""
     row = conn.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s "
-                       "AND database = current_database()", (SLOT,)).fetchone()
+                       "AND database = current_database()", (slot_name(conn),)).fetchone()
     return row is not None
 
 
@@ -114,8 +121,8 @@ def current_lsn(conn: Any) -> str:
 
 def advance(conn: Any, lsn: str) -> str:
     """Move the verify slot's checkpoint to ``lsn`` (never backwards); returns the position it reached."""
-    return conn.execute("SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)", (SLOT, lsn)
-                        ).fetchone()[0]
+    return conn.execute("SELECT end_lsn::text FROM pg_replication_slot_advance(%s, %s::pg_lsn)",
+                        (slot_name(conn), lsn)).fetchone()[0]
 
 
 def partition_roots(conn: Any, schema: str = "public") -> dict[tuple[str, str], str]:
@@ -151,7 +158,7 @@ def read_changes(conn: Any, upto: str, keys: dict[str, Key], schema: str = "publ
         cursor.itersize = FETCH_ROWS
         function = "pg_logical_slot_get_changes" if consume else "pg_logical_slot_peek_changes"
         cursor.execute(f"SELECT data FROM {function}(%s, %s::pg_lsn, NULL, 'include-xids', '0', "
-                       "'skip-empty-xacts', '1')", (SLOT, upto))
+                       "'skip-empty-xacts', '1')", (slot_name(conn), upto))
         for (data,) in cursor:
             _record(found, parse_change(data), keys, roots)
     return found

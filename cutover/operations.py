@@ -116,6 +116,15 @@ def validations(entries: list[Any]) -> dict[str, Any]:
             "last_verify": summary(verified[-1] if verified else None)}
 
 
+def verify_compared(details: dict[str, Any]) -> str:
+    """What a switch's ``verify`` compared, in words, from its journal entry's details: the keys of its window
+    (``mode`` narrow: :mod:`cutover.narrow`) or the tables (``N of M tables compared``)."""
+    if details.get("mode") == "narrow":
+        return (f"{details.get('keys', 0)} keys of {len(details.get('tables') or [])} tables and "
+                f"{len(details.get('whole') or {})} whole tables compared")
+    return f"{details.get('tables', '-')} of {details.get('of', '-')} tables compared"
+
+
 def phase(migration: Migration, weights: dict[str, int]) -> str:
     """The migration's phase: ``interrupted``, ``before-shift``, ``shifting``, ``shifted`` or ``switched``."""
     if incomplete_run(migration.journal):

@@ -73,6 +73,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from cutover.journal import Journal
     from cutover.checks import compare_tables
     from cutover.switchover import switch
+    from cutover.operations import verify_compared
     from cutover.traffic import Shift
     from rehearsal.databases import two_servers
     from rehearsal.dns import CachingResolver, ZoneDNSServer
@@ -133,7 +134,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
                     verified = next(e.details for e in reversed(ctx.journal.entries())
                                     if e.run == result.run and e.step == "verify" and e.status == "done")
                     step(operation, started, write_freeze_seconds=result.freeze_seconds,
-                         verify=f"{verified['tables']} of {verified['of']} tables compared",
+                         verify=verify_compared(verified),
                          verify_reason=verified["reason"])
                     # the clients follow once their cached DNS answer expired (the record's TTL): the next switch
                     # starts after that, so each switch's client_write_gap_seconds is its own

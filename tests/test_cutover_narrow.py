@@ -162,7 +162,8 @@ def test_a_slot_moved_or_dropped_is_no_checkpoint_and_the_switch_compares_whole_
         if (current, moment) == ("verify", "before"):
             with m.target.connect() as conn:
                 conn.execute("SELECT pg_switch_wal()")  # WAL past the checkpoint, so that the slot can move
-                conn.execute("SELECT pg_replication_slot_advance(%s, pg_current_wal_insert_lsn())", (decoding.SLOT,))
+                conn.execute("SELECT pg_replication_slot_advance(%s, pg_current_wal_insert_lsn())",
+                             (decoding.slot_name(conn),))
     m.fault = move_the_slot
     assert app_insert(setup.source_app_dsn, "moved")
     assert switch(m, "switchover").outcome == "completed"

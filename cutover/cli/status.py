@@ -68,10 +68,9 @@ def _table(progress: dict) -> str:
     return f"{progress['table']} {progress['state']}" + (f" {rows} rows" if rows is not None else "")
 
 
+
 def _verify_text(verify: dict) -> str:
-    """One line of the last switch's ``verify``: the keys of the window (narrow) or the tables compared."""
-    if verify.get("mode") == "narrow":
-        return (f"{verify['time']}: {verify.get('keys', 0)} keys of {len(verify.get('tables') or [])} tables and "
-                f"{len(verify.get('whole') or {})} whole tables compared ({verify.get('reason')})")
-    return (f"{verify['time']}: {shown(verify.get('tables'))} of {shown(verify.get('of'))} tables "
-            f"compared ({verify.get('reason') or 'every table'})")
+    """One line of the last switch's ``verify`` (:func:`cutover.operations.verify_compared`)."""
+    from cutover.operations import verify_compared
+
+    return f"{verify['time']}: {verify_compared(verify)} ({verify.get('reason') or 'every table'})"
