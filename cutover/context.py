@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cutover.cli.terminal import UsageError
+from cutover.errors import UsageError
 from cutover.database import Database
 from cutover.environment import ROOT as PROJECT_ROOT
 from cutover.journal import Journal

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from cutover.cli.terminal import CutoverError, ExitCode
+from cutover.errors import CutoverError, ExitCode
 
 if TYPE_CHECKING:
     import psycopg

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cutover.cli.terminal import CutoverError, ExitCode
+from cutover.errors import CutoverError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     import psycopg
@@ -232,7 +232,6 @@ def copy_schema(source_dsn: str, target_dsn: str, schema: str, section: str) -> 
         CutoverError: (exit 1) the target is not in the state the section needs; (exit 3) pg_dump/pg_restore or a
             connection failed.
     """
-    from cutover.cli.terminal import UsageError
     from cutover.postgres import connect
 
     if section not in SECTIONS:

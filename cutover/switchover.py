@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover.cli.terminal import CutoverError, ExitCode
 from cutover.changes import sessions_older_than
 from cutover.database import Database, SessionsSurvived, lsn_to_int
+from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication
 
@@ -115,8 +115,6 @@ class Policy:
     verify_slots: bool = True
 
     def __post_init__(self) -> None:
-        from cutover.cli.terminal import UsageError
-
         for name in ("freeze_limit_seconds", "max_lag_bytes", "poll_seconds"):
             if getattr(self, name) <= 0:
                 raise UsageError(name, getattr(self, name), "must be positive")

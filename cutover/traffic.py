@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Journal
 from cutover.writer import find_record, wait_insync
 

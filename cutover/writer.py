@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cutover.cli.terminal import CutoverError
+from cutover.errors import CutoverError
 
 
 def _fqdn(name: str) -> str:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cutover.cli.terminal import UsageError
+from cutover.errors import UsageError
 from cutover.journal import Journal, LockHeld
 from cutover.replication import ReplicationStatus
 from cutover.traffic import Gates, Shift, ShiftRolledBack, WeightedRecords, parse_steps

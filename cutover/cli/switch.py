@@ -14,7 +14,8 @@ from cutover.cli.app import app
 from cutover.cli.options import (
     AppRole, Environment, FreezeLimit, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
-from cutover.cli.terminal import UsageError, terminal
+from cutover.errors import UsageError
+from cutover.cli.terminal import terminal
 from cutover.roles import APP_ROLE
 
 Steps = Annotated[str, typer.Option("--steps", help="Percentages of traffic to the new side, increasing, ending at 100")]
@@ -40,7 +41,7 @@ def _refuse_if_interrupted(journal) -> None:  # noqa: ANN001
     Raises:
         CutoverError: (exit 1) the journal's last run has no end; nothing was done.
     """
-    from cutover.cli.terminal import CutoverError, ExitCode
+    from cutover.errors import CutoverError, ExitCode
     from cutover.switchover import incomplete_run
 
     pending = incomplete_run(journal)

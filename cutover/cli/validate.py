@@ -19,7 +19,8 @@ import typer
 from cutover.cli import databases
 from cutover.cli.app import app
 from cutover.cli.options import StateDir
-from cutover.cli.terminal import JsonFileOption, UsageError, terminal
+from cutover.errors import UsageError
+from cutover.cli.terminal import JsonFileOption, terminal
 
 if TYPE_CHECKING:
     from cutover.validate import ValidateOptions, ValidationReport

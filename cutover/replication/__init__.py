@@ -110,7 +110,7 @@ def drop_slot(database: Any, slot: str) -> bool:
         CutoverError: the slot is in use by a process (``active_pid``): whatever reads it must stop first;
             the slot belongs to another database of the server; or PostgreSQL refused the drop.
     """
-    from cutover.cli.terminal import CutoverError, ExitCode
+    from cutover.errors import CutoverError, ExitCode
 
     with database.connect() as conn:
         row = conn.execute("SELECT database = current_database(), slot_type, active_pid FROM pg_replication_slots "

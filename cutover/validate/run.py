@@ -33,7 +33,7 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.postgres import begin_snapshot, connect, error_text
 from cutover.schema import Column, Table, compare_catalogs, read_catalog
 from cutover.validate.checkpoint import KINDS, Checkpoint, Piece, fingerprint
