@@ -17,7 +17,7 @@ read): every key that a transaction committed there inserted, updated (old and n
 database, is compared with the validator's own row hashing (:meth:`cutover.validate.compare.TableComparison.rows_of_keys`).
 A table is compared whole instead when it was truncated, has no key, logged a change without its key (``REPLICA
 IDENTITY NOTHING`` or another index), or when its definition or storage (OID, ``relfilenode``: a table dropped and
-created again, ``TRUNCATE``, a rewrite) differs from the checkpoint's (:mod:`cutover.changes` counters, read
+created again, ``TRUNCATE``, a rewrite) differs from the checkpoint's (:mod:`cutover.baseline` counters, read
 before ``upto``).
 
 **Why no acknowledged payment escapes.** At the checkpoint both databases were proved equal: every row, by the
@@ -204,7 +204,7 @@ def compare_keys(sides: Sides, changes: Changes, catalogs: dict[str, dict[str, A
 
 
 def storage_changed(then: dict[str, dict[str, Any]], now: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Tables whose definition or storage differs between two counter readings (:func:`cutover.changes.read_both`)
+    """Tables whose definition or storage differs between two counter readings (:func:`cutover.baseline.read_both`)
     on either database, or that exist in one reading only: table -> why."""
     found: dict[str, str] = {}
     for side in SIDES:
@@ -254,7 +254,7 @@ def compare_window(sides: Sides, baseline_counters: dict[str, dict[str, Any]] | 
     Raises:
         psycopg.Error: a statement failed (the error boundary names the side).
     """
-    from cutover.changes import counters_of
+    from cutover.baseline import counters_of
 
     read = {side: counters_of(sides[side], schema) for side in SIDES}  # before the window's end
     counters = {side: read[side][0] for side in SIDES}

@@ -20,9 +20,9 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
                        keys decoded from the verify slots) compared on both sides, tables truncated or rewritten
                        compared whole: must be equal; the slots advance (the next checkpoint). Without a usable
                        checkpoint (a slot moved, a session older than the freeze): the tables changed since the
-                       last full validation (:mod:`cutover.changes`) compared whole
+                       last full validation (:mod:`cutover.baseline`) compared whole
                        (:func:`cutover.checks.compare_tables`)
-``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
+``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.advance_sequences`)
 ``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
 ``switch-writer``      the old writer's deadline disarmed (abandoned if it fired); the writer name points at the
                        new writer (Route 53 UPSERT): the point of no return
@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from cutover.changes import sessions_older_than
+from cutover.baseline import sessions_older_than
 from cutover.database import Database, SessionsSurvived, lsn_to_int
 from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Entry, Journal
@@ -102,7 +102,7 @@ class Policy:
         poll_seconds: how often the drain looks at the slot, seconds; default 0.05.
         verify_slots: whether ``checkpoint`` and ``verify`` use the verify slots (:mod:`cutover.narrow`: the freeze
             compares the rows changed since a checkpoint); default True. False: no slot is created and ``verify``
-            compares whole every table changed since the last full validation (:mod:`cutover.changes`), a freeze
+            compares whole every table changed since the last full validation (:mod:`cutover.baseline`), a freeze
             that grows with those tables (for a database that cannot hold one more logical slot).
 
     Raises:
@@ -310,7 +310,7 @@ class _Switch:
     def _full_checkpoint(self, sides: Any) -> dict[str, Any]:
         """No usable checkpoint: the verify slots created, then every table compared (with a re-check)."""
         from cutover import narrow
-        from cutover.changes import counters_of
+        from cutover.baseline import counters_of
 
         self.m.progress("checkpoint: no usable checkpoint: verify slots created, every table compared")
         checkpoint = narrow.create_slots(sides)
@@ -377,7 +377,7 @@ class _Switch:
 
     def _verify_tables(self, unended: dict[str, int]) -> dict[str, Any]:
         """Without a usable checkpoint: the tables changed since the last full validation compared whole."""
-        from cutover.changes import Plan, last_baseline, plan, read_both
+        from cutover.baseline import Plan, last_baseline, plan, read_both
         from cutover.checks import compare_tables
 
         source, target = (self.old, self.new) if self.old.name == "source" else (self.new, self.old)
@@ -401,9 +401,9 @@ class _Switch:
                 "reason": check.reason, **checked, "rows": sum(t.rows_source for t in tables), "counters": counters}
 
     def sequences(self) -> dict[str, Any]:
-        from cutover.checks import sync_sequences
+        from cutover.checks import advance_sequences
 
-        return {"sequences": sync_sequences(self.old.admin_dsn, self.new.admin_dsn)}
+        return {"sequences": advance_sequences(self.old.admin_dsn, self.new.admin_dsn)}
 
     def stop_replication(self) -> dict[str, Any]:
         self.old_repl.stop()

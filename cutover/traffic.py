@@ -203,17 +203,17 @@ class Shift:
         if self.bake_seconds < self.min_bake_seconds:
             raise UsageError("--bake", self.bake_seconds, f"must be at least the record TTL ({self.min_bake_seconds} s)")
 
-    def rollback(self, reason: str) -> None:
+    def restore_legacy_weights(self, reason: str) -> None:
         """Weights back to legacy 100 / new 0 in one batch, journalled before it acts."""
         self.journal.write(self.run, "shift", "rollback-weights", "begin", reason=reason, legacy=100, new=0)
         self.records.set(100, 0)
         self.journal.write(self.run, "shift", "rollback-weights", "done", legacy=100, new=0)
 
     def roll_back(self, reason: str) -> None:
-        """The operator's rollback of phase 1 as a run of its own: the weights back (:meth:`rollback`), then the run
+        """The operator's rollback of phase 1 as a run of its own: the weights back (:meth:`restore_legacy_weights`), then the run
         ended ``rolled-back``. An interrupted one is finished by ``cutover resume`` (the weights go back, never
-        forward: :func:`cutover.operations.resume_any`)."""
-        self.rollback(reason)
+        forward: :func:`cutover.recovery.resume_any`)."""
+        self.restore_legacy_weights(reason)
         self.journal.write(self.run, "shift", "end", "end", outcome="rolled-back", reason=reason)
 
     def execute(self, *, start_after: int = 0, rebake: bool = False) -> dict[str, int]:
@@ -258,6 +258,6 @@ class Shift:
         return []
 
     def _abort(self, percent: int, problems: list[str]) -> dict[str, int]:
-        self.rollback("; ".join(problems))
+        self.restore_legacy_weights("; ".join(problems))
         self.journal.write(self.run, "shift", "end", "end", outcome="rolled-back", at_percent=percent)
         raise ShiftRolledBack(percent, problems)

@@ -91,7 +91,7 @@ def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, t
              replication: ReplicationKind = None, app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
              freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Undo the last move: an interrupted run, the switchover (writer back to the source), then the weights."""
-    from cutover.operations import rollback as roll_back
+    from cutover.recovery import rollback as roll_back
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:
@@ -105,7 +105,7 @@ def resume(environment: Environment = "local", source_dsn: SourceDsn = None, tar
            freeze_limit: FreezeLimit = 30.0, steps: Steps = "10,25,50,100", bake: Bake = 300.0,
            legacy_role: LegacyRoles = None) -> None:
     """Continue an interrupted switchover, rollback or shift from where the journal says it stopped."""
-    from cutover.operations import resume_any
+    from cutover.recovery import resume_any
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:

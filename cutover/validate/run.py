@@ -428,7 +428,7 @@ def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None
     (in the first pass or at the re-check), its keys cannot all be matched: every difference of the re-check
     counts. An unkeyed table is compared whole again. So a difference is never dropped uncounted, and a table is
     ``equal`` only when every difference was re-read (that ``equal`` may become the baseline a switch's ``verify``
-    trusts: :mod:`cutover.changes`). ``transient`` counts the differences gone at the re-check."""
+    trusts: :mod:`cutover.baseline`). ``transient`` counts the differences gone at the re-check."""
     options = run.options
     pending = [t for t in report.tables if t.status == DIFFERENT and t.difference_count and tables.get(t.table)]
     delay = options.recheck_after
