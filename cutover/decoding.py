@@ -317,7 +317,7 @@ class Key:
 
 
 def key_columns(catalog: dict[str, Any]) -> dict[str, Key]:
-    """Table name -> its :class:`Key`, from :func:`cutover.schema.read_catalog` (tables without a key left out)."""
+    """Table name -> its :class:`Key`, from :func:`cutover.catalog.read_catalog` (tables without a key left out)."""
     return {name: Key(tuple(table.key), table.replica_identity == "f" or (
         table.replica_identity == "d" and table.key_kind == "primary key"))
         for name, table in catalog.items() if table.key}

@@ -131,7 +131,7 @@ def upto_now(sides: Sides) -> Checkpoint:
 def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, Any]], schema: str = "public"
                 ) -> Changes:
     """Both databases' changes from their slot's position to ``upto`` (:func:`cutover.decoding.read_changes`),
-    merged; each side's keys from its catalog (:func:`cutover.schema.read_catalog`)."""
+    merged; each side's keys from its catalog (:func:`cutover.catalog.read_catalog`)."""
     merged = Changes()
     for side in SIDES:
         with sides[side].transaction():
@@ -140,8 +140,8 @@ def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, An
 
 
 def catalogs_now(sides: Sides, schema: str = "public") -> dict[str, dict[str, Any]]:
-    """Each database's catalog of ``schema`` (:func:`cutover.schema.read_catalog`)."""
-    from cutover.schema import read_catalog
+    """Each database's catalog of ``schema`` (:func:`cutover.catalog.read_catalog`)."""
+    from cutover.catalog import read_catalog
 
     found = {}
     for side in SIDES:
@@ -165,7 +165,7 @@ def compare_keys(sides: Sides, changes: Changes, catalogs: dict[str, dict[str, A
     A table whose key or compared columns differ between the databases is added to ``changes.whole`` instead
     (the whole-table comparison reports its schema difference).
     """
-    from cutover.schema import Table
+    from cutover.catalog import Table
     from cutover.validate.compare import SidePair, TableComparison
     from cutover.validate.result import TableResult
 

@@ -13,7 +13,7 @@ import pytest
 
 from cutover.preflight import LOB_MAX_SIZE_KB, Roles, preflight
 from cutover.roles import ROLES, apply_roles
-from cutover.schema import copy_schema
+from cutover.schema_copy import copy_schema
 from cutover.sequences import sync_sequences
 from cutover.validate import ValidateOptions, validate
 from tests.payments_schema import SCHEMA, data

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cutover.errors import ExitCode
-from cutover.schema import SchemaDifference
+from cutover.catalog_diff import SchemaDifference
 
 EQUAL, DIFFERENT, ERROR = "equal", "different", "error"
 

@@ -35,7 +35,8 @@ from typing import Any
 
 from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.postgres import begin_snapshot, connect, error_text
-from cutover.schema import Column, Table, compare_catalogs, read_catalog
+from cutover.catalog import Column, Table, read_catalog
+from cutover.catalog_diff import compare_catalogs
 from cutover.validate.checkpoint import KINDS, Checkpoint, Piece, fingerprint
 from cutover.validate.chunks import Chunk, ChunkPlanner
 from cutover.validate.compare import SidePair, TableComparison
