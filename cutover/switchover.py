@@ -47,13 +47,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cutover.baseline import sessions_older_than
 from cutover.database import Database, SessionsSurvived, lsn_to_int
 from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication
+from cutover.writer import WriterRecord
+
+if TYPE_CHECKING:
+    from cutover import narrow
 
 DEADLINE_FACTOR = 2
 """The old writer's freeze lifts itself at ``freeze began + DEADLINE_FACTOR x freeze limit`` (in the database,
@@ -143,7 +147,7 @@ class Migration:
     target: Database
     forward: Replication
     reverse: Replication
-    writer: Any
+    writer: WriterRecord
     journal: Journal
     policy: Policy = field(default_factory=Policy)
     fault: Fault | None = None
@@ -307,7 +311,7 @@ class _Switch:
                 return self._full_checkpoint(sides)
             return self._narrow_checkpoint(sides, last.details.get("counters"))  # type: ignore[union-attr]
 
-    def _full_checkpoint(self, sides: Any) -> dict[str, Any]:
+    def _full_checkpoint(self, sides: narrow.Sides) -> dict[str, Any]:
         """No usable checkpoint: the verify slots created, then every table compared (with a re-check)."""
         from cutover import narrow
         from cutover.baseline import counters_of
@@ -322,7 +326,7 @@ class _Switch:
         return {"mode": "full", "full": True, "tables": tables, "checkpoint": checkpoint.to_json(),
                 "counters": counters}
 
-    def _narrow_checkpoint(self, sides: Any, baseline: dict[str, Any] | None) -> dict[str, Any]:
+    def _narrow_checkpoint(self, sides: narrow.Sides, baseline: dict[str, Any] | None) -> dict[str, Any]:
         """The window since the last checkpoint compared while payments go on; the slots advanced to its end."""
         from cutover import narrow
         from cutover.decoding import Changes

@@ -22,11 +22,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Journal
 from cutover.writer import find_record, wait_insync
+
+if TYPE_CHECKING:
+    from cutover.replication import Replication
 
 DEFAULT_STEPS = (10, 25, 50, 100)
 ALIAS_TTL_SECONDS = 60
@@ -129,7 +132,7 @@ class Gates:
     new_health_check_id: str | None = None
     cloudwatch: Any = None
     alarm_prefix: str = ""
-    replication: Any = None
+    replication: Replication | None = None
     max_lag_bytes: int = 16 * 1024 * 1024
     max_latency_seconds: float = 30.0
 
