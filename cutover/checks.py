@@ -2,8 +2,8 @@
 
 - :func:`compare_tables`: ``cutover validate`` (:func:`cutover.validate.run.validate`: keyed range checksums,
   multisets for unkeyed tables) with no re-check: after the drain both sides are still, so any difference is real.
-  A switch passes the tables changed since the last full validation (:mod:`cutover.changes`).
-- :func:`sync_sequences`: ``cutover sequences sync`` (:func:`cutover.sequences.sync_sequences`): every sequence of
+  A switch passes the tables changed since the last full validation (:mod:`cutover.baseline`).
+- :func:`advance_sequences`: ``cutover sequences sync`` (:func:`cutover.sequences.sync_sequences`): every sequence of
   the new writer moved past the old writer's value plus a margin, never backwards.
 
 Both report table and sequence names, counts and statuses only, never a row value.
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class TableComparison:
-    """One table on both sides: row counts and whether ``cutover validate`` found them equal."""
+class TableVerdict:
+    """The verdict on one table: row counts on both sides and whether ``cutover validate`` found them equal (the
+    engine that compares is :class:`cutover.validate.compare.TableComparison`)."""
 
     table: str
     rows_source: int
@@ -26,7 +27,7 @@ class TableComparison:
 
 
 def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public",
-                   tables: Sequence[str] = ()) -> list[TableComparison]:
+                   tables: Sequence[str] = ()) -> list[TableVerdict]:
     """Validate the tables of ``schema`` on both sides (``cutover validate``, no re-check).
 
     Args:
@@ -40,12 +41,13 @@ def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public",
 
     report = validate(source_dsn, target_dsn, ValidateOptions(schema=schema, tables=tuple(tables), recheck_after=0))
     equal = not report.schema_differences
-    return [TableComparison(t.table, t.rows_source or 0, t.rows_target or 0, equal and t.status == "equal")
+    return [TableVerdict(t.table, t.rows_source or 0, t.rows_target or 0, equal and t.status == "equal")
             for t in report.tables]
 
 
-def sync_sequences(from_dsn: str, to_dsn: str, *, schema: str = "public") -> int:
-    """``cutover sequences sync`` from the old writer to the new one; returns how many sequences were moved."""
+def advance_sequences(from_dsn: str, to_dsn: str, *, schema: str = "public") -> int:
+    """``cutover sequences sync`` from the old writer to the new one; returns how many sequences were moved
+    (:func:`cutover.sequences.sync_sequences` returns each sequence's state and new value)."""
     from cutover.sequences import sync_sequences as sync
 
     return sum(1 for _, value in sync(from_dsn, to_dsn, schema) if value is not None)

@@ -24,14 +24,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cutover.cli.terminal import UsageError
 from cutover.database import Database
 from cutover.environment import ROOT as PROJECT_ROOT
+from cutover.errors import UsageError
 from cutover.journal import Journal
 from cutover.roles import APP_ROLE, IDENTIFIER_RULE, ROLE_NAMES, is_identifier
+
+if TYPE_CHECKING:  # imported where used: a command loads only the modules it needs
+    from cutover.replication import Replication
+    from cutover.switchover import Migration
+    from cutover.traffic import Gates, WeightedRecords
+    from cutover.writer import WriterRecord
 
 REPLICATIONS = ("native", "dms")
 OUTPUTS_FILE_VARIABLE = "PAYMIG_CUTOVER_OUTPUTS"
@@ -159,20 +166,20 @@ class Context:
         return Database(name, dsn, str(self.data_outputs[f"{name}_address"]), self.options.app_role, legacy)
 
     @cached_property
-    def writer(self) -> Any:
+    def writer(self) -> WriterRecord:
         from cutover.writer import Route53WriterRecord
 
         outputs = self.data_outputs
         return Route53WriterRecord(self.client("route53"), outputs["private_zone_id"], outputs["writer_fqdn"])
 
     @cached_property
-    def records(self) -> Any:
+    def records(self) -> WeightedRecords:
         from cutover.traffic import WeightedRecords
 
         return WeightedRecords(self.client("route53"), self.traffic_outputs["zone_id"],
                                self.traffic_outputs["record_fqdn"])
 
-    def replication(self, name: str) -> Any:
+    def replication(self, name: str) -> Replication:
         """``forward`` (source -> target) or ``reverse`` (target -> source)."""
         source, target = self.database("source"), self.database("target")
         publisher, subscriber = (source, target) if name == "forward" else (target, source)
@@ -186,7 +193,7 @@ class Context:
         arn = outputs["dms_replication_task_arn" if name == "forward" else "dms_reverse_replication_task_arn"]
         return DmsReplication(name, self.client("dms"), self.client("cloudwatch"), arn, publisher=publisher)
 
-    def migration(self, progress: Any = None) -> Any:
+    def migration(self, progress: Callable[[str], None] | None = None) -> Migration:
         from cutover.switchover import Migration, Policy
 
         return Migration(self.database("source"), self.database("target"), self.replication("forward"),
@@ -194,7 +201,7 @@ class Context:
                          Policy(freeze_limit_seconds=self.options.freeze_limit_seconds),
                          progress=progress or (lambda line: None))
 
-    def gates(self) -> Any:
+    def gates(self) -> Gates:
         from cutover.traffic import Gates
 
         return Gates(route53=self.client("route53"), new_health_check_id=self.traffic_outputs.get("new_health_check_id"),

@@ -181,19 +181,15 @@ def provision(secretsmanager: Any, secrets: dict[str, list[tuple[str, str]]], ad
     """
     from contextlib import ExitStack
 
-    import psycopg
-
-    from cutover.postgres import connection_error
+    from cutover.postgres import connect
     from cutover.roles import apply_roles, check_schema_name, generate_password
 
     check_schema_name(schema)
     with ExitStack() as stack:
         connections = {}
         for kind in ("source", "target"):
-            try:
-                connections[kind] = stack.enter_context(psycopg.connect(admin[kind], autocommit=True))
-            except psycopg.OperationalError as error:
-                raise connection_error(kind, admin[kind], error, check=(origins or {}).get(kind)) from None
+            connections[kind] = stack.enter_context(connect(admin[kind], side=kind, autocommit=True,
+                                                            check=(origins or {}).get(kind)))
         passwords = choose_passwords(secretsmanager, secrets, rotate, generate_password)
         staged = stage_secrets(secretsmanager, secrets, passwords, endpoints)
         for kind, conn in connections.items():

@@ -104,24 +104,21 @@ class Database:
         """The roles the freeze covers here: the application role, then the legacy roles."""
         return (self.app_role, *(role for role in self.legacy_roles if role != self.app_role))
 
-    def connect(self, **kwargs: Any) -> Any:
-        """An autocommit psycopg connection as the admin role.
+    def connect(self, *, application_name: str | None = None) -> Any:
+        """An autocommit psycopg connection as the admin role, through :func:`cutover.postgres.connect` (its
+        session settings, ``error.side`` on a refused statement).
+
+        Args:
+            application_name: sent at login (default ``cutover``): the deadline's session has its own.
 
         Raises:
             CutoverError: the database cannot be reached: side, host, port, database and user, PostgreSQL's reason
                 and what to check (:func:`cutover.postgres.connection_error`; never the password).
         """
-        import psycopg
+        from cutover.postgres import connect
 
-        from cutover.postgres import connection_error, side_connection_class
-
-        try:
-            conn = side_connection_class().connect(self.admin_dsn, autocommit=True, connect_timeout=10, **kwargs)
-        except psycopg.OperationalError as error:
-            raise connection_error(self.name, self.admin_dsn, error, option=f"--{self.name}-dsn",
-                                   variable=f"PAYMIG_{self.name.upper()}_DSN") from None
-        conn.side = self.name
-        return conn
+        return connect(self.admin_dsn, side=self.name, autocommit=True, application_name=application_name,
+                       connect_timeout=10, option=f"--{self.name}-dsn", variable=f"PAYMIG_{self.name.upper()}_DSN")
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row of ``sql``."""

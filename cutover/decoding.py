@@ -21,7 +21,7 @@ to the specified LSN" are returned, ``pg_replication_slot_advance``), F.42 "test
 (``max_slot_wal_keep_size`` bounds it; a slot whose WAL was removed reads as unusable here and the switch compares
 whole tables instead). A logical slot holds back the ``catalog_xmin`` (vacuum of the system catalogs), not the
 ``xmin`` of the payment tables. Sequence changes and DDL are not decoded (``sequences sync`` moves sequences;
-:mod:`cutover.changes` detects DDL and rewrites by table definition and storage).
+:mod:`cutover.baseline` detects DDL and rewrites by table definition and storage).
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ class Key:
 
 
 def key_columns(catalog: dict[str, Any]) -> dict[str, Key]:
-    """Table name -> its :class:`Key`, from :func:`cutover.schema.read_catalog` (tables without a key left out)."""
+    """Table name -> its :class:`Key`, from :func:`cutover.catalog.read_catalog` (tables without a key left out)."""
     return {name: Key(tuple(table.key), table.replica_identity == "f" or (
         table.replica_identity == "d" and table.key_kind == "primary key"))
         for name, table in catalog.items() if table.key}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+from cutover.errors import CutoverError, ExitCode, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cutover.cli.terminal import CutoverError, ExitCode
+from cutover.errors import CutoverError, ExitCode
 
 
 class LockHeld(CutoverError):

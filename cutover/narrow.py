@@ -17,7 +17,7 @@ read): every key that a transaction committed there inserted, updated (old and n
 database, is compared with the validator's own row hashing (:meth:`cutover.validate.compare.TableComparison.rows_of_keys`).
 A table is compared whole instead when it was truncated, has no key, logged a change without its key (``REPLICA
 IDENTITY NOTHING`` or another index), or when its definition or storage (OID, ``relfilenode``: a table dropped and
-created again, ``TRUNCATE``, a rewrite) differs from the checkpoint's (:mod:`cutover.changes` counters, read
+created again, ``TRUNCATE``, a rewrite) differs from the checkpoint's (:mod:`cutover.baseline` counters, read
 before ``upto``).
 
 **Why no acknowledged payment escapes.** At the checkpoint both databases were proved equal: every row, by the
@@ -131,7 +131,7 @@ def upto_now(sides: Sides) -> Checkpoint:
 def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, Any]], schema: str = "public", *,
                 consume: bool = False) -> tuple[Changes, Checkpoint]:
     """Both databases' changes from their slot's position to ``upto`` (:func:`cutover.decoding.read_changes`),
-    merged, each side's keys from its catalog (:func:`cutover.schema.read_catalog`); and where the slots are then
+    merged, each side's keys from its catalog (:func:`cutover.catalog.read_catalog`); and where the slots are then
     (``upto`` when only peeking; with ``consume``, the end of the last WAL record read, at or past ``upto``).
 
     A consumed window that then proves unequal leaves the slots past the journal's checkpoint: the next switch
@@ -148,8 +148,8 @@ def read_window(sides: Sides, upto: Checkpoint, catalogs: dict[str, dict[str, An
 
 
 def catalogs_now(sides: Sides, schema: str = "public") -> dict[str, dict[str, Any]]:
-    """Each database's catalog of ``schema`` (:func:`cutover.schema.read_catalog`)."""
-    from cutover.schema import read_catalog
+    """Each database's catalog of ``schema`` (:func:`cutover.catalog.read_catalog`)."""
+    from cutover.catalog import read_catalog
 
     found = {}
     for side in SIDES:
@@ -166,7 +166,7 @@ def compare_keys(sides: Sides, changes: Changes, catalogs: dict[str, dict[str, A
     A table whose key or compared columns differ between the databases is added to ``changes.whole`` instead
     (the whole-table comparison reports its schema difference).
     """
-    from cutover.schema import Table
+    from cutover.catalog import Table
     from cutover.validate.compare import SidePair, TableComparison
     from cutover.validate.result import TableResult
 
@@ -205,7 +205,7 @@ def compare_keys(sides: Sides, changes: Changes, catalogs: dict[str, dict[str, A
 
 
 def storage_changed(then: dict[str, dict[str, Any]], now: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Tables whose definition or storage differs between two counter readings (:func:`cutover.changes.read_both`)
+    """Tables whose definition or storage differs between two counter readings (:func:`cutover.baseline.read_both`)
     on either database, or that exist in one reading only: table -> why."""
     found: dict[str, str] = {}
     for side in SIDES:
@@ -256,7 +256,7 @@ def compare_window(sides: Sides, baseline_counters: dict[str, dict[str, Any]] | 
     Raises:
         psycopg.Error: a statement failed (the error boundary names the side).
     """
-    from cutover.changes import counters_of
+    from cutover.baseline import counters_of
 
     read = {side: counters_of(sides[side], schema) for side in SIDES}  # before the window's end
     counters = {side: read[side][0] for side in SIDES}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from cutover.cli.terminal import CutoverError, ExitCode
+from cutover.errors import CutoverError, ExitCode
 
 if TYPE_CHECKING:
     import psycopg
@@ -52,28 +52,49 @@ def side_connection_class() -> type:
     return SideConnection
 
 
-def connect(dsn: str, *, side: str, autocommit: bool = False) -> psycopg.Connection[Any]:
-    """Open a connection to ``dsn`` with :data:`SESSION_SETTINGS`.
+CONNECT_TIMEOUT_SECONDS = 15
+"""How long a connection attempt waits for the server (libpq ``connect_timeout``, seconds)."""
+
+
+def connect(dsn: str, *, side: str, autocommit: bool = False, application_name: str | None = None,
+            connect_timeout: int = CONNECT_TIMEOUT_SECONDS, option: str | None = None, variable: str | None = None,
+            check: str | None = None) -> psycopg.Connection[Any]:
+    """Open a connection to ``dsn`` with :data:`SESSION_SETTINGS`: the one way the tool connects to PostgreSQL
+    (:meth:`cutover.database.Database.connect` and every command go through it).
 
     Args:
         dsn: a libpq connection string or URI (``host=... port=... dbname=... user=...``).
-        side: ``source`` or ``target``, named in errors.
+        side: ``source`` or ``target``, named in errors (``error.side`` of a refused statement too:
+            :func:`side_connection_class`).
         autocommit: psycopg autocommit mode (default off: statements run in a transaction).
+        application_name: ``application_name`` sent at login (``pg_stat_activity`` shows it from the start);
+            default :data:`SESSION_SETTINGS`'s ``cutover``.
+        connect_timeout: libpq ``connect_timeout`` in seconds (default :data:`CONNECT_TIMEOUT_SECONDS`).
+        option / variable / check: what the error of a failed connection names as the place ``dsn`` came from
+            (:func:`connection_error`).
 
     Raises:
         CutoverError: (exit code 3) the server cannot be reached or refuses the login (:func:`connection_error`:
             side, host, port, database, user, PostgreSQL's reason and what to check; never the password).
+        psycopg.Error: the server refused a session setting (marked with ``error.side``; the connection is closed).
     """
     import psycopg
 
+    name = application_name or SESSION_SETTINGS["application_name"]
     try:
-        conn = side_connection_class().connect(dsn, autocommit=True, connect_timeout=15)
+        conn = side_connection_class().connect(dsn, autocommit=True, connect_timeout=connect_timeout,
+                                               application_name=name)
     except psycopg.Error as error:
-        raise connection_error(side, dsn, error) from None
+        raise connection_error(side, dsn, error, option=option, variable=variable, check=check) from None
     conn.side = side
-    settings = list(SESSION_SETTINGS.items())  # one round trip for all of them
-    conn.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
-                 [item for pair in settings for item in pair])
+    settings = [(key, value) for key, value in SESSION_SETTINGS.items() if key != "application_name"]
+    try:  # one round trip for all of them
+        conn.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
+                     [item for pair in settings for item in pair])
+    except psycopg.Error as error:
+        error.side = side  # type: ignore[attr-defined]
+        conn.close()
+        raise
     conn.autocommit = autocommit
     return conn
 

@@ -14,7 +14,8 @@ from typing import Any
 from cutover.roles import (
     APP_ROLE, CONTROL_SCHEMA, DMS_SOURCE_ROLE, DMS_TARGET_ROLE, HEARTBEAT_SCHEMA, MASTER_USER, VALIDATION_ROLE,
 )
-from cutover.schema import Table, compare_catalogs, read_catalog
+from cutover.catalog import Table, read_catalog
+from cutover.catalog_diff import compare_catalogs
 from cutover.sequences import sequence_states
 from cutover.validate.rowhash import ident, relation
 

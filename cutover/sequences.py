@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+from cutover.errors import CutoverError, ExitCode, UsageError
 
 DEFAULT_MARGIN = 1000
 """Values skipped past the source's last value (writes that reach the source during the switch)."""

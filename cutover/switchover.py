@@ -22,9 +22,9 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
                        keys decoded from the verify slots) compared on both sides, tables truncated or rewritten
                        compared whole: must be equal; the slots advance (the next checkpoint). Without a usable
                        checkpoint (a slot moved, a session older than the freeze): the tables changed since the
-                       last full validation (:mod:`cutover.changes`) compared whole
+                       last full validation (:mod:`cutover.baseline`) compared whole
                        (:func:`cutover.checks.compare_tables`)
-``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.sync_sequences`)
+``sequences``          every sequence of the new writer past the old one's (:func:`cutover.checks.advance_sequences`)
 ``stop-replication``   the old direction stops (its position kept: an abandoned switch resumes it)
 ``switch-writer``      the old writer's deadline disarmed (abandoned if it fired); the writer name points at the
                        new writer (Route 53 UPSERT): the point of no return
@@ -50,12 +50,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cutover.cli.terminal import CutoverError, ExitCode
 from cutover.database import Database, SessionsSurvived, lsn_to_int
+from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication
+from cutover.writer import WriterRecord
+
+if TYPE_CHECKING:
+    from cutover import narrow
 
 DEADLINE_FACTOR = 2
 """The old writer's freeze lifts itself at ``freeze began + DEADLINE_FACTOR x freeze limit`` (in the database,
@@ -104,7 +108,7 @@ class Policy:
         poll_seconds: how often the drain looks at the slot, seconds; default 0.01.
         verify_slots: whether ``checkpoint`` and ``verify`` use the verify slots (:mod:`cutover.narrow`: the freeze
             compares the rows changed since a checkpoint); default True. False: no slot is created and ``verify``
-            compares whole every table changed since the last full validation (:mod:`cutover.changes`), a freeze
+            compares whole every table changed since the last full validation (:mod:`cutover.baseline`), a freeze
             that grows with those tables (for a database that cannot hold one more logical slot).
 
     Raises:
@@ -117,8 +121,6 @@ class Policy:
     verify_slots: bool = True
 
     def __post_init__(self) -> None:
-        from cutover.cli.terminal import UsageError
-
         for name in ("freeze_limit_seconds", "max_lag_bytes", "poll_seconds"):
             if getattr(self, name) <= 0:
                 raise UsageError(name, getattr(self, name), "must be positive")
@@ -147,7 +149,7 @@ class Migration:
     target: Database
     forward: Replication
     reverse: Replication
-    writer: Any
+    writer: WriterRecord
     journal: Journal
     policy: Policy = field(default_factory=Policy)
     fault: Fault | None = None
@@ -321,10 +323,10 @@ class _Switch:
                 return self._full_checkpoint(sides)
             return self._narrow_checkpoint(sides, last.details.get("counters"))  # type: ignore[union-attr]
 
-    def _full_checkpoint(self, sides: Any) -> dict[str, Any]:
+    def _full_checkpoint(self, sides: narrow.Sides) -> dict[str, Any]:
         """No usable checkpoint: the verify slots created, then every table compared (with a re-check)."""
         from cutover import narrow
-        from cutover.changes import counters_of
+        from cutover.baseline import counters_of
 
         self.m.progress("checkpoint: no usable checkpoint: verify slots created, every table compared")
         checkpoint = narrow.create_slots(sides)
@@ -336,7 +338,7 @@ class _Switch:
         return {"mode": "full", "full": True, "tables": tables, "checkpoint": checkpoint.to_json(),
                 "counters": counters}
 
-    def _narrow_checkpoint(self, sides: Any, baseline: dict[str, Any] | None) -> dict[str, Any]:
+    def _narrow_checkpoint(self, sides: narrow.Sides, baseline: dict[str, Any] | None) -> dict[str, Any]:
         """The window since the last checkpoint compared while payments go on; the slots advanced to its end."""
         from cutover import narrow
         from cutover.decoding import Changes
@@ -368,7 +370,7 @@ class _Switch:
 
     def verify(self) -> dict[str, Any]:
         from cutover import narrow
-        from cutover.changes import sessions_older_than_on
+        from cutover.baseline import sessions_older_than_on
 
         frozen_since = {self.old.name: self.frozen_at, self.new.name: self.begun["check"].at}
         checkpoint = self.done.get("checkpoint")
@@ -389,7 +391,7 @@ class _Switch:
 
     def _verify_tables(self, unended: dict[str, int]) -> dict[str, Any]:
         """Without a usable checkpoint: the tables changed since the last full validation compared whole."""
-        from cutover.changes import Plan, last_baseline, plan, read_both
+        from cutover.baseline import Plan, last_baseline, plan, read_both
         from cutover.checks import compare_tables
 
         source, target = (self.old, self.new) if self.old.name == "source" else (self.new, self.old)
@@ -413,9 +415,9 @@ class _Switch:
                 "reason": check.reason, **checked, "rows": sum(t.rows_source for t in tables), "counters": counters}
 
     def sequences(self) -> dict[str, Any]:
-        from cutover.checks import sync_sequences
+        from cutover.checks import advance_sequences
 
-        return {"sequences": sync_sequences(self.old.admin_dsn, self.new.admin_dsn)}
+        return {"sequences": advance_sequences(self.old.admin_dsn, self.new.admin_dsn)}
 
     def stop_replication(self) -> dict[str, Any]:
         self.old_repl.stop()

@@ -22,11 +22,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Journal
 from cutover.writer import find_record, wait_insync
+
+if TYPE_CHECKING:
+    from cutover.replication import Replication
 
 DEFAULT_STEPS = (10, 25, 50, 100)
 ALIAS_TTL_SECONDS = 60
@@ -129,7 +132,7 @@ class Gates:
     new_health_check_id: str | None = None
     cloudwatch: Any = None
     alarm_prefix: str = ""
-    replication: Any = None
+    replication: Replication | None = None
     max_lag_bytes: int = 16 * 1024 * 1024
     max_latency_seconds: float = 30.0
 
@@ -203,17 +206,17 @@ class Shift:
         if self.bake_seconds < self.min_bake_seconds:
             raise UsageError("--bake", self.bake_seconds, f"must be at least the record TTL ({self.min_bake_seconds} s)")
 
-    def rollback(self, reason: str) -> None:
+    def restore_legacy_weights(self, reason: str) -> None:
         """Weights back to legacy 100 / new 0 in one batch, journalled before it acts."""
         self.journal.write(self.run, "shift", "rollback-weights", "begin", reason=reason, legacy=100, new=0)
         self.records.set(100, 0)
         self.journal.write(self.run, "shift", "rollback-weights", "done", legacy=100, new=0)
 
     def roll_back(self, reason: str) -> None:
-        """The operator's rollback of phase 1 as a run of its own: the weights back (:meth:`rollback`), then the run
+        """The operator's rollback of phase 1 as a run of its own: the weights back (:meth:`restore_legacy_weights`), then the run
         ended ``rolled-back``. An interrupted one is finished by ``cutover resume`` (the weights go back, never
-        forward: :func:`cutover.operations.resume_any`)."""
-        self.rollback(reason)
+        forward: :func:`cutover.recovery.resume_any`)."""
+        self.restore_legacy_weights(reason)
         self.journal.write(self.run, "shift", "end", "end", outcome="rolled-back", reason=reason)
 
     def execute(self, *, start_after: int = 0, rebake: bool = False) -> dict[str, int]:
@@ -258,6 +261,6 @@ class Shift:
         return []
 
     def _abort(self, percent: int, problems: list[str]) -> dict[str, int]:
-        self.rollback("; ".join(problems))
+        self.restore_legacy_weights("; ".join(problems))
         self.journal.write(self.run, "shift", "end", "end", outcome="rolled-back", at_percent=percent)
         raise ShiftRolledBack(percent, problems)

@@ -10,9 +10,9 @@ https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
-from cutover.cli.terminal import CutoverError
+from cutover.errors import CutoverError
 
 
 def _fqdn(name: str) -> str:
@@ -49,6 +49,19 @@ def wait_insync(route53: Any, change: dict[str, Any], *, timeout_seconds: float 
             raise CutoverError(f"Route 53 change {info['Id']}: still {info['Status']} after {timeout_seconds:.0f} s")
         time.sleep(1.0)
         info = route53.get_change(Id=info["Id"])["ChangeInfo"]
+
+
+class WriterRecord(Protocol):
+    """The writer name as a switch uses it: where it points, and pointing it elsewhere
+    (:class:`Route53WriterRecord`; a test or the rehearsal may give its own)."""
+
+    def value(self) -> str:
+        """The address the name points at now (without a trailing dot)."""
+        ...
+
+    def point_at(self, address: str) -> None:
+        """Point the name at ``address`` and return once clients resolving it get ``address``; idempotent."""
+        ...
 
 
 class Route53WriterRecord:

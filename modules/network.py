@@ -58,7 +58,8 @@ class NetworkProps:
         legacy_cidrs: legacy application networks allowed to reach PostgreSQL (until cutover).
         legacy_database_cidrs / legacy_database_port: the network and port of an imported legacy source instance
             that lives outside this VPC; the DMS security group may reach them (its own security group must
-            admit the private subnets, where DMS runs: see README "Importing the legacy source database").
+            admit the private subnets, where DMS runs: see docs/infrastructure.md "Importing the legacy source
+            database").
         flow_log_group_name / flow_logs_role_name: VPC flow log destination and the role that writes it; None
             turns flow logs off (tests of other modules only).
         flow_log_kms_key_arn: key of the flow log group; flow_log_retention_days: retention, days.

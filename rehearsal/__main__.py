@@ -64,7 +64,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
 
     Raises:
         emulator.EmulatorError: no endpoint given and no local emulator running.
-        cutover.cli.terminal.CutoverError: a step of the migration failed (its own message says which).
+        cutover.errors.CutoverError: a step of the migration failed (its own message says which).
     """
     from emulator.process import LocalSession
     from rich.console import Console
@@ -73,7 +73,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from cutover.journal import Journal
     from cutover.checks import compare_tables
     from cutover.switchover import switch
-    from cutover.operations import verify_compared
+    from cutover.recovery import verify_compared
     from cutover.traffic import Shift
     from rehearsal.databases import two_servers
     from rehearsal.dns import CachingResolver, ZoneDNSServer

@@ -48,7 +48,7 @@ GRANT SELECT ON merchants TO {APP_ROLE};
 """
 MERCHANTS = 97
 """Rows of ``merchants``, a table the workload only reads: a switch's ``verify`` skips it once a full validation
-has seen it (``cutover/changes.py``)."""
+has seen it (``cutover/baseline.py``)."""
 SETTINGS = {"wal_retrieve_retry_interval": "100ms", "wal_receiver_status_interval": "1s"}
 """Subscription workers start within 100 ms and report their position every second (the drain waits for it; the
 RDS parameter groups set the same, ``modules/postgres.py``)."""

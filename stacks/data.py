@@ -24,7 +24,8 @@ class DataStack(MigrationStack):
     """Source and target databases and the DMS migration between them.
 
     When ``source_database.existing_instance_identifier`` is set, the source instance is imported into state
-    (a Terraform ``import`` block) instead of created; see README, "Importing the legacy source database".
+    (a Terraform ``import`` block) instead of created; see docs/infrastructure.md, "Importing the legacy source
+    database".
 
     The migration's own parts (issue 15): the writer name ``db.<private zone>`` (``writer``, a CNAME created
     pointing at the source whose value ``cutover switchover``/``rollback`` own), logical replication on the target

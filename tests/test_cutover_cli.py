@@ -120,7 +120,7 @@ STATUS = {
                     "latency_target_seconds": 2, "tables": [
                         {"table": LONG_TABLE, "state": "Table completed", "full_load_rows": 12000}]}},
 }
-"""A status document (``cutover.operations.status``'s shape) with long values and empty ones."""
+"""A status document (``cutover.recovery.status``'s shape) with long values and empty ones."""
 
 
 def test_status_prints_plain_lines_off_a_terminal_and_cuts_no_value_on_one():

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from cutover import environment
-from cutover.cli.terminal import CutoverError
+from cutover.errors import CutoverError
 
 
 def test_the_data_stack_outputs_endpoints_and_database_names(synthesized) -> None:

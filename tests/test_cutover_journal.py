@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from cutover.cli.terminal import CutoverError
+from cutover.errors import CutoverError
 from cutover.journal import Journal
 from cutover.switchover import POINT_OF_NO_RETURN, incomplete_run, resume, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)

@@ -52,7 +52,7 @@ def test_the_verify_slot_decodes_every_key_changed_and_only_keys(payment_databas
         upto = decoding.current_lsn(conn)
         conn.execute("INSERT INTO payments (idempotency_key, amount_cents, currency) VALUES ('after-upto', 1, 'EUR')")
     with psycopg.connect(dsn) as conn:
-        from cutover.schema import read_catalog
+        from cutover.catalog import read_catalog
 
         keys = decoding.key_columns(read_catalog(conn, "public"))
         conn.rollback()

@@ -13,7 +13,7 @@ import pytest
 
 from cutover.preflight import LOB_MAX_SIZE_KB, Roles, preflight
 from cutover.roles import ROLES, apply_roles
-from cutover.schema import copy_schema
+from cutover.schema_copy import copy_schema
 from cutover.sequences import sync_sequences
 from cutover.validate import ValidateOptions, validate
 from tests.payments_schema import SCHEMA, data
@@ -139,7 +139,7 @@ def test_preflight_names_each_problem_of_a_bad_source(replica_source: PostgresSe
 def test_sequences_sync_fails_naming_a_sequence_it_cannot_read(postgres_source, postgres_target):
     """A sequence the source role has no USAGE/SELECT on reads as NULL (``pg_sequences``): sync fails with exit 1
     naming it and the privilege instead of skipping it (negative control: granted, it is synced)."""
-    from cutover.cli.terminal import CutoverError, ExitCode
+    from cutover.errors import CutoverError, ExitCode
 
     db = f"s_{uuid.uuid4().hex[:10]}"
     for server in (postgres_source, postgres_target):

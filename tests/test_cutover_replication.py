@@ -152,7 +152,7 @@ def test_the_dms_slot_is_the_endpoints_named_slot_not_a_stale_second_one(payment
 def test_without_a_slot_name_nothing_is_guessed(payment_databases):  # noqa: F811
     """Negative control of the old rule ("the one logical slot not named cutover_*"): with one candidate it would
     have answered; without a name the applied LSN is unknown and drop-slot refuses, naming the setting."""
-    from cutover.cli.terminal import CutoverError
+    from cutover.errors import CutoverError
 
     with psycopg.connect(payment_databases.source_admin, autocommit=True) as conn:
         conn.execute("SELECT pg_create_logical_replication_slot('only_candidate', 'test_decoding')")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cutover.cli.terminal import CutoverError
+from cutover.errors import CutoverError
 from cutover.checks import compare_tables
 from cutover.switchover import POINT_OF_NO_RETURN, STEPS, Abandoned, Refused, abandon, incomplete_run, resume, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cutover.cli.terminal import UsageError
+from cutover.errors import UsageError
 from cutover.journal import Journal, LockHeld
 from cutover.replication import ReplicationStatus
 from cutover.traffic import Gates, Shift, ShiftRolledBack, WeightedRecords, parse_steps
@@ -171,7 +171,7 @@ def stub_migration(journal):
 
 
 def test_a_shift_killed_during_a_bake_is_resumed_after_its_last_step(records, tmp_path):
-    from cutover.operations import resume_any
+    from cutover.recovery import resume_any
 
     def killed(seconds: float) -> None:
         if records.weights()["new"] == 25:
@@ -186,7 +186,7 @@ def test_a_shift_killed_during_a_bake_is_resumed_after_its_last_step(records, tm
 
 
 def test_a_resumed_shift_bakes_its_interrupted_step_again_with_its_own_steps_and_bake(records, tmp_path):
-    from cutover.operations import resume_any
+    from cutover.recovery import resume_any
 
     def killed(seconds: float) -> None:
         if records.weights()["new"] == 50:
@@ -209,7 +209,7 @@ def test_a_resumed_shift_bakes_its_interrupted_step_again_with_its_own_steps_and
 
 
 def test_rollback_of_phase_1_moves_the_weights_back_in_one_batch(records, tmp_path):
-    from cutover.operations import rollback
+    from cutover.recovery import rollback
 
     shift(records, tmp_path, Gates()).execute()
     done = rollback(stub_migration(Journal(tmp_path)), records)
@@ -220,7 +220,7 @@ def test_rollback_of_phase_1_moves_the_weights_back_in_one_batch(records, tmp_pa
 
 
 def test_a_rollback_of_phase_1_killed_before_its_batch_is_resumed_backwards(records, tmp_path):
-    from cutover.operations import phase, resume_any
+    from cutover.recovery import phase, resume_any
 
     shift(records, tmp_path, Gates()).execute()
     journal = Journal(tmp_path)

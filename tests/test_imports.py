@@ -153,3 +153,31 @@ def test_the_graph_sees_imports_inside_functions(tmp_path):
     source.write_text("def f():\n    from config.naming import Names\n", encoding="utf-8")
     assert set(imported_names(source, "sample")) == {"config.naming", "config.naming.Names"}
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+CLI_ENTRY_POINTS = frozenset({"cutover.__main__"})
+"""Modules of ``cutover`` outside ``cutover.cli`` that may import it: ``python -m cutover`` starts the CLI."""
+
+
+def core_modules_importing_the_cli(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Module of the core of ``cutover`` (not ``cutover.cli``, not an entry point) -> the ``cutover.cli`` modules
+    it imports."""
+    def in_cli(name: str) -> bool:
+        return name == "cutover.cli" or name.startswith("cutover.cli.")
+
+    found = {module: sorted(target for target in targets if in_cli(target))
+             for module, targets in graph.items()
+             if module.split(".")[0] == "cutover" and not in_cli(module) and module not in CLI_ENTRY_POINTS}
+    return {module: targets for module, targets in found.items() if targets}
+
+
+def test_the_core_of_cutover_never_imports_its_command_line():
+    """The core raises ``cutover.errors``; only the command line knows exit codes are printed and how."""
+    assert core_modules_importing_the_cli(import_graph()) == {}
+
+
+def test_the_core_check_sees_a_core_module_importing_the_cli():
+    """Negative control: a planted arrow from the core to ``cutover.cli`` is reported, one inside the CLI is not."""
+    graph = {"cutover.journal": {"cutover.cli.terminal", "cutover.errors"}, "cutover.cli.main": {"cutover.cli.app"},
+             "cutover.__main__": {"cutover.cli.main"}, "cutover.cli": set(), "cutover.cli.terminal": set()}
+    assert core_modules_importing_the_cli(graph) == {"cutover.journal": ["cutover.cli.terminal"]}

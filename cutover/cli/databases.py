@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from cutover.cli.options import check_environment, dsn_option
-from cutover.cli.terminal import UsageError
+from cutover.errors import UsageError
 
 SourceOption = dsn_option("source", "--source", "CUTOVER_SOURCE_DSN", annotated=False,
                           help="libpq connection string or URI of the source database (default with -e: the "

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from cutover.cli.terminal import UsageError
+from cutover.errors import UsageError
 
 
 def check_environment(value: Optional[str]) -> Optional[str]:

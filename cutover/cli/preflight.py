@@ -10,7 +10,8 @@ import typer
 from cutover import roles
 from cutover.cli import databases
 from cutover.cli.app import app
-from cutover.cli.terminal import ExitCode, JsonFileOption, terminal
+from cutover.errors import ExitCode
+from cutover.cli.terminal import JsonFileOption, terminal
 
 
 @app.command()

@@ -10,7 +10,8 @@ from cutover.cli.app import app
 from cutover.cli.options import (
     AppRole, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError, terminal
+from cutover.errors import CutoverError, ExitCode, UsageError
+from cutover.cli.terminal import terminal
 from cutover.replication import RUNNING_STATES
 from cutover.roles import APP_ROLE
 

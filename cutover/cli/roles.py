@@ -11,7 +11,8 @@ import typer
 
 from cutover.cli.app import app
 from cutover.cli.options import Environment, dsn_option
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError, terminal
+from cutover.errors import CutoverError, ExitCode, UsageError
+from cutover.cli.terminal import terminal
 
 
 @app.command("roles")

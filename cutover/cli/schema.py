@@ -25,7 +25,7 @@ def copy(
     schema: str = databases.SchemaOption,
 ) -> None:
     """Load one section of the source's schema (pg_dump) into the target, in one transaction."""
-    from cutover.schema import copy_schema
+    from cutover.schema_copy import copy_schema
 
     source_dsn, target_dsn = databases.resolve(source, target, environment)
     result = copy_schema(source_dsn, target_dsn, schema, section)

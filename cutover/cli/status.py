@@ -24,7 +24,7 @@ def status(environment: Environment = "local", as_json: AsJson = False, source_d
            target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
            state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
     """One screen of the migration's state (read-only: takes no lock)."""
-    from cutover.operations import status as read_status
+    from cutover.recovery import status as read_status
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_roles=legacy_role)
     document = read_status(ctx.migration(), ctx.records, ctx.gates())
@@ -71,6 +71,6 @@ def _table(progress: dict) -> str:
 
 def _verify_text(verify: dict) -> str:
     """One line of the last switch's ``verify`` (:func:`cutover.operations.verify_compared`)."""
-    from cutover.operations import verify_compared
+    from cutover.recovery import verify_compared
 
     return f"{verify['time']}: {verify_compared(verify)} ({verify.get('reason') or 'every table'})"

@@ -14,7 +14,8 @@ from cutover.cli.app import app
 from cutover.cli.options import (
     AppRole, Environment, FreezeLimit, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
-from cutover.cli.terminal import UsageError, terminal
+from cutover.errors import UsageError
+from cutover.cli.terminal import terminal
 from cutover.roles import APP_ROLE
 
 Steps = Annotated[str, typer.Option("--steps", help="Percentages of traffic to the new side, increasing, ending at 100")]
@@ -40,7 +41,7 @@ def _refuse_if_interrupted(journal) -> None:  # noqa: ANN001
     Raises:
         CutoverError: (exit 1) the journal's last run has no end; nothing was done.
     """
-    from cutover.cli.terminal import CutoverError, ExitCode
+    from cutover.errors import CutoverError, ExitCode
     from cutover.switchover import incomplete_run
 
     pending = incomplete_run(journal)
@@ -90,7 +91,7 @@ def rollback(environment: Environment = "local", source_dsn: SourceDsn = None, t
              replication: ReplicationKind = None, app_role: AppRole = APP_ROLE, state_dir: StateDir = None,
              freeze_limit: FreezeLimit = 30.0, legacy_role: LegacyRoles = None) -> None:
     """Undo the last move: an interrupted run, the switchover (writer back to the source), then the weights."""
-    from cutover.operations import rollback as roll_back
+    from cutover.recovery import rollback as roll_back
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:
@@ -104,7 +105,7 @@ def resume(environment: Environment = "local", source_dsn: SourceDsn = None, tar
            freeze_limit: FreezeLimit = 30.0, steps: Steps = "10,25,50,100", bake: Bake = 300.0,
            legacy_role: LegacyRoles = None) -> None:
     """Continue an interrupted switchover, rollback or shift from where the journal says it stopped."""
-    from cutover.operations import resume_any
+    from cutover.recovery import resume_any
 
     ctx = context(environment, source_dsn, target_dsn, replication, app_role, state_dir, freeze_limit, legacy_role)
     with ctx.journal:

@@ -2,38 +2,24 @@
 
 The terminal is the project's shared one (``cli_common.terminal.Terminal``: text from PostgreSQL, AWS or Terraform
 is printed as text, never parsed as Rich markup; tables on a terminal, plain lines in a log), with a progress bar.
-The error boundary (``cutover.cli.main``, ``cli_common.boundary.run``) reports a ``CutoverError`` and the other
-expected failures (``cli_common.failures``: AWS credentials or access, an emulator or database that does not answer,
-Terraform) as one line on stderr and exits with ``ExitCode``.
+The error boundary (``cutover.cli.main``, ``cli_common.boundary.run``) reports a ``CutoverError`` (raised by the
+core, ``cutover.errors``) and the other expected failures (``cli_common.failures``: AWS credentials or access, an
+emulator or database that does not answer, Terraform) as one line on stderr and exits with its ``ExitCode``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import IntEnum
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.text import Text
 
-from cli_common.failures import ExpectedFailure, Kind
+from cli_common.failures import Kind
 from cli_common.terminal import Terminal as SharedTerminal
-
-
-class ExitCode(IntEnum):
-    """The tool's fixed exit codes."""
-
-    OK = 0
-    DIFFERENT = 1
-    """A difference was found, or a check failed."""
-    USAGE = 2
-    """Bad usage or configuration: the message names the field, the value and the rule."""
-    INTERNAL = 3
-    """Nothing could be concluded: a database, AWS or the emulator could not be reached or refused the credentials
-    or access, Terraform could not read the stack's outputs, or an internal error."""
-
+from cutover.errors import ExitCode
 
 EXIT_CODES: dict[Kind, int] = {kind: ExitCode.INTERNAL for kind in Kind} | {
     Kind.USAGE: ExitCode.USAGE, Kind.CONFIGURATION: ExitCode.USAGE}
@@ -43,22 +29,6 @@ EXIT_CODES_HELP = ("Exit codes: 0 done, equal, ready; 1 a difference or a failed
                    "configuration; 3 nothing could be concluded (a database, AWS or the emulator unreachable, "
                    "credentials or access refused, Terraform failed). Errors go to stderr, one line each.")
 """The exit codes as the help text shows them."""
-
-
-class CutoverError(ExpectedFailure):
-    """An expected failure, reported as one line on stderr (no traceback) and its exit code."""
-
-    def __init__(self, message: str, *, exit_code: ExitCode = ExitCode.INTERNAL, hint: str = "") -> None:
-        super().__init__(message, kind=Kind.USAGE if exit_code == ExitCode.USAGE else Kind.FAILED, hint=hint)
-        self.exit_code = exit_code
-
-
-class UsageError(CutoverError):
-    """Bad input, named as ``field = value: rule``; raised before anything reaches AWS or a database."""
-
-    def __init__(self, field: str, value: object, rule: str) -> None:
-        super().__init__(f"{field} = {value!r}: {rule}", exit_code=ExitCode.USAGE)
-        self.field, self.value, self.rule = field, value, rule
 
 
 class Terminal(SharedTerminal):

@@ -1,7 +1,7 @@
 """``cutover validate``: compare every table of a schema between source and target (keys only in the output).
 
 ``-e ENV`` without ``--tables`` or ``--exclude-columns``: an equal result is the next switch's baseline, journalled
-(:func:`cutover.changes.record_validation`) under the operator lock, taken only to write it (a validation may run
+(:func:`cutover.baseline.record_validation`) under the operator lock, taken only to write it (a validation may run
 for hours; it holds no lock meanwhile). With ``-e ENV`` each finished chunk is also recorded in
 ``<state dir>/validate-checkpoint.jsonl`` (``--checkpoint`` elsewhere), which ``--resume`` continues."""
 
@@ -19,7 +19,8 @@ import typer
 from cutover.cli import databases
 from cutover.cli.app import app
 from cutover.cli.options import StateDir
-from cutover.cli.terminal import JsonFileOption, UsageError, terminal
+from cutover.errors import UsageError
+from cutover.cli.terminal import JsonFileOption, terminal
 
 if TYPE_CHECKING:
     from cutover.validate import ValidateOptions, ValidationReport
@@ -116,7 +117,7 @@ def _baseline_counters(source_dsn: str, target_dsn: str, options: ValidateOption
     checkpoint (``<checkpoint>.counters.json``); with ``--resume``, the interrupted run's (its first chunks were
     compared then: counters read now would hide a change made in between). ``None`` (no baseline) when a resumed
     run's counters are missing."""
-    from cutover.changes import read_both
+    from cutover.baseline import read_both
 
     kept = options.checkpoint.with_suffix(".counters.json") if options.checkpoint else None
     if options.resume:
@@ -177,8 +178,8 @@ def _progress() -> Iterator[Callable[[ProgressState], None]]:
 
 
 def _record_baseline(environment: str, state_dir: Optional[Path], counters: dict, report: ValidationReport) -> None:
-    """Journal the equal full validation as the next switch's baseline (:mod:`cutover.changes`), under the lock."""
-    from cutover.changes import record_validation
+    """Journal the equal full validation as the next switch's baseline (:mod:`cutover.baseline`), under the lock."""
+    from cutover.baseline import record_validation
     from cutover.context import Context, Options
     from cutover.journal import LockHeld
 

@@ -19,7 +19,10 @@ https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-REPLICATION (`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cutover.database import Database
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class Replication(Protocol):
     """
 
     name: str
-    publisher: Any
+    publisher: Database
 
     def start(self, *, initial_copy: bool) -> None: ...
 
@@ -96,7 +99,7 @@ RUNNING_STATES = ("starting", "full-load", "running")
 """States of a :class:`ReplicationStatus` in which the direction reads its slot (or is about to)."""
 
 
-def drop_slot(database: Any, slot: str) -> bool:
+def drop_slot(database: Database, slot: str) -> bool:
     """Drop the logical replication slot ``slot`` of ``database``'s own database (``pg_drop_replication_slot``).
 
     Args:
@@ -110,7 +113,7 @@ def drop_slot(database: Any, slot: str) -> bool:
         CutoverError: the slot is in use by a process (``active_pid``): whatever reads it must stop first;
             the slot belongs to another database of the server; or PostgreSQL refused the drop.
     """
-    from cutover.cli.terminal import CutoverError, ExitCode
+    from cutover.errors import CutoverError, ExitCode
 
     with database.connect() as conn:
         row = conn.execute("SELECT database = current_database(), slot_type, active_pid FROM pg_replication_slots "

@@ -65,7 +65,7 @@ class DmsReplication:
         Raises:
             CutoverError: no name given and the task's source endpoint sets no ``SlotName``.
         """
-        from cutover.cli.terminal import CutoverError, ExitCode
+        from cutover.errors import CutoverError, ExitCode
 
         name = self._slot_name()
         if not name:

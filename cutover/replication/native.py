@@ -153,7 +153,7 @@ class NativeReplication:
         """
         from psycopg import sql
 
-        from cutover.cli.terminal import CutoverError
+        from cutover.errors import CutoverError
 
         with self.subscriber.connect() as conn:
             if not self._subscription(conn):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from cutover.cli.terminal import UsageError
+from cutover.errors import UsageError
 from cutover.validate.result import Listing
 
 KINDS = ("missing", "extra", "different")

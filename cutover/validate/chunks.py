@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cutover.schema import Table
+from cutover.catalog import Table
 import cutover.validate.ranges as ranges  # the module: tests set ranges.ROWS_PER_BUCKET
 from cutover.validate.ranges import Range, range_sql
 from cutover.validate.rowhash import ident, relation

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from cutover.schema import Column, Table
+from cutover.catalog import Column, Table
 from cutover.validate.ranges import Range, bucket_count, range_sql, threshold_buckets
 from cutover.validate.result import TableResult
 from cutover.validate.rowhash import ident, relation, row_hash

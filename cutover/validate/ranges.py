@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cutover.schema import Column
+from cutover.catalog import Column
 from cutover.validate.rowhash import ident
 
 ROWS_PER_BUCKET = 500

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cutover.cli.terminal import ExitCode
-from cutover.schema import SchemaDifference
+from cutover.errors import ExitCode
+from cutover.catalog_diff import SchemaDifference
 
 EQUAL, DIFFERENT, ERROR = "equal", "different", "error"
 

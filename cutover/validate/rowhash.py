@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import re
 
-from cutover.schema import Column, Table
+from cutover.catalog import Column, Table
 
 _NUMERIC_WITH_SCALE = re.compile(r"numeric\(\d+,\d+\)")
 _FIXED_CHAR = re.compile(r"character\(\d+\)")

@@ -33,9 +33,10 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
-from cutover.cli.terminal import CutoverError, ExitCode, UsageError
+from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.postgres import begin_snapshot, connect, error_text
-from cutover.schema import Column, Table, compare_catalogs, read_catalog
+from cutover.catalog import Column, Table, read_catalog
+from cutover.catalog_diff import compare_catalogs
 from cutover.validate.checkpoint import KINDS, Checkpoint, Piece, fingerprint
 from cutover.validate.chunks import Chunk, ChunkPlanner
 from cutover.validate.compare import SidePair, TableComparison
@@ -428,7 +429,7 @@ def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None
     (in the first pass or at the re-check), its keys cannot all be matched: every difference of the re-check
     counts. An unkeyed table is compared whole again. So a difference is never dropped uncounted, and a table is
     ``equal`` only when every difference was re-read (that ``equal`` may become the baseline a switch's ``verify``
-    trusts: :mod:`cutover.changes`). ``transient`` counts the differences gone at the re-check."""
+    trusts: :mod:`cutover.baseline`). ``transient`` counts the differences gone at the re-check."""
     options = run.options
     pending = [t for t in report.tables if t.status == DIFFERENT and t.difference_count and tables.get(t.table)]
     delay = options.recheck_after

@@ -17,7 +17,7 @@ from cli_common.terminal import Terminal
 
 
 class ExitCode(IntEnum):
-    """The operator CLI's exit codes (README "Exit codes", ``python -m ops --help``)."""
+    """The operator CLI's exit codes (docs/reference.md "Errors, exit codes and output", ``python -m ops --help``)."""
 
     OK = 0
     FAILED = 1

@@ -10,7 +10,7 @@ journal with that validation and read again at ``verify``, per side (source and 
 - ``storage``: a hash of the table's (and its partitions') OID and ``relfilenode``: ``TRUNCATE`` counts no deleted
   row but gives the table a new relfilenode, and a table dropped and created again has a new OID;
 - ``definition``: a hash of what the validation compares of the table's definition (columns, types, key:
-  :func:`cutover.schema.read_catalog`): DDL changes no counter;
+  :func:`cutover.catalog.read_catalog`): DDL changes no counter;
 
 and per side what tells that counters cannot be compared: the database's name, ``pg_postmaster_start_time()`` (a
 restart, a failover to another instance, a restore: after an unclean shutdown every counter is reset),
@@ -97,8 +97,8 @@ def read_counters(dsn: str, side: str, schema: str = "public") -> dict[str, Any]
 
 def counters_of(conn: Any, schema: str = "public") -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`read_counters` on an open autocommit connection, and the catalog it read
-    (:func:`cutover.schema.read_catalog`), in one transaction."""
-    from cutover.schema import read_catalog
+    (:func:`cutover.catalog.read_catalog`), in one transaction."""
+    from cutover.catalog import read_catalog
 
     with conn.transaction():
         conn.execute("SET LOCAL stats_fetch_consistency = 'snapshot'")

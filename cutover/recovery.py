@@ -13,12 +13,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from cutover.journal import Journal
 from cutover.switchover import (
     SWITCH_OPERATIONS, Abandoned, Migration, PastPointOfNoReturn, abandon, incomplete_run, resume, switch,
 )
+
+if TYPE_CHECKING:
+    from cutover.traffic import Gates, Shift, WeightedRecords
 
 
 def writer_name(migration: Migration) -> str:
@@ -27,7 +31,8 @@ def writer_name(migration: Migration) -> str:
     return next((db.name for db in (migration.source, migration.target) if db.address == value), "unknown")
 
 
-def rollback(migration: Migration, records: Any, progress: Any = lambda line: None) -> list[str]:
+def rollback(migration: Migration, records: WeightedRecords,
+             progress: Callable[[str], None] = lambda line: None) -> list[str]:
     """Roll back what the journal and AWS say was done last (see the module docstring); returns what was done.
 
     Raises:
@@ -61,7 +66,7 @@ def rollback(migration: Migration, records: Any, progress: Any = lambda line: No
     return done
 
 
-def resume_any(migration: Migration, shift_factory: Any) -> str:
+def resume_any(migration: Migration, shift_factory: Callable[[str], Shift]) -> str:
     """Resume what was interrupted: a switch, or a shift (``shift_factory(run)`` builds its :class:`Shift`).
 
     Returns:
@@ -136,7 +141,7 @@ def phase(migration: Migration, weights: dict[str, int]) -> str:
     return "shifted" if weights.get("legacy", 0) == 0 else "shifting"
 
 
-def status(migration: Migration, records: Any, gates: Any = None) -> dict[str, Any]:
+def status(migration: Migration, records: WeightedRecords, gates: Gates | None = None) -> dict[str, Any]:
     """Everything at once: phase, weights, gates (health, alarms), both replications (state, per-table progress,
     lag, CDC latency, WAL retained by the slot), the writer, the last full validation, what the last switch's
     ``verify`` compared (:func:`validations`) and the journal's position."""

@@ -1,5 +1,5 @@
 """Without verify slots (``Policy.verify_slots = False``), a switch's ``verify`` compares only the tables changed since
-the last full validation (``cutover.changes``): two real PostgreSQL servers with logical replication, the journal's
+the last full validation (``cutover.baseline``): two real PostgreSQL servers with logical replication, the journal's
 ``verify`` entries say what was compared. The verify slots' narrow check: ``tests/test_cutover_narrow.py``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import psycopg
 import pytest
 
-from cutover.changes import read_counters, sessions_older_than
+from cutover.baseline import read_counters, sessions_older_than
 from cutover.journal import Journal
 from cutover.switchover import Abandoned, Policy, switch
 from tests.cutover_fixtures import (  # noqa: F401  (fixtures)
