@@ -113,19 +113,10 @@ class MigrationSetup:
 
 
 def _cleanup(source: PostgresServer, target: PostgresServer, dbname: str) -> None:
-    for server in (target, source):
-        with psycopg.connect(server.dsn(dbname), autocommit=True) as conn:
-            for (sub,) in conn.execute("SELECT subname FROM pg_subscription").fetchall():
-                conn.execute(f'ALTER SUBSCRIPTION "{sub}" DISABLE')
-                conn.execute(f'DROP SUBSCRIPTION "{sub}"')
-    for server in (source, target):
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
-            for slot, pid in conn.execute("SELECT slot_name, active_pid FROM pg_replication_slots WHERE database = %s",
-                                          (dbname,)).fetchall():
-                if pid:
-                    conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
-                conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    from tests.postgres import drop_database
+
+    drop_database(target, dbname, others=(source,))
+    drop_database(source, dbname)
 
 
 @pytest.fixture

@@ -55,8 +55,9 @@ def postgres_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
         yield server
 
 
-def drop_database(server: PostgresServer, dbname: str) -> None:
-    """Drop ``dbname`` on ``server``, ending its sessions and subscriptions first."""
+def drop_subscriptions(server: PostgresServer, dbname: str) -> None:
+    """Disable and drop every subscription of ``dbname`` on ``server`` (their slots on the other server are left
+    to :func:`drop_database` there)."""
     import psycopg
 
     with psycopg.connect(server.dsn(dbname), autocommit=True) as conn:
@@ -65,15 +66,34 @@ def drop_database(server: PostgresServer, dbname: str) -> None:
             conn.execute(f'ALTER SUBSCRIPTION "{name}" DISABLE')
             conn.execute(f'ALTER SUBSCRIPTION "{name}" SET (slot_name = NONE)')
             conn.execute(f'DROP SUBSCRIPTION "{name}"')
+
+
+def drop_database(server: PostgresServer, dbname: str, *, others: tuple[PostgresServer, ...] = ()) -> None:
+    """Drop ``dbname`` on ``server``, ending its sessions, its subscriptions and those of ``others`` (the servers
+    subscribing to it: else their apply workers reconnect and hold its slots again while it is dropped) first.
+    A slot still held (a backend of a killed tool decoding it, a walsender not yet gone) is freed; the drop is
+    tried again while a slot is in use."""
+    import time
+
+    import psycopg
+
+    for each in (*others, server):
+        drop_subscriptions(each, dbname)
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        # a slot still held (a backend of a killed tool decoding it, a walsender not yet gone) is freed first
-        for (pid,) in conn.execute("SELECT active_pid FROM pg_replication_slots WHERE database = %s AND active",
-                                   (dbname,)).fetchall():
-            conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
-        for (slot,) in conn.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s AND NOT active",
-                                    (dbname,)).fetchall():
-            conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        for attempt in range(50):
+            for (pid,) in conn.execute("SELECT active_pid FROM pg_replication_slots WHERE database = %s AND active",
+                                       (dbname,)).fetchall():
+                conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            for (slot,) in conn.execute("SELECT slot_name FROM pg_replication_slots WHERE database = %s "
+                                        "AND NOT active", (dbname,)).fetchall():
+                conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+            try:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
 
 
 @pytest.fixture

@@ -118,8 +118,8 @@ def crash_setup(postgres_source, postgres_target, tmp_path):  # noqa: ANN001, AN
     finally:
         for database in (migration.source, migration.target):
             database.disarm_deadline()
-        for server in (postgres_target, postgres_source):
-            drop_database(server, dbname)
+        drop_database(postgres_target, dbname, others=(postgres_source,))
+        drop_database(postgres_source, dbname)
 
 
 def _plan() -> list[tuple[str, str, str]]:
