@@ -204,6 +204,7 @@ class DmsReplication:
         endpoint = self._source_endpoint()
         if endpoint and (endpoint.get("PostgreSQLSettings") or {}).get("SlotName") != name:
             self.dms.modify_endpoint(EndpointArn=endpoint["EndpointArn"], PostgreSQLSettings={"SlotName": name})
+            endpoint.setdefault("PostgreSQLSettings", {})["SlotName"] = name
         self.slot_name = name
 
     def _wait_modified(self, timeout_seconds: float) -> None:
