@@ -62,6 +62,7 @@ class FakeDms:
         self.endpoint: dict[str, Any] = {"EndpointArn": ENDPOINT_ARN, "EngineName": "postgres"}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.frozen_when_running: bool | None = None
+        self.accepting_when_running: list[str] | None = None
         self.on_running = lambda: None
         self._polls = 0
 
