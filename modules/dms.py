@@ -74,6 +74,11 @@ DMS_CLOUDWATCH_LOGS_ROLE = "dms-cloudwatch-logs-role"
 HEARTBEAT_SCHEMA = "awsdms"
 """Schema of the source database where DMS keeps its heartbeat table (``cutover roles`` creates it, owned by the
 DMS source role, so that role needs no CREATE privilege on the payment schema)."""
+HEARTBEAT_FREQUENCY_MINUTES = 1
+"""``PostgreSQLSettings.HeartbeatFrequency`` of a source endpoint, minutes (DMS's default 5): the WAL heartbeat
+"mimics a dummy transaction" so that an idle slot's ``restart_lsn`` moves and the source's storage does not fill
+(https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html). A switch's drain does not wait
+on it."""
 _MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/{}"
 
 # DMS task settings keys DMS accepts at create time (top-level sections of the task settings document).
@@ -434,9 +439,11 @@ class DmsMigration(Construct):
                   address: str | None = None) -> DmsEndpoint:
         settings = None
         if endpoint_type == "source":
-            # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
-            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False,
-                                                   heartbeat_schema=HEARTBEAT_SCHEMA)
+            # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up): every
+            # HEARTBEAT_FREQUENCY_MINUTES (PostgreSQLSettings.HeartbeatFrequency, minutes; DMS's default is 5)
+            settings = DmsEndpointPostgresSettings(heartbeat_enable=True,
+                                                   heartbeat_frequency=HEARTBEAT_FREQUENCY_MINUTES,
+                                                   capture_ddls=False, heartbeat_schema=HEARTBEAT_SCHEMA)
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
         return with_address(DmsEndpoint(

@@ -90,6 +90,7 @@ def test_postgres_source_has_logical_replication_parameters():
         "family": "postgres15",
         "parameter": [
             {"name": "max_replication_slots", "value": "10", "apply_method": "pending-reboot"},
+            {"name": "max_slot_wal_keep_size", "value": "10240", "apply_method": "immediate"},
             {"name": "max_wal_senders", "value": "10", "apply_method": "pending-reboot"},
             {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
             {"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"},
@@ -392,3 +393,11 @@ def test_iam_roles_have_no_wildcard_actions():
     for policy in resources(document, "aws_iam_role_policy").values():
         for statement in json.loads(policy["policy"])["Statement"]:
             assert all("*" not in action for action in statement["Action"]), statement
+
+
+def test_max_slot_wal_keep_size_must_stay_below_the_allocated_storage():
+    """Negative control: a slot limit as large as the disk would not keep a stopped slot from filling it."""
+    with pytest.raises(ValueError, match=r"max_slot_wal_keep_size_mb = 51200: must be positive and below the "
+                                         r"allocated storage \(50 GiB = 51200 MB\)"):
+        postgres_props(allocated_storage_gib=50,
+                       logical_replication=LogicalReplication(max_slot_wal_keep_size_mb=51200)).parameters()
