@@ -27,6 +27,8 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``switch-writer``      the old writer's deadline disarmed (abandoned if it fired); the writer name points at the
                        new writer (Route 53 UPSERT): the point of no return
 ``start-replication``  the other direction starts from the new writer's current LSN (nothing is written there yet)
+                       and is waited for until ``running`` (``START_REPLICATION_TIMEOUT_SECONDS``); a start that
+                       fails is journalled (``started: false``) and printed with what to run, and the switch goes on
 ``unfreeze``           the new writer accepts application writes: the freeze ends; the sessions of the freeze on
                        the new writer and the application's sessions on the old one are ended
 =====================  ==========================================================================================
