@@ -160,10 +160,16 @@ def stale_reverse_slot(dbs) -> None:
         conn.execute("SELECT pg_create_logical_replication_slot('paymig_dms_reverse', 'test_decoding')")
         with psycopg.connect(dbs.source_admin) as source:
             rows = source.execute("SELECT idempotency_key, amount_cents, currency FROM payments").fetchall()
+        conn.execute("SET synchronous_commit = on")  # flushed: decoding reads no further than the flushed WAL
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO payments (idempotency_key, amount_cents, currency) VALUES (%s, %s, %s)", rows)
-        conn.execute("ALTER ROLE paymig_test_app IN DATABASE current SET default_transaction_read_only = on"
-                     .replace("current", dbs.name))
+    freeze_app(dbs)
+
+
+def freeze_app(dbs) -> None:
+    """The target refuses the application's writes (as a switch leaves the new writer until ``unfreeze``)."""
+    with psycopg.connect(dbs.target_admin, autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE {APP_ROLE} IN DATABASE {dbs.name} SET default_transaction_read_only = on")
 
 
 def test_cdc_start_creates_the_slot_during_the_freeze_and_starts_from_its_lsn(payment_databases):  # noqa: F811
@@ -206,8 +212,7 @@ def test_a_start_that_stays_starting_past_the_timeout_is_an_error(payment_databa
     dbs = payment_databases
     fake = FakeDms(dbs.target_admin, dbs.source_admin, polls_to_run=None)
     repl = reverse(dbs, fake)
-    with psycopg.connect(dbs.target_admin, autocommit=True) as conn:
-        conn.execute(f"ALTER ROLE {APP_ROLE} IN DATABASE {dbs.name} SET default_transaction_read_only = on")
+    freeze_app(dbs)
     repl.start(initial_copy=False)
     with pytest.raises(CutoverError, match=r"task .*REVERSE is still starting after 0.2 s"):
         repl.wait_running(0.2)
