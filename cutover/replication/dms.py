@@ -29,8 +29,9 @@
   replication slot"). Without a name the applied LSN is unknown (None), and ``drop_slot`` refuses: "the one
   logical slot not named cutover_*" would pick a stale slot, or none when there are two.
 
-The emulated AWS moves no data through DMS: these calls are tested against moto's API only; the data path is
-rehearsed with :mod:`cutover.replication.native` instead.
+The emulated AWS moves no data through DMS: these calls are tested against moto's API, against botocore's model
+(``Stubber``) and against a fake DMS that behaves as the documents describe, on real PostgreSQL slots
+(``tests/test_cutover_dms_start.py``); the data path is rehearsed with :mod:`cutover.replication.native` instead.
 
 Follows: https://docs.aws.amazon.com/dms/latest/APIReference/API_StartReplicationTask.html,
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (native CDC start point),
@@ -150,8 +151,9 @@ class DmsReplication:
                 slot was created during the freeze).
 
         Raises:
-            CutoverError: no publisher to create the slot on; the slot is in use by a process; the publisher
-                accepts writes and the slot does not exist; a modification of the task did not end in time.
+            CutoverError: the slot is in use by a process; the publisher accepts writes and the slot does not
+                exist; a modification of the task did not end within 60 s.
+            ValueError: a CDC start without ``publisher`` (the slot is created there).
             botocore.exceptions.ClientError: DMS refused a call.
         """
         task = self._task()
