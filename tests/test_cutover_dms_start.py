@@ -267,3 +267,38 @@ def test_a_failed_start_past_the_point_of_no_return_leaves_the_new_writer_accept
     for text in (done.details["error"], "\n".join(lines)):
         assert "endpoint unreachable" in text and "run `cutover replication start --direction reverse`" in text
         assert "the target accepts payments, the source stays frozen" in text
+
+
+def test_the_cdc_start_requests_and_answers_fit_botocores_model(payment_databases):  # noqa: F811
+    """The same start through a real boto3 client with ``Stubber``: botocore checks each request and each answer
+    against the DMS model; the position sent is the slot's ``confirmed_flush_lsn``."""
+    from botocore.stub import ANY, Stubber
+
+    dbs = payment_databases
+    freeze_app(dbs)
+    client = boto3.client("dms", region_name="us-east-1")
+    sent: list[str] = []
+    client.meta.events.register("provide-client-params.dms.StartReplicationTask",
+                                lambda params, **_: sent.append(params["CdcStartPosition"]))
+    stubber = Stubber(client)
+    task = {"ReplicationTaskArn": TASK_ARN, "Status": "stopped", "MigrationType": "cdc",
+            "SourceEndpointArn": ENDPOINT_ARN}
+    by_arn = {"Filters": [{"Name": "replication-task-arn", "Values": [TASK_ARN]}]}
+    stubber.add_response("describe_replication_tasks", {"ReplicationTasks": [task]}, by_arn)
+    stubber.add_response("describe_replication_tasks", {"ReplicationTasks": [task]}, by_arn)
+    stubber.add_response("describe_endpoints", {"Endpoints": [{"EndpointArn": ENDPOINT_ARN, "EngineName": "postgres"}]},
+                         {"Filters": [{"Name": "endpoint-arn", "Values": [ENDPOINT_ARN]}]})
+    stubber.add_response("modify_endpoint", {"Endpoint": {"EndpointArn": ENDPOINT_ARN}},
+                         {"EndpointArn": ENDPOINT_ARN, "PostgreSQLSettings": {"SlotName": "paymig_dms_reverse"}})
+    stubber.add_response("start_replication_task", {"ReplicationTask": {**task, "Status": "starting"}},
+                         {"ReplicationTaskArn": TASK_ARN, "StartReplicationTaskType": "start-replication",
+                          "CdcStartPosition": ANY})
+    for status in ("starting", "running"):
+        stubber.add_response("describe_replication_tasks", {"ReplicationTasks": [{**task, "Status": status}]}, by_arn)
+    with stubber:
+        publisher = Database("target", dbs.target_admin, "target.db.test", APP_ROLE)
+        repl = DmsReplication("reverse", client, None, TASK_ARN, publisher=publisher, poll_seconds=0.01)
+        repl.start(initial_copy=False)
+        repl.wait_running(5)
+        stubber.assert_no_pending_responses()
+    assert sent == [slot_lsn(dbs.target_admin, "paymig_dms_reverse")]
