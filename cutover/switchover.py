@@ -29,6 +29,8 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``switch-writer``      the old writer's deadline disarmed (abandoned if it fired); the writer name points at the
                        new writer (Route 53 UPSERT): the point of no return
 ``start-replication``  the other direction starts from the new writer's current LSN (nothing is written there yet)
+                       and is waited for until ``running`` (``START_REPLICATION_TIMEOUT_SECONDS``); a start that
+                       fails is journalled (``started: false``) and printed with what to run, and the switch goes on
 ``unfreeze``           the new writer accepts application writes: the freeze ends; the sessions of the freeze on
                        the new writer and the application's sessions on the old one are ended
 =====================  ==========================================================================================
@@ -74,6 +76,9 @@ CHECKPOINT_WAIT_SECONDS = 60.0
 """Before the freeze, how long the ``checkpoint`` step waits for the old direction to apply its window's end when
 keys differed (they may be in flight), seconds."""
 SWITCH_OPERATIONS = ("switchover", "rollback")
+START_REPLICATION_TIMEOUT_SECONDS = 300.0
+"""How long ``start-replication`` waits for the new direction to be ``running`` with its slot before it unfreezes
+the new writer anyway and says what to run, seconds (a DMS task starts in tens of seconds to minutes)."""
 
 
 class Refused(CutoverError):
@@ -432,8 +437,18 @@ class _Switch:
         return {"writer": self.new.name}
 
     def start_replication(self) -> dict[str, Any]:
-        self.new_repl.start(initial_copy=False)
-        return {}
+        """Past the point of no return: a start that fails leaves the new writer to be unfrozen anyway (the old
+        one stays frozen), journalled and printed with what to run; never both databases frozen."""
+        try:
+            self.new_repl.start(initial_copy=False)
+            self.new_repl.wait_running(START_REPLICATION_TIMEOUT_SECONDS)
+        except Exception as error:  # noqa: BLE001 (whatever failed, the switch must reach unfreeze)
+            message = (f"replication {self.new_repl.name} did not start ({error}); the {self.new.name} accepts "
+                       f"payments, the {self.old.name} stays frozen: run `cutover replication start --direction "
+                       f"{self.new_repl.name}`")
+            self.m.progress(f"{self.operation}: start-replication: {message}")
+            return {"started": False, "error": message}
+        return {"started": True}
 
     def unfreeze(self) -> dict[str, Any]:
         self.new.unfreeze()  # also ends the freeze-era sessions there (read-only until they reconnect)

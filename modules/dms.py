@@ -74,6 +74,16 @@ DMS_CLOUDWATCH_LOGS_ROLE = "dms-cloudwatch-logs-role"
 HEARTBEAT_SCHEMA = "awsdms"
 """Schema of the source database where DMS keeps its heartbeat table (``cutover roles`` creates it, owned by the
 DMS source role, so that role needs no CREATE privilege on the payment schema)."""
+HEARTBEAT_FREQUENCY_MINUTES = 1
+"""``PostgreSQLSettings.HeartbeatFrequency`` of a source endpoint, minutes (DMS's default 5): the WAL heartbeat
+"mimics a dummy transaction" so that an idle slot's ``restart_lsn`` moves and the source's storage does not fill
+(https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html). A switch's drain does not wait
+on it."""
+REVERSE_SLOT_NAME = "paymig_dms_reverse"
+"""``PostgreSQLSettings.SlotName`` of the reverse task's source endpoint: the slot ``cutover switchover`` creates on
+the target during the freeze and starts the CDC-only reverse task from (``CdcStartPosition``; DMS checks that the
+named slot exists: https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html). The same
+name as :data:`cutover.replication.dms.DEFAULT_SLOT` for ``reverse``, so the tool never modifies the endpoint."""
 _MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/{}"
 
 # DMS task settings keys DMS accepts at create time (top-level sections of the task settings document).
@@ -373,6 +383,7 @@ class DmsMigration(Construct):
             # the target database is read (its connection secret), the source database is written (its secret)
             reverse_source = self._endpoint("source", props.reverse_source_endpoint_id, props.target, secrets_role,
                                             secret=self.secrets["target"], id_="reverse-source-endpoint",
+                                            slot_name=REVERSE_SLOT_NAME,
                                             address=suffixed(props.address, "reverse_source"))
             reverse_target = self._endpoint("target", props.reverse_target_endpoint_id, props.source, secrets_role,
                                             secret=self.secrets["source"], id_="reverse-target-endpoint",
@@ -431,12 +442,15 @@ class DmsMigration(Construct):
 
     def _endpoint(self, endpoint_type: str, endpoint_id: str, endpoint: PostgresEndpoint, role: IamRole, *,
                   secret: SecretsmanagerSecret | None = None, id_: str | None = None,
-                  address: str | None = None) -> DmsEndpoint:
+                  address: str | None = None, slot_name: str | None = None) -> DmsEndpoint:
         settings = None
         if endpoint_type == "source":
-            # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up)
-            settings = DmsEndpointPostgresSettings(heartbeat_enable=True, heartbeat_frequency=5, capture_ddls=False,
-                                                   heartbeat_schema=HEARTBEAT_SCHEMA)
+            # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up): every
+            # HEARTBEAT_FREQUENCY_MINUTES (PostgreSQLSettings.HeartbeatFrequency, minutes; DMS's default is 5)
+            settings = DmsEndpointPostgresSettings(heartbeat_enable=True,
+                                                   heartbeat_frequency=HEARTBEAT_FREQUENCY_MINUTES,
+                                                   capture_ddls=False, heartbeat_schema=HEARTBEAT_SCHEMA,
+                                                   slot_name=slot_name)
         # hashicorp/aws 5.100.0: server_name and port conflict with secrets_manager_arn (the endpoint reads host
         # and port from the secret), so they are not set here.
         return with_address(DmsEndpoint(

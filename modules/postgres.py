@@ -2,7 +2,8 @@
 
 The parameter group family follows the engine's major version (``postgres15`` for 15.7). For a CDC source it
 sets ``rds.logical_replication=1``, ``max_replication_slots`` and ``max_wal_senders`` (static parameters, applied
-``pending-reboot``), ``wal_sender_timeout`` and ``wal_receiver_status_interval`` (dynamic). ``rds.force_ssl=1`` is set on every instance. The
+``pending-reboot``), ``wal_sender_timeout``, ``wal_receiver_status_interval`` and ``max_slot_wal_keep_size``
+(dynamic). ``rds.force_ssl=1`` is set on every instance. The
 master password is generated and kept by RDS in Secrets Manager (``manage_master_user_password``): it never
 appears in Terraform configuration or state.
 
@@ -70,12 +71,23 @@ class LogicalReplication:
             replication this bounds how long the write freeze waits for that report. DMS does not read it.
             Follows https://www.postgresql.org/docs/15/runtime-config-replication.html#GUC-WAL-RECEIVER-STATUS-INTERVAL
             ("logical replication workers are also affected").
+        max_slot_wal_keep_size_mb: the most WAL a replication slot may keep in ``pg_wal``, MB (RDS parameter
+            ``max_slot_wal_keep_size``, dynamic); default 10240 (10 GiB). A slot that falls further behind (a
+            stopped direction, a DMS task that failed) is invalidated (``wal_status = lost``) instead of filling the
+            disk: that direction then starts again from a new slot (``cutover replication drop-slot``, then
+            ``start``), and the next switch compares everything. Must stay below the allocated storage
+            (``PostgresProps.allocated_storage_gib``). PostgreSQL's default -1 (unlimited) lets one forgotten slot
+            stop the database. Follows
+            https://www.postgresql.org/docs/15/runtime-config-replication.html#GUC-MAX-SLOT-WAL-KEEP-SIZE and
+            https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (the slot of a stopped
+            task keeps WAL: storage full).
     """
 
     max_replication_slots: int = 10
     max_wal_senders: int = 10
     wal_sender_timeout_ms: int = 0
     wal_receiver_status_interval_seconds: int = 1
+    max_slot_wal_keep_size_mb: int = 10240
 
 
 @dataclass(frozen=True)
@@ -139,7 +151,17 @@ class PostgresProps:
         return f"postgres{self.engine_version.split('.')[0]}"
 
     def parameters(self) -> list[tuple[str, str, str]]:
-        """Parameters of the group as (name, value, apply_method), sorted by name."""
+        """Parameters of the group as (name, value, apply_method), sorted by name.
+
+        Raises:
+            ValueError: ``logical_replication.max_slot_wal_keep_size_mb`` not positive or not below the allocated
+                storage (a slot could still fill the disk).
+        """
+        keep = self.logical_replication.max_slot_wal_keep_size_mb if self.logical_replication else None
+        if keep is not None and not 0 < keep < self.allocated_storage_gib * 1024:
+            raise ValueError(f"logical_replication.max_slot_wal_keep_size_mb = {keep}: must be positive and below "
+                             f"the allocated storage ({self.allocated_storage_gib} GiB = "
+                             f"{self.allocated_storage_gib * 1024} MB), or a slot can still fill the disk")
         values = [("rds.force_ssl", "1", "pending-reboot")]
         if self.logical_replication:
             settings = self.logical_replication
@@ -149,6 +171,7 @@ class PostgresProps:
                 ("max_wal_senders", str(settings.max_wal_senders), "pending-reboot"),
                 ("wal_sender_timeout", str(settings.wal_sender_timeout_ms), "immediate"),
                 ("wal_receiver_status_interval", str(settings.wal_receiver_status_interval_seconds), "immediate"),
+                ("max_slot_wal_keep_size", str(settings.max_slot_wal_keep_size_mb), "immediate"),
             ]
         return sorted(values)
 

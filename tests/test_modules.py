@@ -90,6 +90,7 @@ def test_postgres_source_has_logical_replication_parameters():
         "family": "postgres15",
         "parameter": [
             {"name": "max_replication_slots", "value": "10", "apply_method": "pending-reboot"},
+            {"name": "max_slot_wal_keep_size", "value": "10240", "apply_method": "immediate"},
             {"name": "max_wal_senders", "value": "10", "apply_method": "pending-reboot"},
             {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
             {"name": "rds.logical_replication", "value": "1", "apply_method": "pending-reboot"},
@@ -392,3 +393,29 @@ def test_iam_roles_have_no_wildcard_actions():
     for policy in resources(document, "aws_iam_role_policy").values():
         for statement in json.loads(policy["policy"])["Statement"]:
             assert all("*" not in action for action in statement["Action"]), statement
+
+
+def test_max_slot_wal_keep_size_must_stay_below_the_allocated_storage():
+    """Negative control: a slot limit as large as the disk would not keep a stopped slot from filling it."""
+    with pytest.raises(ValueError, match=r"max_slot_wal_keep_size_mb = 51200: must be positive and below the "
+                                         r"allocated storage \(50 GiB = 51200 MB\)"):
+        postgres_props(allocated_storage_gib=50,
+                       logical_replication=LogicalReplication(max_slot_wal_keep_size_mb=51200)).parameters()
+
+
+def test_dms_reverse_source_endpoint_names_the_slot_the_switch_creates_and_heartbeats_every_minute():
+    """The reverse task starts from a native CDC start point: its source endpoint names the slot (DMS checks it
+    exists); the forward one names none (DMS creates its own for the full load and CDC)."""
+    from cutover.replication.dms import DEFAULT_SLOT
+    from modules.dms import REVERSE_SLOT_NAME
+
+    stack = new_stack()
+    DmsMigration(stack, "dms", dms_props(reverse_task_id="paymig-dev-reverse",
+                                         reverse_source_endpoint_id="paymig-dev-reverse-source",
+                                         reverse_target_endpoint_id="paymig-dev-reverse-target"))
+    endpoints = {e["endpoint_id"]: e for e in resources(stack_json(stack), "aws_dms_endpoint").values()}
+    assert endpoints["paymig-dev-reverse-source"]["postgres_settings"]["slot_name"] == REVERSE_SLOT_NAME \
+        == DEFAULT_SLOT.format(name="reverse")
+    assert "slot_name" not in endpoints["paymig-dev-source"]["postgres_settings"]
+    for name in ("paymig-dev-source", "paymig-dev-reverse-source"):
+        assert endpoints[name]["postgres_settings"]["heartbeat_frequency"] == 1

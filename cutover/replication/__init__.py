@@ -71,6 +71,9 @@ class Replication(Protocol):
     - ``start(initial_copy)``: set it up and start it. ``initial_copy=True`` copies the existing rows first (the
       forward full load); ``False`` streams only the changes made from now on: the publisher must be frozen, so
       that "now" misses nothing (a switchover starts the reverse direction that way).
+    - ``wait_running(timeout_seconds)``: return once it is ``running`` and reads its slot (a DMS task starts
+      asynchronously); raise :class:`cutover.cli.terminal.CutoverError` naming what to run when it stopped, failed
+      or did not get there in ``timeout_seconds``.
     - ``stop()``: stop applying; the position is kept (``resume()`` continues from it).
     - ``resume()``: continue from the kept position.
     - ``status()``: see :class:`ReplicationStatus`.
@@ -82,6 +85,8 @@ class Replication(Protocol):
     publisher: Database
 
     def start(self, *, initial_copy: bool) -> None: ...
+
+    def wait_running(self, timeout_seconds: float) -> None: ...
 
     def stop(self) -> None: ...
 

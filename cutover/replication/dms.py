@@ -1,9 +1,24 @@
 """An AWS DMS replication task as a :class:`cutover.replication.Replication` (boto3).
 
 - ``start(initial_copy=True)``: ``StartReplicationTask`` type ``start-replication`` (the forward full load and CDC).
-- ``start(initial_copy=False)``: changes from now on only: ``start-replication`` for a task that never ran (the
-  reverse task is CDC-only), else ``resume-processing`` with ``CdcStartTime`` = now (the publisher is frozen when a
-  switch calls it, so "now" misses nothing).
+- ``start(initial_copy=False)``: changes from now on only, from a native CDC start point (DMS user guide,
+  PostgreSQL source, "Using a native CDC start point to set up a CDC load of a PostgreSQL source"): the task's
+  logical replication slot is created on the publisher (``pg_create_logical_replication_slot(slot,
+  'test_decoding')``) while the publisher is frozen, so its ``confirmed_flush_lsn`` misses no payment; the source
+  endpoint names it (``PostgreSQLSettings.SlotName``, set with ``ModifyEndpoint`` when it differs: DMS checks that
+  the slot exists); a task that is not CDC-only becomes one (``ModifyReplicationTask`` ``MigrationType=cdc``: a
+  ``start-replication`` of a full-load-and-cdc task would load every table again); then ``StartReplicationTask``
+  type ``start-replication`` with ``CdcStartPosition`` = that LSN ("for a cdc only task, to start from a specific
+  position, you must use start-replication and also specify the start position"). Never ``resume-processing``
+  (it replays from the task's old checkpoint: the rows the other direction applied would go back, and
+  ``ApplyErrorInsertPolicy=STOP_TASK`` stops the task on the first duplicate) and never ``CdcStartTime`` (a
+  PostgreSQL source takes no custom CDC start time). A slot left from an earlier run is dropped and created again
+  while the publisher is frozen (its position is older than the freeze: it would send the other direction's rows
+  back); with the publisher accepting writes (a start retried after a switch's failed one) the slot created
+  during the freeze is used as it is, and a missing one is refused (a slot created now would miss the payments
+  written since the freeze).
+- ``wait_running(timeout_seconds)``: ``StartReplicationTask`` returns at once and the task starts asynchronously
+  (``starting``); it polls ``DescribeReplicationTasks`` until ``Status`` is ``running`` and the slot exists.
 - ``stop()`` / ``resume()``: ``StopReplicationTask`` / ``start-replication`` type ``resume-processing``.
 - Status: the task's ``Status`` and ``FullLoadProgressPercent``; per table ``DescribeTableStatistics``
   (``FullLoadRows``, ``ValidationState``, ``ValidationFailedRecords``); ``CDCLatencySource`` and
@@ -14,10 +29,14 @@
   replication slot"). Without a name the applied LSN is unknown (None), and ``drop_slot`` refuses: "the one
   logical slot not named cutover_*" would pick a stale slot, or none when there are two.
 
-The emulated AWS moves no data through DMS: these calls are tested against moto's API only; the data path is
-rehearsed with :mod:`cutover.replication.native` instead.
+The emulated AWS moves no data through DMS: these calls are tested against moto's API, against botocore's model
+(``Stubber``) and against a fake DMS that behaves as the documents describe, on real PostgreSQL slots
+(``tests/test_cutover_dms_start.py``); the data path is rehearsed with :mod:`cutover.replication.native` instead.
 
 Follows: https://docs.aws.amazon.com/dms/latest/APIReference/API_StartReplicationTask.html,
+https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html (native CDC start point),
+https://docs.aws.amazon.com/dms/latest/APIReference/API_ModifyEndpoint.html (``ExactSettings`` false: the
+settings given are merged), https://docs.aws.amazon.com/dms/latest/APIReference/API_ModifyReplicationTask.html,
 https://docs.aws.amazon.com/dms/latest/APIReference/API_DescribeTableStatistics.html and
 https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics.Task and
 https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html (``SlotName``).
@@ -25,6 +44,7 @@ https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -33,6 +53,13 @@ from cutover.replication import ReplicationStatus, TableProgress
 
 _STATES = {"running": "running", "starting": "starting", "stopped": "stopped", "ready": "stopped",
            "stopping": "stopped", "failed": "failed", "creating": "starting", "modifying": "starting"}
+DEFAULT_SLOT = "paymig_dms_{name}"
+"""The slot a CDC start creates when neither ``slot_name`` nor the endpoint's ``SlotName`` names one (``{name}``:
+``forward`` or ``reverse``); the endpoint is then modified to name it."""
+SLOT_PLUGIN = "test_decoding"
+"""The output plugin of the slot a CDC start creates (the DMS user guide's native CDC start point example)."""
+_PENDING = ("starting", "creating", "modifying")
+"""DMS task statuses on the way to ``running`` (or, after ``ModifyReplicationTask``, back to ``stopped``)."""
 
 
 class DmsReplication:
@@ -47,16 +74,21 @@ class DmsReplication:
             resource identifier).
         publisher: the database the task reads, to read its slot's ``confirmed_flush_lsn``; None: no applied LSN.
         slot_name: the task's slot on the publisher; default: its source endpoint's ``PostgreSQLSettings.SlotName``
-            (read from DMS once); None there too: unknown (see the module docstring).
+            (read from DMS once); None there too: unknown (see the module docstring), except that a CDC start
+            creates :data:`DEFAULT_SLOT` and names it in the endpoint.
+        poll_seconds: how often :meth:`wait_running` (and a task modification) reads the task's status, seconds;
+            default 2.
     """
 
     def __init__(self, name: str, dms: Any, cloudwatch: Any, task_arn: str, *, instance_id: str | None = None,
                  task_resource_id: str | None = None, publisher: Database | None = None,
-                 slot_name: str | None = None) -> None:
+                 slot_name: str | None = None, poll_seconds: float = 2.0) -> None:
         self.name, self.dms, self.cloudwatch, self.task_arn = name, dms, cloudwatch, task_arn
         self.instance_id, self.task_resource_id = instance_id, task_resource_id
         self.publisher, self.slot_name = publisher, slot_name
+        self.poll_seconds = poll_seconds
         self._endpoint_read = False
+        self._endpoint: dict[str, Any] | None = None
 
     @property
     def slot(self) -> str:
@@ -76,14 +108,21 @@ class DmsReplication:
 
     def _slot_name(self) -> str | None:
         if self.slot_name is None and not self._endpoint_read:
+            endpoint = self._source_endpoint()
+            self.slot_name = (endpoint.get("PostgreSQLSettings") or {}).get("SlotName") if endpoint else None
+        return self.slot_name or None
+
+    def _source_endpoint(self) -> dict[str, Any] | None:
+        """The task's source endpoint (``DescribeEndpoints``, read once), or None."""
+        if not self._endpoint_read:
             self._endpoint_read = True
             task = self._task()
             arn = task.get("SourceEndpointArn") if task else None
             if arn:
                 endpoints = self.dms.describe_endpoints(
                     Filters=[{"Name": "endpoint-arn", "Values": [arn]}])["Endpoints"]
-                self.slot_name = (endpoints[0].get("PostgreSQLSettings") or {}).get("SlotName") if endpoints else None
-        return self.slot_name or None
+                self._endpoint = endpoints[0] if endpoints else None
+        return self._endpoint
 
     def drop_slot(self) -> bool:
         """Drop the task's slot on the publisher (the caller refuses while the task runs). A task whose slot is
@@ -104,16 +143,120 @@ class DmsReplication:
         return tasks[0] if tasks else None
 
     def start(self, *, initial_copy: bool) -> None:
+        """Start the task (see the module docstring); nothing when it is ``running`` or ``starting`` already.
+
+        Args:
+            initial_copy: True: ``start-replication`` as the task is defined (the forward full load and CDC).
+                False: CDC only, from the slot's position captured now (the publisher must be frozen unless the
+                slot was created during the freeze).
+
+        Raises:
+            CutoverError: the slot is in use by a process; the publisher accepts writes and the slot does not
+                exist; a modification of the task did not end within 60 s.
+            ValueError: a CDC start without ``publisher`` (the slot is created there).
+            botocore.exceptions.ClientError: DMS refused a call.
+        """
         task = self._task()
         if task and task["Status"] in ("running", "starting"):
             return
-        if initial_copy or not task or "ReplicationTaskStartDate" not in task:
+        if initial_copy:
             self.dms.start_replication_task(ReplicationTaskArn=self.task_arn,
                                             StartReplicationTaskType="start-replication")
-        else:
-            self.dms.start_replication_task(ReplicationTaskArn=self.task_arn,
-                                            StartReplicationTaskType="resume-processing",
-                                            CdcStartTime=datetime.now(timezone.utc))
+            return
+        position = self._cdc_start_point()
+        if task and task.get("MigrationType", "cdc") != "cdc":
+            self.dms.modify_replication_task(ReplicationTaskArn=self.task_arn, MigrationType="cdc")
+            self._wait_modified(60.0)
+        self.dms.start_replication_task(ReplicationTaskArn=self.task_arn, StartReplicationTaskType="start-replication",
+                                        CdcStartPosition=position)
+
+    def _cdc_start_point(self) -> str:
+        """The slot on the publisher, (re)created while it is frozen, named in the source endpoint; its
+        ``confirmed_flush_lsn`` (the ``CdcStartPosition``)."""
+        from cutover.cli.terminal import CutoverError, ExitCode
+
+        if self.publisher is None:
+            raise ValueError("DmsReplication.start(initial_copy=False) needs the publisher (the slot is created there)")
+        name = self._slot_name() or DEFAULT_SLOT.format(name=self.name)
+        frozen = self.publisher.frozen()
+        with self.publisher.connect() as conn:
+            row = conn.execute("SELECT active_pid, confirmed_flush_lsn::text FROM pg_replication_slots "
+                               "WHERE slot_name = %s AND database = current_database()", (name,)).fetchone()
+            if row and row[0] is not None:
+                raise CutoverError(f"replication {self.name}: slot {name} on the {self.publisher.name} is in use by "
+                                   f"process {row[0]}: not started", exit_code=ExitCode.DIFFERENT)
+            if not frozen:
+                if row is None:
+                    raise CutoverError(
+                        f"replication {self.name}: the {self.publisher.name} accepts writes and has no slot {name}: a "
+                        "slot created now would miss the payments written since the freeze; not started",
+                        exit_code=ExitCode.DIFFERENT)
+                position = row[1]
+            else:
+                if row is not None:  # older than the freeze: it would send the other direction's rows back
+                    conn.execute("SELECT pg_drop_replication_slot(%s)", (name,))
+                conn.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (name, SLOT_PLUGIN))
+                position = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
+                                        "WHERE slot_name = %s", (name,)).fetchone()[0]
+        self._name_slot_in_endpoint(name)
+        return position
+
+    def _name_slot_in_endpoint(self, name: str) -> None:
+        """``ModifyEndpoint`` ``PostgreSQLSettings.SlotName`` = ``name`` unless the endpoint names it already."""
+        endpoint = self._source_endpoint()
+        if endpoint and (endpoint.get("PostgreSQLSettings") or {}).get("SlotName") != name:
+            self.dms.modify_endpoint(EndpointArn=endpoint["EndpointArn"], PostgreSQLSettings={"SlotName": name})
+            endpoint.setdefault("PostgreSQLSettings", {})["SlotName"] = name
+        self.slot_name = name
+
+    def _wait_modified(self, timeout_seconds: float) -> None:
+        from cutover.cli.terminal import CutoverError, ExitCode
+
+        deadline = time.monotonic() + timeout_seconds
+        while (task := self._task()) and task["Status"] in _PENDING:
+            if time.monotonic() > deadline:
+                raise CutoverError(f"replication {self.name}: task {self.task_arn} still {task['Status']} after "
+                                   f"{timeout_seconds} s (ModifyReplicationTask)", exit_code=ExitCode.DIFFERENT)
+            time.sleep(self.poll_seconds)
+
+    def wait_running(self, timeout_seconds: float) -> None:
+        """Wait until the task is ``running`` and its slot exists on the publisher (DMS starts asynchronously).
+
+        Args:
+            timeout_seconds: the longest wait, seconds (the status is read every ``poll_seconds``).
+
+        Raises:
+            CutoverError: the task stopped or failed (its ``StopReason`` / ``LastFailureMessage``), is absent, or
+                is not running with its slot after ``timeout_seconds``; each names the task and what to run.
+
+        Follows: https://docs.aws.amazon.com/dms/latest/APIReference/API_ReplicationTask.html (``Status``).
+        """
+        from cutover.cli.terminal import CutoverError, ExitCode
+
+        deadline = time.monotonic() + timeout_seconds
+        fix = f"`cutover replication start --direction {self.name}` once the cause is fixed"
+        while True:
+            task = self._task()
+            status = task["Status"] if task else "absent"
+            if status == "running" and self._slot_exists():
+                return
+            if status not in _PENDING and status != "running":
+                reason = (task or {}).get("LastFailureMessage") or (task or {}).get("StopReason") or "no reason given"
+                raise CutoverError(f"replication {self.name}: task {self.task_arn} is {status}, not running "
+                                   f"({reason}): {fix}", exit_code=ExitCode.DIFFERENT)
+            if time.monotonic() > deadline:
+                raise CutoverError(f"replication {self.name}: task {self.task_arn} is still {status} after "
+                                   f"{timeout_seconds} s (slot {self.slot_name or 'unnamed'}): `cutover status`, then "
+                                   f"{fix}", exit_code=ExitCode.DIFFERENT)
+            time.sleep(self.poll_seconds)
+
+    def _slot_exists(self) -> bool:
+        name = self._slot_name()
+        if self.publisher is None or name is None:
+            return self.publisher is None  # nothing to check against without a publisher
+        with self.publisher.connect() as conn:
+            return conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,)).fetchone() \
+                is not None
 
     def stop(self) -> None:
         task = self._task()

@@ -130,6 +130,10 @@ class NativeReplication:
                 sql.Identifier(self.object), sql.Literal(self.publisher_dsn), sql.Identifier(self.object),
                 sql.Literal(initial_copy)))
 
+    def wait_running(self, timeout_seconds: float) -> None:
+        """Nothing: ``CREATE SUBSCRIPTION`` creates the slot on the publisher before it returns, at the position
+        the apply worker starts from (``timeout_seconds`` unused)."""
+
     def _drop(self, conn: Any) -> None:
         from psycopg import sql
 
