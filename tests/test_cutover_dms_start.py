@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
 
-from cutover.cli.terminal import CutoverError
+from cutover.errors import CutoverError
 from cutover.database import Database
 from cutover.replication.dms import DmsReplication
 from cutover.switchover import switch

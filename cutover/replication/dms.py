@@ -173,7 +173,7 @@ class DmsReplication:
     def _cdc_start_point(self) -> str:
         """The slot on the publisher, (re)created while it is frozen, named in the source endpoint; its
         ``confirmed_flush_lsn`` (the ``CdcStartPosition``)."""
-        from cutover.cli.terminal import CutoverError, ExitCode
+        from cutover.errors import CutoverError, ExitCode
 
         if self.publisher is None:
             raise ValueError("DmsReplication.start(initial_copy=False) needs the publisher (the slot is created there)")
@@ -210,7 +210,7 @@ class DmsReplication:
         self.slot_name = name
 
     def _wait_modified(self, timeout_seconds: float) -> None:
-        from cutover.cli.terminal import CutoverError, ExitCode
+        from cutover.errors import CutoverError, ExitCode
 
         deadline = time.monotonic() + timeout_seconds
         while (task := self._task()) and task["Status"] in _PENDING:
@@ -231,7 +231,7 @@ class DmsReplication:
 
         Follows: https://docs.aws.amazon.com/dms/latest/APIReference/API_ReplicationTask.html (``Status``).
         """
-        from cutover.cli.terminal import CutoverError, ExitCode
+        from cutover.errors import CutoverError, ExitCode
 
         deadline = time.monotonic() + timeout_seconds
         fix = f"`cutover replication start --direction {self.name}` once the cause is fixed"
