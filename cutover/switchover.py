@@ -11,7 +11,8 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 ``checkpoint``         before freezing, writes going on (:mod:`cutover.narrow`): both databases proved equal up to
                        a checkpoint, each one's verify slot position: the window since the last checkpoint
                        compared (its rows in flight re-read once replication passed it), or, with none usable,
-                       the verify slots created and every table compared (``cutover validate`` with its re-check)
+                       the verify slots created, every table compared (``cutover validate`` with its re-check),
+                       then the window of the writes made meanwhile
 ``freeze``             old writer: application role read-only, its sessions ended in rounds (abandoned when one
                        survives); a deadline armed in the database; the freeze LSN is recorded
 ``drain``              wait until replication applied everything committed before the freeze: a sentinel row
@@ -325,7 +326,11 @@ class _Switch:
         last = narrow.last_checkpoint(self.journal.entries())
         with narrow.Sides(self._dsns()) as sides:
             if not narrow.usable(narrow.checkpoint_of(last), sides):
-                return self._full_checkpoint(sides)
+                full = self._full_checkpoint(sides)
+                # the full comparison took as long as the tables are large: the writes made meanwhile are compared
+                # now too, before the freeze, so that the freeze's window is the seconds since, whatever the size
+                narrowed = self._narrow_checkpoint(sides, full["counters"])
+                return {**narrowed, "mode": "full", "full": True, "tables": full["tables"]}
             return self._narrow_checkpoint(sides, last.details.get("counters"))  # type: ignore[union-attr]
 
     def _full_checkpoint(self, sides: narrow.Sides) -> dict[str, Any]:
