@@ -27,11 +27,13 @@ class TableVerdict:
 
 
 def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public",
-                   tables: Sequence[str] = ()) -> list[TableVerdict]:
-    """Validate the tables of ``schema`` on both sides (``cutover validate``, no re-check).
+                   tables: Sequence[str] = (), recheck_after: float = 0) -> list[TableVerdict]:
+    """Validate the tables of ``schema`` on both sides (``cutover validate``).
 
     Args:
         tables: the table names to compare (each must exist on a side); default (empty): every table.
+        recheck_after: seconds before differing rows are read again (rows in flight while replication runs);
+            default 0: no re-check (both sides still, as inside a freeze).
 
     Raises:
         CutoverError: a side cannot be read (from ``cutover validate``).
@@ -39,7 +41,8 @@ def compare_tables(source_dsn: str, target_dsn: str, *, schema: str = "public",
     """
     from cutover.validate.run import ValidateOptions, validate
 
-    report = validate(source_dsn, target_dsn, ValidateOptions(schema=schema, tables=tuple(tables), recheck_after=0))
+    report = validate(source_dsn, target_dsn, ValidateOptions(schema=schema, tables=tuple(tables),
+                                                                     recheck_after=recheck_after))
     equal = not report.schema_differences
     return [TableVerdict(t.table, t.rows_source or 0, t.rows_target or 0, equal and t.status == "equal")
             for t in report.tables]

@@ -26,7 +26,6 @@ whole tables instead). A logical slot holds back the ``catalog_xmin`` (vacuum of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -335,8 +334,3 @@ def key_columns(catalog: dict[str, Any]) -> dict[str, Key]:
     return {name: Key(tuple(table.key), table.replica_identity == "f" or (
         table.replica_identity == "d" and table.key_kind == "primary key"))
         for name, table in catalog.items() if table.key}
-
-
-def tables_of(changes: Iterable[Changes]) -> set[str]:
-    """Every table named in ``changes`` (keys or whole)."""
-    return {t for c in changes for t in (*c.keys, *c.whole)}

@@ -10,7 +10,7 @@ A switch proves both databases equal in two parts, the large one before the free
     end, so that the window the freeze reads is seconds long.
 ``verify`` (inside the freeze, after the drain)
     The window since the ``checkpoint`` step's checkpoint, read and compared the same way with no re-check (both
-    databases are still), then the slots advanced: the next switch's checkpoint.
+    databases are still); the window is read consuming the slots, whose new position is the next checkpoint.
 
 **The window** ``(checkpoint, upto]`` of both databases (``upto`` = each one's insert LSN when the window is
 read): every key that a transaction committed there inserted, updated (old and new key) or deleted, on either

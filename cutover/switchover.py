@@ -310,13 +310,12 @@ class _Switch:
         return {"source": self.m.source.admin_dsn, "target": self.m.target.admin_dsn}
 
     def _compare_whole(self, tables: list[str], recheck_after: float = 0) -> list[str]:
-        """Compare ``tables`` whole (``cutover validate``); those that differ."""
-        from cutover.validate.run import ValidateOptions, validate
+        """Compare ``tables`` whole (:func:`cutover.checks.compare_tables`; empty: every table); those that differ."""
+        from cutover.checks import compare_tables
 
-        report = validate(self.m.source.admin_dsn, self.m.target.admin_dsn,
-                          ValidateOptions(tables=tuple(tables), recheck_after=recheck_after))
-        return sorted({t.table.split(".", 1)[1] for t in report.tables if t.status != "equal"}
-                      | {d.table.split(".", 1)[1] for d in report.schema_differences})
+        return sorted(v.table.split(".", 1)[1] for v in compare_tables(
+            self.m.source.admin_dsn, self.m.target.admin_dsn, tables=tables, recheck_after=recheck_after)
+            if not v.equal)
 
     def checkpoint(self) -> dict[str, Any]:
         from cutover import narrow
