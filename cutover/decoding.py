@@ -81,6 +81,34 @@ def slot_position(conn: Any) -> str | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class SlotState:
+    """The verify slot of one database as ``pg_replication_slots`` shows it (PostgreSQL 15 docs 54.19).
+
+    Attributes:
+        slot: its name (:func:`slot_name`).
+        exists: whether there is one, of this database.
+        confirmed_flush_lsn: its position (the checkpoint it holds), LSN text; None without one.
+        wal_status: ``reserved``, ``extended``, ``unreserved`` or ``lost`` (a lost slot is no checkpoint).
+        retained_bytes: WAL kept on disk for it, ``pg_current_wal_lsn() - restart_lsn``, bytes; None without one.
+    """
+
+    slot: str
+    exists: bool
+    confirmed_flush_lsn: str | None = None
+    wal_status: str | None = None
+    retained_bytes: int | None = None
+
+
+def slot_state(conn: Any) -> SlotState:
+    """The verify slot of the database ``conn`` is connected to (see :class:`SlotState`); reads, changes nothing."""
+    name = slot_name(conn)
+    row = conn.execute("SELECT confirmed_flush_lsn::text, wal_status, "
+                       "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
+                       "WHERE slot_name = %s AND database = current_database()", (name,)).fetchone()
+    return SlotState(name, True, *row) if row else SlotState(name, False)
+
+
 def create_slot(conn: Any) -> str:
     """(Re)create the verify slot here (an existing one is dropped first); returns its consistent point (LSN).
 

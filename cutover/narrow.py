@@ -45,7 +45,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from cutover.decoding import Changes, create_slot, current_lsn, key_columns, read_changes, slot_position
+from cutover.decoding import (
+    Changes, SlotState, create_slot, current_lsn, drop_slot, key_columns, read_changes, slot_position, slot_state,
+)
 from cutover.journal import Entry
 
 SIDES = ("source", "target")
@@ -121,6 +123,23 @@ def create_slots(sides: Sides) -> Checkpoint:
         found[side] = create_slot(sides[side])
         sides[side].execute("RESET statement_timeout")
     return Checkpoint(**found)
+
+
+def slot_states(sides: Sides) -> dict[str, SlotState]:
+    """Each database's verify slot (:func:`cutover.decoding.slot_state`): the WAL it keeps on disk, its position."""
+    return {side: slot_state(sides[side]) for side in SIDES}
+
+
+def drop_slots(sides: Sides) -> dict[str, bool]:
+    """Drop the verify slot of both databases (:func:`cutover.decoding.drop_slot`); side -> whether it had one.
+
+    Safe at any time outside a switch: the next switch finds no usable checkpoint and compares every table
+    (``checkpoint``'s full path). At the end of the migration it releases the WAL the slots keep.
+
+    Raises:
+        psycopg.errors.ObjectInUse: a slot is being read by another process (a switch's ``verify`` running).
+    """
+    return {side: drop_slot(sides[side]) for side in SIDES}
 
 
 def upto_now(sides: Sides) -> Checkpoint:

@@ -10,3 +10,4 @@ from cutover.cli import sequences  # noqa: F401
 from cutover.cli import status  # noqa: F401
 from cutover.cli import replication  # noqa: F401
 from cutover.cli import switch  # noqa: F401
+from cutover.cli import checkpoint  # noqa: F401

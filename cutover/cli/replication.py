@@ -112,7 +112,7 @@ def drop_slot(environment: Environment = "local", direction: Direction = "forwar
     _name_the_slot(repl, slot)
     with ctx.journal as journal:
         name, status = repl.slot, repl.status()  # under the lock: no other operator starts it meanwhile
-        _refuse_while_a_run_is_interrupted(journal, name)
+        refuse_while_a_run_is_interrupted(journal, name)
         if status.state in RUNNING_STATES:
             raise CutoverError(f"refused: replication {direction} is {status.state}; slot {name} on the "
                                f"{repl.publisher.name} kept (`cutover replication stop --direction {direction}` "
@@ -134,8 +134,10 @@ def drop_slot(environment: Environment = "local", direction: Direction = "forwar
                    f"replication {direction}: no {where}: nothing dropped")
 
 
-def _refuse_while_a_run_is_interrupted(journal, slot: str) -> None:  # noqa: ANN001
-    """An interrupted switch is undone by resuming the direction it stopped, from its slot: never drop it then.
+def refuse_while_a_run_is_interrupted(journal, slot: str) -> None:  # noqa: ANN001
+    """An interrupted switch is undone by resuming the direction it stopped, from its slot, and resumes its
+    ``verify`` from the verify slots: never drop a slot then (``cutover replication drop-slot``, ``cutover
+    checkpoint drop``).
 
     Raises:
         CutoverError: (exit 1) the journal's last run has no end; nothing was dropped.
