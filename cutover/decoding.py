@@ -131,18 +131,48 @@ def drop_slot(conn: Any) -> bool:
     return row is not None
 
 
+WINDOW_END_TABLE = "cutover.window_end"
+"""A one-row table only :func:`current_lsn` writes, on each database: outside the migrated schema, in no
+publication and no DMS table mapping, so nothing replicates or compares it."""
+_WINDOW_END_DDL = ("CREATE SCHEMA IF NOT EXISTS cutover; CREATE TABLE IF NOT EXISTS cutover.window_end "
+                   "(id int PRIMARY KEY CHECK (id = 1), written_at timestamptz NOT NULL)")
+_WINDOW_END_WRITE = ("INSERT INTO cutover.window_end VALUES (1, now()) "
+                     "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
+
+
 def current_lsn(conn: Any) -> str:
-    """The end of a window: ``pg_current_wal_flush_lsn()``, the WAL written to disk so far.
+    """The end of a window: ``pg_current_wal_flush_lsn()``, the WAL written to disk so far, once every commit
+    acknowledged before this call is on disk.
 
     Logical decoding reads only flushed WAL (and ``pg_replication_slot_advance`` moves no further), so a window
     ends there, never at the insert position: a window ending past the flushed WAL would leave out a transaction
     whose commit record is not flushed yet and then move the slot past it. Every transaction acknowledged with
-    ``synchronous_commit`` on (the default) is flushed before it is acknowledged, so it is in the window. One
-    acknowledged with ``synchronous_commit = off`` may not be flushed yet (the WAL writer flushes it within
-    ``wal_writer_delay``, 200 ms by default; PostgreSQL 15 docs 30.4 "Asynchronous Commit"): it falls in the next
-    window. Inside a freeze the application's commits are all flushed by then: the drain waited for the
-    replication, which sends only flushed WAL, to pass the freeze LSN.
+    ``synchronous_commit`` on (the default) is flushed before it is acknowledged. One acknowledged with
+    ``synchronous_commit = off`` may not be (the WAL writer flushes it within ``wal_writer_delay``, 200 ms by
+    default; PostgreSQL 15 docs 30.4 "Asynchronous Commit"). So the window's end is first made durable: this
+    session writes one row of its own (:data:`WINDOW_END_TABLE`) and commits with ``synchronous_commit = on``,
+    which flushes the WAL up to its commit record; WAL is flushed in order, so every commit acknowledged before,
+    asynchronous ones included, is on disk and in the window. (A commit that wrote no WAL of its own, such as one
+    that only took a transaction ID, is not flushed: ``RecordTransactionCommit`` flushes only for a transaction
+    that wrote WAL.) One small write and one fsync per call; the table is created on first use.
+
+    Args:
+        conn: an autocommit connection of a role that may create the table in schema ``cutover`` (the admin);
+            its ``synchronous_commit`` is set ``on`` for the session.
+
+    Raises:
+        ValueError: ``conn`` is not in autocommit mode (the commit is what flushes).
     """
+    from psycopg import errors
+
+    if not conn.autocommit:
+        raise ValueError("decoding.current_lsn needs an autocommit connection")
+    conn.execute("SET synchronous_commit = on")
+    try:
+        conn.execute(_WINDOW_END_WRITE)
+    except errors.UndefinedTable:
+        conn.execute(_WINDOW_END_DDL)
+        conn.execute(_WINDOW_END_WRITE)
     return conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
 
 

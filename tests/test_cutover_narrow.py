@@ -73,8 +73,10 @@ def test_the_verify_slot_decodes_every_key_changed_and_only_keys(payment_databas
         conn.execute("TRUNCATE ledger")
         assert decoding.advance(conn, upto) == upto
         assert decoding.slot_position(conn) == upto
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        upto = decoding.current_lsn(conn)
     with psycopg.connect(dsn) as conn:
-        later = decoding.read_changes(conn, decoding.current_lsn(conn), keys)
+        later = decoding.read_changes(conn, upto, keys)
     assert later.keys == {"payments": {(ids["after-upto"],)}} and later.whole == {"ledger": "truncated"}
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert decoding.drop_slot(conn) and decoding.slot_position(conn) is None
@@ -169,3 +171,38 @@ def test_a_slot_moved_or_dropped_is_no_checkpoint_and_the_switch_compares_whole_
     assert switch(m, "switchover").outcome == "completed"
     verify = entries(m, "verify")[-1]
     assert verify["mode"] == "tables" and verify["reason"].startswith("no usable checkpoint")
+
+
+def test_the_window_ends_past_every_acknowledged_commit_even_an_asynchronous_one(payment_databases):
+    """``decoding.current_lsn`` makes the WAL durable to the window's end: a commit acknowledged with
+    ``synchronous_commit = off`` and not flushed yet by the WAL writer is in the window. The WAL writer is stopped
+    (SIGSTOP) meanwhile, so nothing else flushes that commit: the negative control, the flush position read alone,
+    leaves it out every time."""
+    import os
+    import signal
+
+    dsn = payment_databases.source_admin
+    with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(dsn, autocommit=True) as writer:
+        start = decoding.create_slot(conn)
+        walwriter = conn.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'").fetchone()[0]
+        writer.execute("SET synchronous_commit = off")
+        os.kill(walwriter, signal.SIGSTOP)
+        try:
+            writer.execute("INSERT INTO payments (idempotency_key, amount_cents, currency) "
+                           "VALUES ('acknowledged-async', 1, 'EUR')")
+            committed = writer.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+            flushed_alone = conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
+            end = decoding.current_lsn(conn)
+        finally:
+            os.kill(walwriter, signal.SIGCONT)
+        lsn = "SELECT %s::pg_lsn {} %s::pg_lsn"
+        assert conn.execute(lsn.format("<"), (flushed_alone, committed)).fetchone()[0]  # negative control
+        assert conn.execute(lsn.format(">="), (end, committed)).fetchone()[0]
+    with psycopg.connect(dsn) as conn:
+        from cutover.catalog import read_catalog
+
+        keys = decoding.key_columns(read_catalog(conn, "public"))
+        conn.rollback()
+        found = decoding.read_changes(conn, end, keys)
+        key = conn.execute("SELECT id::text FROM payments WHERE idempotency_key = 'acknowledged-async'").fetchone()
+    assert start and found.keys["payments"] == {key}
