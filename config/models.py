@@ -126,6 +126,17 @@ class Network(_Model):
         return self
 
 
+def _matching(value: str, pattern: str, rule: str) -> str:
+    """``value`` if the whole of it matches the regular expression ``pattern``.
+
+    Raises:
+        ValueError: ``rule`` (the message a config problem shows as ``field = value: rule``).
+    """
+    if not re.fullmatch(pattern, value):
+        raise ValueError(rule)
+    return value
+
+
 def _optional_arn(value: str | None, service: str, resource: str, rule: str) -> str | None:
     """``value`` if it is unset or an ARN of ``service`` in some region and account whose resource part matches
     the regular expression ``resource``.
@@ -245,9 +256,7 @@ class PostgresInstance(_Model):
     @field_validator("instance_class")
     @classmethod
     def _class(cls, value: str) -> str:
-        if not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", value):
-            raise ValueError("must be an RDS instance class such as db.t4g.medium")
-        return value
+        return _matching(value, r"db\.[a-z0-9]+\.[a-z0-9]+", "must be an RDS instance class such as db.t4g.medium")
 
     @field_validator("database_name", "master_username")
     @classmethod
@@ -460,19 +469,14 @@ class Dms(_Model):
         """The column the task adds to every target table, or None (``add_migration_timestamp`` off)."""
         return MIGRATION_TIMESTAMP_COLUMN if self.add_migration_timestamp else None
 
-    @field_validator("instance_class")
+    @field_validator("instance_class", "engine_version")
     @classmethod
-    def _class(cls, value: str) -> str:
-        if not re.fullmatch(r"dms\.[a-z0-9]+\.[a-z0-9]+", value):
-            raise ValueError("must be a DMS replication instance class such as dms.t3.medium")
-        return value
-
-    @field_validator("engine_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"3\.[45]\.\d+", value):
-            raise ValueError("must be a DMS engine version 3.4.x or 3.5.x")
-        return value
+    def _pattern(cls, value: str, info: Any) -> str:
+        return _matching(value, *{
+            "instance_class": (r"dms\.[a-z0-9]+\.[a-z0-9]+", "must be a DMS replication instance class such as "
+                                                            "dms.t3.medium"),
+            "engine_version": (r"3\.[45]\.\d+", "must be a DMS engine version 3.4.x or 3.5.x"),
+        }[info.field_name])
 
 
 class Service(_Model):
@@ -508,9 +512,7 @@ class Service(_Model):
             "container_user": (r"[1-9]\d{0,9}(:\d{1,10})?",
                                "must be a numeric non-root uid or uid:gid (not 0/root): the container runs unprivileged"),
         }[info.field_name]
-        if not re.fullmatch(pattern, value):
-            raise ValueError(rule)
-        return value
+        return _matching(value, pattern, rule)
 
     @field_validator("certificate_arn")
     @classmethod
@@ -561,9 +563,7 @@ class Dns(_Model):
     @field_validator("legacy_zone_id")
     @classmethod
     def _zone_id(cls, value: str) -> str:
-        if not re.fullmatch(r"Z[A-Z0-9]{4,31}", value):
-            raise ValueError("must be a Route 53 hosted zone ID such as Z35SXDOTRQ7X7K")
-        return value
+        return _matching(value, r"Z[A-Z0-9]{4,31}", "must be a Route 53 hosted zone ID such as Z35SXDOTRQ7X7K")
 
     @model_validator(mode="after")
     def _weights(self) -> Dns:
@@ -595,9 +595,7 @@ class Alarms(_Model):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
-            raise ValueError("must be an e-mail address")
-        return value
+        return _matching(value, r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "must be an e-mail address")
 
 
 class Storage(_Model):
@@ -666,19 +664,12 @@ class MigrationConfig(_Model):
     storage: Storage = Storage()
     state: State
 
-    @field_validator("environment")
+    @field_validator("environment", "project")
     @classmethod
-    def _environment(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z][a-z0-9]{1,11}", value):
-            raise ValueError("must be 2-12 characters: a lowercase letter, then lowercase letters or digits")
-        return value
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z][a-z0-9]{2,9}", value):
-            raise ValueError("must be 3-10 characters: a lowercase letter, then lowercase letters or digits")
-        return value
+    def _name(cls, value: str, info: Any) -> str:
+        low, high = (2, 12) if info.field_name == "environment" else (3, 10)
+        return _matching(value, rf"[a-z][a-z0-9]{{{low - 1},{high - 1}}}", f"must be {low}-{high} characters: a "
+                         "lowercase letter, then lowercase letters or digits")
 
     @model_validator(mode="before")
     @classmethod
