@@ -130,6 +130,15 @@ def verify_compared(details: dict[str, Any]) -> str:
     return f"{details.get('tables', '-')} of {details.get('of', '-')} tables compared"
 
 
+def verify_slots(migration: Migration) -> dict[str, dict[str, Any]]:
+    """Each database's verify slot (:func:`cutover.narrow.slot_states`): name, whether it exists, position, WAL
+    status and the WAL it keeps on disk (bytes); ``cutover checkpoint drop`` releases them."""
+    from cutover import narrow
+
+    with narrow.Sides({db.name: db.admin_dsn for db in (migration.source, migration.target)}) as sides:
+        return {side: vars(state) for side, state in narrow.slot_states(sides).items()}
+
+
 def phase(migration: Migration, weights: dict[str, int]) -> str:
     """The migration's phase: ``interrupted``, ``before-shift``, ``shifting``, ``shifted`` or ``switched``."""
     if incomplete_run(migration.journal):
@@ -144,7 +153,7 @@ def phase(migration: Migration, weights: dict[str, int]) -> str:
 def status(migration: Migration, records: WeightedRecords, gates: Gates | None = None) -> dict[str, Any]:
     """Everything at once: phase, weights, gates (health, alarms), both replications (state, per-table progress,
     lag, CDC latency, WAL retained by the slot), the writer, the last full validation, what the last switch's
-    ``verify`` compared (:func:`validations`) and the journal's position."""
+    ``verify`` compared (:func:`validations`), the verify slots (:func:`verify_slots`) and the journal's position."""
     weights = records.weights()
     entries = migration.journal.entries()
     document: dict[str, Any] = {
@@ -154,6 +163,7 @@ def status(migration: Migration, records: WeightedRecords, gates: Gates | None =
         "replication": {r.name: r.status().to_json() for r in (migration.forward, migration.reverse)},
         "frozen": {db.name: db.frozen() for db in (migration.source, migration.target)},
         **validations(entries),
+        "verify_slots": verify_slots(migration),
         "journal": journal_position(migration.journal),
     }
     if gates is not None and document["phase"] in ("before-shift", "shifting", "shifted"):

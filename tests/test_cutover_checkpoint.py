@@ -4,6 +4,7 @@ dropped on both databases at the end."""
 from __future__ import annotations
 
 import json
+import re
 
 import psycopg
 
@@ -43,6 +44,9 @@ def test_show_then_drop_refused_while_a_switch_is_interrupted_then_dropped_on_bo
     assert "written-after-the-checkpoint" not in out
     code, out, _ = run(capsys, "checkpoint", "show", *state)
     assert code == 0 and "usable = yes" in out and document["slots"]["target"]["slot"] in out, out
+    code, out, _ = run(capsys, "status", *state)  # the WAL the slots keep, on the status screen too
+    assert code == 0 and re.search(r"^verify slots = source \d+ bytes of WAL kept; target \d+ bytes of WAL kept$",
+                                   out, re.MULTILINE), out
 
     # negative control: a switch interrupted -> refused, one line, both slots kept, nothing journalled
     journal.write("switchover-2", "switchover", "freeze", "begin")
@@ -65,3 +69,4 @@ def test_show_then_drop_refused_while_a_switch_is_interrupted_then_dropped_on_bo
     assert code == 0 and out.count("absent: nothing dropped") == 2, out
     document = json.loads(run(capsys, "checkpoint", "show", "--json", *state)[1])
     assert document["usable"] is False and document["checkpoint"]["run"] == "switchover-1"
+    assert "verify slots = source absent; target absent" in run(capsys, "status", *state)[1]

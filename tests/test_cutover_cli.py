@@ -113,6 +113,10 @@ STATUS = {
     "writer": {"name": "target", "address": LONG_ADDRESS}, "frozen": {"source": True, "target": False},
     "gate_problems": [], "last_validation": {"time": "2025-06-01T10:00:00Z", "tables": None, "step": "verify"},
     "last_verify": {"time": "2025-06-01T10:05:00Z", "tables": 1}, "journal": None,
+    "verify_slots": {"source": {"slot": "cutover_verify_16384", "exists": True, "confirmed_flush_lsn": "0/1D52D28",
+                                "wal_status": "unreserved", "retained_bytes": 1073741824},
+                     "target": {"slot": "cutover_verify_16384", "exists": False, "confirmed_flush_lsn": None,
+                                "wal_status": None, "retained_bytes": None}},
     "replication": {
         "forward": {"state": "stopped", "lag_bytes": None, "retained_bytes": 0, "latency_source_seconds": None,
                     "latency_target_seconds": None, "tables": []},
@@ -139,6 +143,7 @@ def test_status_prints_plain_lines_off_a_terminal_and_cuts_no_value_on_one():
         "gates = all pass",
         "last full validation = 2025-06-01T10:00:00Z: - tables equal (verify)",
         "last verify = 2025-06-01T10:05:00Z: 1 of - tables compared (every table)",
+        "verify slots = source 1073741824 bytes of WAL kept (unreserved); target absent",
         "journal = empty",
         "replication forward: state stopped, lag bytes -, WAL retained bytes 0, CDC latency src/tgt s -/-, tables -",
         f"replication reverse: state running, lag bytes 0, WAL retained bytes 81920, CDC latency src/tgt s 1.5/2, "

@@ -1,5 +1,5 @@
-"""``cutover status [--json]``: phase, weights, gates, replication, writer, last full validation and verify, journal
-position."""
+"""``cutover status [--json]``: phase, weights, gates, replication, writer, last full validation and verify, verify
+slots, journal position."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def show(document: dict) -> None:
         ("last full validation", f"{validation['time']}: {shown(validation.get('tables'))} tables equal "
                                  f"({validation['step']})" if validation else "none"),
         ("last verify", _verify_text(verify) if verify else "none"),
+        ("verify slots", "; ".join(f"{side} {_slot(slot)}" for side, slot in document["verify_slots"].items())),
         ("journal", f"#{journal['seq']} {journal['run']} {journal['step']} {journal['status']}" if journal
          else "empty"),
     ))
@@ -74,3 +75,11 @@ def _verify_text(verify: dict) -> str:
     from cutover.recovery import verify_compared
 
     return f"{verify['time']}: {verify_compared(verify)} ({verify.get('reason') or 'every table'})"
+
+
+def _slot(slot: dict) -> str:
+    """One verify slot in words: ``absent``, or the WAL it keeps (``cutover checkpoint show`` has the rest)."""
+    if not slot["exists"]:
+        return "absent"
+    return f"{shown(slot['retained_bytes'])} bytes of WAL kept" + (
+        "" if slot["wal_status"] in ("reserved", "extended") else f" ({slot['wal_status']})")
