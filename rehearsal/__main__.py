@@ -69,6 +69,7 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
     from emulator.process import LocalSession
     from rich.console import Console
 
+    from cutover import narrow
     from cutover.context import Context, Options
     from cutover.journal import Journal
     from cutover.checks import compare_tables
@@ -150,6 +151,8 @@ def rehearse(rate: float, preload: int, bake: float, freeze_limit: float, report
                                preloaded)
             migration.reverse.drop()
             migration.forward.drop()
+            with narrow.Sides({"source": pair.source_admin, "target": pair.target_admin}) as sides:
+                narrow.drop_slots(sides)  # the end of the migration: `cutover checkpoint drop`
         finally:  # the local deployment as before any migration (the writer on the source, all traffic on legacy)
             dns.__exit__()
             migration.writer.point_at(source.address)
