@@ -44,10 +44,16 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
     journal = ctx.journal
     with journal:
         run = f"replication-{action}-{direction}"
-        journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication)
+        initial_copy = direction == "forward" and not writer_moved_back(journal)
+        journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication,
+                      **({"initial_copy": initial_copy} if action == "start" else {}))
         if action == "start":
             subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
-            repl.start(initial_copy=direction == "forward")
+            repl.start(initial_copy=initial_copy)
+            if not initial_copy:  # CDC only, from the slot of the last switch's freeze: running before it returns
+                from cutover.switchover import START_REPLICATION_TIMEOUT_SECONDS
+
+                repl.wait_running(START_REPLICATION_TIMEOUT_SECONDS)
         else:
             getattr(repl, action)()
         journal.write(run, "replication", action, "done", direction=direction)
@@ -55,6 +61,19 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
     status = repl.status()
     terminal.print(f"replication {direction}: {status.state}"
                    + (f", lag {status.lag_bytes} bytes" if status.lag_bytes is not None else ""))
+
+
+def writer_moved_back(journal) -> bool:  # noqa: ANN001
+    """Whether the last switch that moved the writer name (its ``switch-writer`` step done) was a rollback: the
+    forward direction ran before it and is restarted CDC-only (``start(initial_copy=False)``) from the slot the
+    rollback created during its freeze (as the rollback's own ``start-replication`` step does), never by loading
+    every table again into a target that holds them. False when no switch ever moved it (the first start: the full
+    load) or the last one was a switchover."""
+    from cutover.switchover import POINT_OF_NO_RETURN, SWITCH_OPERATIONS
+
+    moves = [e.operation for e in journal.entries()
+             if e.operation in SWITCH_OPERATIONS and e.step == POINT_OF_NO_RETURN and e.status == "done"]
+    return bool(moves) and moves[-1] == "rollback"
 
 
 def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | None) -> None:  # noqa: ANN001
@@ -76,7 +95,9 @@ def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | No
 def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
           target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
           state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
-    """Start replication: forward = full load then changes (the target's application role is frozen first)."""
+    """Start replication: forward = full load then changes (the target's application role is frozen first); after
+    a rollback, forward and reverse = changes only, from the slot of the switch's freeze, waited for until
+    running."""
     _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
 
 
