@@ -47,15 +47,20 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
         initial_copy = direction == "forward" and not writer_moved_back(journal)
         journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication,
                       **({"initial_copy": initial_copy} if action == "start" else {}))
-        if action == "start":
-            subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
-            repl.start(initial_copy=initial_copy)
-            if not initial_copy:  # CDC only, from the slot of the last switch's freeze: running before it returns
-                from cutover.switchover import START_REPLICATION_TIMEOUT_SECONDS
+        try:
+            if action == "start":
+                subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
+                repl.start(initial_copy=initial_copy)
+                if not initial_copy:  # CDC only, from the slot of the last switch's freeze: running before it returns
+                    from cutover.switchover import START_REPLICATION_TIMEOUT_SECONDS
 
-                repl.wait_running(START_REPLICATION_TIMEOUT_SECONDS)
-        else:
-            getattr(repl, action)()
+                    repl.wait_running(START_REPLICATION_TIMEOUT_SECONDS)
+            else:
+                getattr(repl, action)()
+        except CutoverError:  # refused or not running: the run ends here, journalled
+            journal.write(run, "replication", action, "failed", direction=direction)
+            journal.write(run, "replication", "end", "end", outcome="failed")
+            raise
         journal.write(run, "replication", action, "done", direction=direction)
         journal.write(run, "replication", "end", "end", outcome="completed")
     status = repl.status()
