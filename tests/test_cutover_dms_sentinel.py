@@ -141,8 +141,7 @@ def dms_forward(setup, rules: list[dict[str, Any]]) -> ApplyingDms:
     is the one native replication made) and running from ``paymig_dms_forward`` on the source."""
     m = setup.migration
     m.forward.drop()
-    with psycopg.connect(m.source.admin_dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (SLOT,))
+    create_slot(m.source.admin_dsn)
     fake = ApplyingDms(m.source.admin_dsn, m.target.admin_dsn, rules, migration_type="full-load-and-cdc")
     fake.endpoint["PostgreSQLSettings"] = {"SlotName": SLOT}
     m.forward = DmsReplication("forward", fake, boto3.client("cloudwatch", region_name="us-east-1"), TASK_ARN,
@@ -210,13 +209,23 @@ def forward_through(monkeypatch, dbs, fake: ApplyingDms) -> None:
     monkeypatch.setattr(Context, "replication", replication)
 
 
-def rolled_back(state) -> None:
-    """The journal of a rollback that moved the writer back to the source."""
+def rolled_back(state, source_dsn: str) -> str:
+    """The journal of a rollback that moved the writer back to the source, its ``verify`` checkpoint the source's
+    insert LSN now (returned)."""
+    with psycopg.connect(source_dsn) as conn:
+        lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
     journal = Journal(state)
-    for step in ("check", "switch-writer", "unfreeze"):
+    for step in ("check", "verify", "switch-writer", "unfreeze"):
         journal.write("rollback-1", "rollback", step, "begin")
-        journal.write("rollback-1", "rollback", step, "done")
+        journal.write("rollback-1", "rollback", step, "done",
+                      **({"checkpoint": {"source": lsn, "target": "0/0"}} if step == "verify" else {}))
     journal.write("rollback-1", "rollback", "end", "end", outcome="completed")
+    return lsn
+
+
+def create_slot(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (SLOT,))
 
 
 def starts(fake: ApplyingDms) -> list[dict[str, Any]]:
@@ -230,13 +239,20 @@ def test_forward_start_after_a_rollback_is_cdc_only_from_the_freeze_slot_and_wai
     fake = ApplyingDms(dbs.source_admin, dbs.target_admin, [PUBLIC, SENTINEL_RULE],
                        migration_type="full-load-and-cdc", ran_before=True)
     forward_through(monkeypatch, dbs, fake)
-    rolled_back(environment)
+    create_slot(dbs.source_admin)  # a slot from before the rollback: the rows reverse applied since are in it
+    assert app_insert(dbs.source_app, "applied-by-reverse")
+    checkpoint = rolled_back(environment, dbs.source_admin)
+    code, _, err = run(capsys, "replication", "start", "--direction", "forward", *state)
+    assert code == 1 and f"slot {SLOT} on the source is at" in err and f"checkpoint {checkpoint} there" in err, err
+    with psycopg.connect(dbs.source_admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_drop_replication_slot(%s)", (SLOT,))
     code, _, err = run(capsys, "replication", "start", "--direction", "forward", *state)
     assert code == 1 and "accepts writes and has no slot paymig_dms_forward" in err, err  # no slot of the freeze
     assert starts(fake) == []
+    assert [e.status for e in Journal(environment).entries() if e.run == "replication-start-forward"][-2:] == [
+        "failed", "end"]
 
-    with psycopg.connect(dbs.source_admin, autocommit=True) as conn:  # what the rollback's freeze created
-        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'test_decoding')", (SLOT,))
+    create_slot(dbs.source_admin)  # what the rollback's freeze created
     lsn = slot_lsn(dbs.source_admin, SLOT)
     assert app_insert(dbs.source_app, "after-the-rollback")  # the source writes again: in the slot
     try:
@@ -249,7 +265,7 @@ def test_forward_start_after_a_rollback_is_cdc_only_from_the_freeze_slot_and_wai
         wait_for(lambda: "after-the-rollback" in payment_keys(dbs.target_admin), what="the payment since the freeze")
     finally:
         fake.close()
-    assert payment_keys(dbs.target_admin) == {"after-the-rollback"}  # no full load: only what the slot held
+    assert payment_keys(dbs.target_admin) == {"after-the-rollback"}  # no full load, nothing sent back
     begin = [e for e in Journal(environment).entries() if e.run == "replication-start-forward"
              and e.status == "begin"][-1]
     assert begin.details["initial_copy"] is False

@@ -272,7 +272,7 @@ class DmsReplication:
 
         if self.publisher is None:
             raise ValueError("DmsReplication.start(initial_copy=False) needs the publisher (the slot is created there)")
-        name = self._slot_name() or DEFAULT_SLOT.format(name=self.name)
+        name = self.cdc_slot()
         frozen = self.publisher.frozen()
         with self.publisher.connect() as conn:
             row = conn.execute("SELECT active_pid, confirmed_flush_lsn::text FROM pg_replication_slots "
@@ -295,6 +295,11 @@ class DmsReplication:
                                         "WHERE slot_name = %s", (name,)).fetchone()[0]
         self._name_slot_in_endpoint(name)
         return position
+
+    def cdc_slot(self) -> str:
+        """The slot a CDC-only start creates or uses: the task's named slot (:attr:`slot`), else
+        :data:`DEFAULT_SLOT` (the endpoint is then modified to name it)."""
+        return self._slot_name() or DEFAULT_SLOT.format(name=self.name)
 
     def _name_slot_in_endpoint(self, name: str) -> None:
         """``ModifyEndpoint`` ``PostgreSQLSettings.SlotName`` = ``name`` unless the endpoint names it already."""
