@@ -140,8 +140,8 @@ def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | No
 def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
           target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
           state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
-    """Start replication: forward = full load then changes (the target's application role is frozen first); after
-    a rollback, forward and reverse = changes only, from the slot of the switch's freeze, waited for until
+    """Start replication: forward = full load then changes (the target's application role is frozen first); reverse,
+    and forward after a rollback = changes only, from the slot of the last switch's freeze, waited for until
     running."""
     _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
 
