@@ -211,12 +211,15 @@ class DmsReplication:
 
         The task applies changes transactionally (``TargetMetadata.BatchApplyEnabled`` false, ``modules.dms``): "By
         default, AWS DMS processes changes in a transactional mode, which preserves transactional integrity" (DMS
-        user guide, change processing tuning settings), each source transaction as a whole in its commit order
-        (``MinTransactionSize`` and ``CommitTimeout`` group whole transactions, order kept); so once the row is on
-        the subscriber (:meth:`marked`), every transaction the publisher committed before it is there too.
+        user guide, change processing tuning settings); in that mode "the sorter component sorts transactions in
+        commit order, and then forwards them to the target, sequentially" (AWS Knowledge Center, "How can I use the
+        DMS batch apply feature to improve CDC replication performance?"; ``MinTransactionSize`` and
+        ``CommitTimeout`` group whole transactions, order kept). So once the row is on the subscriber
+        (:meth:`marked`), every transaction the publisher committed before it is there too.
 
-        Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.ChangeProcessingTuning.html
-        and https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Selections.html.
+        Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.ChangeProcessingTuning.html,
+        https://repost.aws/knowledge-center/dms-batch-apply-cdc-replication and
+        https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Selections.html.
         """
         from cutover.replication import sentinel
 
