@@ -215,7 +215,9 @@ class DmsReplication:
         commit order, and then forwards them to the target, sequentially" (AWS Knowledge Center, "How can I use the
         DMS batch apply feature to improve CDC replication performance?"; ``MinTransactionSize`` and
         ``CommitTimeout`` group whole transactions, order kept). So once the row is on the subscriber
-        (:meth:`marked`), every transaction the publisher committed before it is there too.
+        (:meth:`marked`), every transaction the publisher committed before it is there too. On a frozen publisher
+        the row waits in the task for ``CommitTimeout`` (1 s, ``modules.dms.default_task_settings``) before it is
+        committed on the subscriber: the drain takes about that, not a heartbeat interval.
 
         Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.ChangeProcessingTuning.html,
         https://repost.aws/knowledge-center/dms-batch-apply-cdc-replication and
