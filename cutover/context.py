@@ -191,7 +191,8 @@ class Context:
 
         outputs = self.data_outputs
         arn = outputs["dms_replication_task_arn" if name == "forward" else "dms_reverse_replication_task_arn"]
-        return DmsReplication(name, self.client("dms"), self.client("cloudwatch"), arn, publisher=publisher)
+        return DmsReplication(name, self.client("dms"), self.client("cloudwatch"), arn, publisher=publisher,
+                              subscriber=subscriber)
 
     def migration(self, progress: Callable[[str], None] | None = None) -> Migration:
         from cutover.switchover import Migration, Policy

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint, DmsEndpointPostgresSettings
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
@@ -79,6 +80,16 @@ HEARTBEAT_FREQUENCY_MINUTES = 1
 "mimics a dummy transaction" so that an idle slot's ``restart_lsn`` moves and the source's storage does not fill
 (https://docs.aws.amazon.com/dms/latest/APIReference/API_PostgreSQLSettings.html). A switch's drain does not wait
 on it."""
+FORWARD_TOOL_OWNED = {"endpoint": ("postgres_settings[0].slot_name",), "task": ("migration_type",)}
+"""Attributes of the forward source endpoint and the forward task that ``cutover replication start`` changes when
+it restarts the forward direction CDC-only after a rollback (``ModifyEndpoint`` ``PostgreSQLSettings.SlotName`` =
+``paymig_dms_forward``, ``ModifyReplicationTask`` ``MigrationType=cdc``; ``cutover/replication/dms.py``):
+``lifecycle { ignore_changes }``, so that Terraform neither reports them as drift nor reverts them under a running
+task. The endpoint names no slot in the configuration: the DMS user guide describes ``slotName`` for CDC-only tasks
+with a ``CdcStartPosition`` ("When this CDC task runs, AWS DMS raises an error if the specified logical replication
+slot does not exist. It also raises an error if the task isn't created with a valid setting for
+cdc-start-position"), not for the full-load-and-cdc task the forward direction starts as
+(https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html, "Using a native CDC start point")."""
 REVERSE_SLOT_NAME = "paymig_dms_reverse"
 """``PostgreSQLSettings.SlotName`` of the reverse task's source endpoint: the slot ``cutover switchover`` creates on
 the target during the freeze and starts the CDC-only reverse task from (``CdcStartPosition``; DMS checks that the
@@ -159,9 +170,21 @@ def default_task_settings(log_severity: Mapping[str, str] | None = None, *, max_
     }
 
 
+SENTINEL_SCHEMA, SENTINEL_TABLE = "cutover", "sentinel"
+"""The switch's drain sentinel ``cutover.sentinel`` (``cutover.replication.sentinel``): both tasks select it."""
+
+
 def schema_table_mappings(schema: str, commit_timestamp_column: str | None = None,
                           parallel_load: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """Table mappings that include every table of ``schema`` (selection rule, DMS table-mapping JSON).
+    """Table mappings that include every table of ``schema`` and the drain's sentinel table (selection rules, DMS
+    table-mapping JSON).
+
+    The second selection rule (``include-cutover-sentinel``) selects ``cutover.sentinel``: a switch writes one row
+    there on the old writer after its freeze and waits until the task applied it on the new writer (transactional
+    apply keeps the source's commit order), instead of waiting for the slot's ``confirmed_flush_lsn``, which on a
+    frozen source moves only on heartbeats. The table has a primary key (``token``): DMS validates only tables with
+    one and captures only the inserts of a table without one. The tool creates it on both databases, outside the
+    payment schema; no transformation or table-settings rule applies to it.
 
     Args:
         commit_timestamp_column: also add this column to every target table, holding the source transaction's
@@ -179,10 +202,14 @@ def schema_table_mappings(schema: str, commit_timestamp_column: str | None = Non
             (``parallel_load.<table>.<field> = <value>: <rule>``).
     """
     locator = {"schema-name": schema, "table-name": "%"}
-    rules: list[dict[str, Any]] = [{"rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}",
-                                    "object-locator": locator, "rule-action": "include"}]
+    rules: list[dict[str, Any]] = [
+        {"rule-type": "selection", "rule-id": "1", "rule-name": f"include-{schema}", "object-locator": locator,
+         "rule-action": "include"},
+        {"rule-type": "selection", "rule-id": "2", "rule-name": f"include-{SENTINEL_SCHEMA}-{SENTINEL_TABLE}",
+         "object-locator": {"schema-name": SENTINEL_SCHEMA, "table-name": SENTINEL_TABLE}, "rule-action": "include"}]
     if commit_timestamp_column:
-        rules.append({"rule-type": "transformation", "rule-id": "2", "rule-name": f"add-{commit_timestamp_column}",
+        rules.append({"rule-type": "transformation", "rule-id": str(len(rules) + 1),
+                      "rule-name": f"add-{commit_timestamp_column}",
                       "rule-target": "column", "object-locator": locator, "rule-action": "add-column",
                       "value": commit_timestamp_column, "expression": "$AR_H_COMMIT_TIMESTAMP",
                       "data-type": {"type": "datetime", "precision": 6}})
@@ -374,10 +401,12 @@ class DmsMigration(Construct):
                         "`cutover roles`, never by Terraform"), suffixed(props.address, kind))
             for kind, endpoint in (("source", props.source), ("target", props.target))}
         secrets_role = self._secrets_role()
-        self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role)
+        self.source_endpoint = self._endpoint("source", props.source_endpoint_id, props.source, secrets_role,
+                                              tool_owned=FORWARD_TOOL_OWNED["endpoint"])
         self.target_endpoint = self._endpoint("target", props.target_endpoint_id, props.target, secrets_role)
         self.task = self._task("task", props.task_id, props.task_resource_identifier, props.migration_type,
-                               self.source_endpoint, self.target_endpoint, props.table_mappings, props.address)
+                               self.source_endpoint, self.target_endpoint, props.table_mappings, props.address,
+                               tool_owned=FORWARD_TOOL_OWNED["task"])
         self.reverse_task: DmsReplicationTask | None = None
         if props.reverse_task_id and props.reverse_source_endpoint_id and props.reverse_target_endpoint_id:
             # the target database is read (its connection secret), the source database is written (its secret)
@@ -398,8 +427,10 @@ class DmsMigration(Construct):
                                            suffixed(props.address, "reverse"))
 
     def _task(self, id_: str, task_id: str, resource_identifier: str, migration_type: str, source: DmsEndpoint,
-              target: DmsEndpoint, table_mappings: dict, address: str | None) -> DmsReplicationTask:
-        """A replication task, created stopped (``start_replication_task = false``): the runbook starts it."""
+              target: DmsEndpoint, table_mappings: dict, address: str | None,
+              tool_owned: tuple[str, ...] = ()) -> DmsReplicationTask:
+        """A replication task, created stopped (``start_replication_task = false``): the runbook starts it;
+        ``tool_owned``: attributes Terraform ignores once created (:data:`FORWARD_TOOL_OWNED`)."""
         props = self.props
         return with_address(DmsReplicationTask(
             self, id_, replication_task_id=task_id, resource_identifier=resource_identifier,
@@ -407,7 +438,7 @@ class DmsMigration(Construct):
             source_endpoint_arn=source.endpoint_arn, target_endpoint_arn=target.endpoint_arn,
             table_mappings=json.dumps(table_mappings, sort_keys=True),
             replication_task_settings=json.dumps(props.task_settings, sort_keys=True),
-            start_replication_task=False,
+            start_replication_task=False, lifecycle=_ignoring(tool_owned),
         ), address)
 
     def _account_roles(self) -> list[IamRolePolicyAttachment]:
@@ -442,7 +473,8 @@ class DmsMigration(Construct):
 
     def _endpoint(self, endpoint_type: str, endpoint_id: str, endpoint: PostgresEndpoint, role: IamRole, *,
                   secret: SecretsmanagerSecret | None = None, id_: str | None = None,
-                  address: str | None = None, slot_name: str | None = None) -> DmsEndpoint:
+                  address: str | None = None, slot_name: str | None = None,
+                  tool_owned: tuple[str, ...] = ()) -> DmsEndpoint:
         settings = None
         if endpoint_type == "source":
             # heartbeat keeps the replication slot's restart_lsn moving on a quiet source (no WAL pile-up): every
@@ -458,4 +490,10 @@ class DmsMigration(Construct):
             engine_name="postgres", database_name=endpoint.database_name, ssl_mode=self.props.ssl_mode,
             certificate_arn=self.props.certificate_arn, secrets_manager_arn=(secret or self.secrets[endpoint_type]).arn,
             secrets_manager_access_role_arn=role.arn, postgres_settings=settings, kms_key_arn=self.props.kms_key_arn,
+            lifecycle=_ignoring(tool_owned),
         ), address or suffixed(self.props.address, endpoint_type))
+
+
+def _ignoring(attributes: tuple[str, ...]) -> TerraformResourceLifecycle | None:
+    """``lifecycle { ignore_changes = attributes }``, or None for none."""
+    return TerraformResourceLifecycle(ignore_changes=list(attributes)) if attributes else None

@@ -32,8 +32,8 @@ def test_the_task_loads_a_large_table_in_range_segments_and_the_reverse_task_has
         reverse_task_id="paymig-dev-rev", reverse_source_endpoint_id="rs", reverse_target_endpoint_id="rt"))
     found = tasks(stack_json(stack))
     rules = found["paymig-dev-cdc"]["mappings"]["rules"]
-    assert [r["rule-type"] for r in rules] == ["selection", "table-settings"]
-    assert rules[1] == {"rule-type": "table-settings", "rule-id": "2", "rule-name": "parallel-load-payments",
+    assert [r["rule-type"] for r in rules] == ["selection", "selection", "table-settings"]
+    assert rules[2] == {"rule-type": "table-settings", "rule-id": "3", "rule-name": "parallel-load-payments",
                         "object-locator": {"schema-name": "public", "table-name": "payments"},
                         "parallel-load": {"type": "ranges", "columns": ["id"],
                                           "boundaries": [["1000000"], ["2000000"], ["3000000"]]}}
@@ -41,15 +41,19 @@ def test_the_task_loads_a_large_table_in_range_segments_and_the_reverse_task_has
     assert settings["FullLoadSettings"]["MaxFullLoadSubTasks"] == 16
     assert settings["TargetMetadata"]["BatchApplyEnabled"] is False  # transactional apply: commit order kept
     assert not any(key.startswith("BatchApply") for key in settings["ChangeProcessingTuning"])
-    assert [r["rule-type"] for r in found["paymig-dev-rev"]["mappings"]["rules"]] == ["selection"]
+    # both select the drain's sentinel table too
+    assert [(r["rule-type"], r["object-locator"]) for r in found["paymig-dev-rev"]["mappings"]["rules"]] == [
+        ("selection", {"schema-name": "public", "table-name": "%"}),
+        ("selection", {"schema-name": "cutover", "table-name": "sentinel"})]
+    assert rules[1]["object-locator"] == {"schema-name": "cutover", "table-name": "sentinel"}
 
 
 def test_rule_ids_after_a_transformation():
     mappings = schema_table_mappings("public", "migration_timestamp", {"payments": RANGES, "ledger": RANGES})
     assert [(r["rule-id"], r["rule-type"], r["object-locator"]["table-name"]) for r in mappings["rules"]] == [
-        ("1", "selection", "%"), ("2", "transformation", "%"), ("3", "table-settings", "ledger"),
-        ("4", "table-settings", "payments")]
-    assert mappings["rules"][3]["parallel-load"]["type"] == "ranges"
+        ("1", "selection", "%"), ("2", "selection", "sentinel"), ("3", "transformation", "%"),
+        ("4", "table-settings", "ledger"), ("5", "table-settings", "payments")]
+    assert mappings["rules"][4]["parallel-load"]["type"] == "ranges"
 
 
 @pytest.mark.parametrize(("settings", "field", "rule"), [
@@ -91,11 +95,11 @@ def test_the_props_refuse_batch_apply_too_many_sub_tasks_and_a_hand_written_bad_
     with pytest.raises(ValueError, match=r"MaxFullLoadSubTasks = 50: must be an integer from 1 to 49"):
         dms_props(task_settings=default_task_settings(max_full_load_sub_tasks=50))
     mappings = schema_table_mappings("public", parallel_load={"payments": RANGES})
-    mappings["rules"][1]["parallel-load"]["boundaries"] = [["3000000"], ["1000000"]]
+    mappings["rules"][2]["parallel-load"]["boundaries"] = [["3000000"], ["1000000"]]
     with pytest.raises(ValueError, match=r"parallel_load\.payments\.boundaries\[1\] = \['1000000'\]: must be above"):
         dms_props(table_mappings=mappings)
     mappings["rules"][1]["rule-id"] = "1"
-    assert "rule-id = ['1', '1']: must be unique" in table_mapping_problems(mappings, default_task_settings())[0]
+    assert "rule-id = ['1', '1', '3']: must be unique" in table_mapping_problems(mappings, default_task_settings())[0]
     assert table_mapping_problems(schema_table_mappings("public", parallel_load={"payments": RANGES}),
                                   default_task_settings()) == []
 

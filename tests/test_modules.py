@@ -201,11 +201,12 @@ def test_dms_task_logs_each_component_at_its_severity():
 
 
 def test_migration_timestamp_is_an_opt_in_add_column_transformation():
-    assert len(schema_table_mappings("public")["rules"]) == 1
-    selection, transformation = schema_table_mappings("billing", "migration_timestamp")["rules"]
-    assert selection["rule-action"] == "include"
+    assert [r["rule-type"] for r in schema_table_mappings("public")["rules"]] == ["selection", "selection"]
+    selection, sentinel, transformation = schema_table_mappings("billing", "migration_timestamp")["rules"]
+    assert selection["rule-action"] == sentinel["rule-action"] == "include"
+    assert sentinel["object-locator"] == {"schema-name": "cutover", "table-name": "sentinel"}  # never transformed
     assert transformation == {
-        "rule-type": "transformation", "rule-id": "2", "rule-name": "add-migration_timestamp",
+        "rule-type": "transformation", "rule-id": "3", "rule-name": "add-migration_timestamp",
         "rule-target": "column", "object-locator": {"schema-name": "billing", "table-name": "%"},
         "rule-action": "add-column", "value": "migration_timestamp", "expression": "$AR_H_COMMIT_TIMESTAMP",
         "data-type": {"type": "datetime", "precision": 6}}
@@ -419,3 +420,10 @@ def test_dms_reverse_source_endpoint_names_the_slot_the_switch_creates_and_heart
     assert "slot_name" not in endpoints["paymig-dev-source"]["postgres_settings"]
     for name in ("paymig-dev-source", "paymig-dev-reverse-source"):
         assert endpoints[name]["postgres_settings"]["heartbeat_frequency"] == 1
+    # what a forward CDC restart after a rollback changes (SlotName, MigrationType) is the tool's: no drift
+    document = stack_json(stack)
+    assert endpoints["paymig-dev-source"]["lifecycle"] == {"ignore_changes": ["postgres_settings[0].slot_name"]}
+    assert "lifecycle" not in endpoints["paymig-dev-reverse-source"]  # its slot is Terraform's, never modified
+    tasks = {t["replication_task_id"]: t for t in resources(document, "aws_dms_replication_task").values()}
+    assert tasks["paymig-dev-cdc"]["lifecycle"] == {"ignore_changes": ["migration_type"]}
+    assert "lifecycle" not in tasks["paymig-dev-reverse"]

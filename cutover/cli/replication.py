@@ -44,17 +44,81 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
     journal = ctx.journal
     with journal:
         run = f"replication-{action}-{direction}"
-        journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication)
-        if action == "start":
-            subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
-            repl.start(initial_copy=direction == "forward")
-        else:
-            getattr(repl, action)()
+        initial_copy = direction == "forward" and not writer_moved_back(journal)
+        journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication,
+                      **({"initial_copy": initial_copy} if action == "start" else {}))
+        try:
+            if action == "start":
+                subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
+                if not initial_copy:
+                    _refuse_a_slot_older_than_the_switch(repl, journal)
+                repl.start(initial_copy=initial_copy)
+                if not initial_copy:  # CDC only, from the slot of the last switch's freeze: running before it returns
+                    from cutover.switchover import START_REPLICATION_TIMEOUT_SECONDS
+
+                    repl.wait_running(START_REPLICATION_TIMEOUT_SECONDS)
+            else:
+                getattr(repl, action)()
+        except CutoverError:  # refused or not running: the run ends here, journalled
+            journal.write(run, "replication", action, "failed", direction=direction)
+            journal.write(run, "replication", "end", "end", outcome="failed")
+            raise
         journal.write(run, "replication", action, "done", direction=direction)
         journal.write(run, "replication", "end", "end", outcome="completed")
     status = repl.status()
     terminal.print(f"replication {direction}: {status.state}"
                    + (f", lag {status.lag_bytes} bytes" if status.lag_bytes is not None else ""))
+
+
+def last_writer_move(journal) -> list:  # noqa: ANN001
+    """The entries of the last switch run that moved the writer name (its ``switch-writer`` step done); ``[]``
+    when none did."""
+    from cutover.switchover import POINT_OF_NO_RETURN, SWITCH_OPERATIONS
+
+    entries = journal.entries()
+    runs = [e.run for e in entries
+            if e.operation in SWITCH_OPERATIONS and e.step == POINT_OF_NO_RETURN and e.status == "done"]
+    return [e for e in entries if e.run == runs[-1]] if runs else []
+
+
+def writer_moved_back(journal) -> bool:  # noqa: ANN001
+    """Whether the last switch that moved the writer name was a rollback (:func:`last_writer_move`): the forward
+    direction ran before it and is restarted CDC-only (``start(initial_copy=False)``) from the slot the rollback
+    created during its freeze (as the rollback's own ``start-replication`` step does), never by loading every table
+    again into a target that holds them. False when no switch ever moved it (the first start: the full load) or the
+    last one was a switchover."""
+    move = last_writer_move(journal)
+    return bool(move) and move[0].operation == "rollback"
+
+
+def _refuse_a_slot_older_than_the_switch(repl, journal) -> None:  # noqa: ANN001
+    """A CDC-only start continues from the slot the last switch created during its freeze. A slot whose
+    ``confirmed_flush_lsn`` is before that switch's ``verify`` checkpoint on the publisher (taken in the freeze,
+    before ``start-replication``; ``cutover.narrow``) was not created there: it predates the switch, and its
+    changes include the rows the other direction applied (sent back, they stop a DMS task on the first duplicate
+    or a native apply worker). Without a recorded checkpoint (``verify`` without the verify slots) nothing is
+    checked; a missing slot is refused by ``start`` itself.
+
+    Raises:
+        CutoverError: (exit 1) the slot is older than the switch's checkpoint; nothing was started.
+    """
+    from cutover.database import lsn_to_int
+    from cutover.replication.dms import DmsReplication
+
+    verify = [e for e in last_writer_move(journal)
+              if e.step == "verify" and e.status == "done" and "checkpoint" in e.details]
+    if not verify:
+        return
+    floor = verify[-1].details["checkpoint"][repl.publisher.name]
+    slot = repl.cdc_slot() if isinstance(repl, DmsReplication) else repl.slot
+    with repl.publisher.connect() as conn:
+        row = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s "
+                           "AND database = current_database()", (slot,)).fetchone()
+    if row and row[0] and lsn_to_int(row[0]) < lsn_to_int(floor):
+        raise CutoverError(f"refused: slot {slot} on the {repl.publisher.name} is at {row[0]}, before run "
+                           f"{verify[-1].run}'s checkpoint {floor} there: it predates that switch's freeze and would "
+                           f"send the {'reverse' if repl.name == 'forward' else 'forward'} direction's rows back; "
+                           "not started", exit_code=ExitCode.DIFFERENT)
 
 
 def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | None) -> None:  # noqa: ANN001
@@ -76,7 +140,9 @@ def _refuse_writing_into_the_writer(direction: str, subscriber, writer: str | No
 def start(environment: Environment = "local", direction: Direction = "forward", source_dsn: SourceDsn = None,
           target_dsn: TargetDsn = None, replication: ReplicationKind = None, app_role: AppRole = APP_ROLE,
           state_dir: StateDir = None, legacy_role: LegacyRoles = None) -> None:
-    """Start replication: forward = full load then changes (the target's application role is frozen first)."""
+    """Start replication: forward = full load then changes (the target's application role is frozen first); reverse,
+    and forward after a rollback = changes only, from the slot of the last switch's freeze, waited for until
+    running."""
     _act("start", direction, environment, source_dsn, target_dsn, replication, app_role, state_dir, legacy_role)
 
 

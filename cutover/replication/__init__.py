@@ -70,7 +70,10 @@ class Replication(Protocol):
 
     - ``start(initial_copy)``: set it up and start it. ``initial_copy=True`` copies the existing rows first (the
       forward full load); ``False`` streams only the changes made from now on: the publisher must be frozen, so
-      that "now" misses nothing (a switchover starts the reverse direction that way).
+      that "now" misses nothing (a switch starts the other direction that way). With the publisher accepting
+      writes again (``cutover replication start`` after a switch whose start failed), ``False`` continues from the
+      slot that switch created during its freeze, and refuses when there is none. Either creates the drain's
+      sentinel table (:mod:`cutover.replication.sentinel`) on both databases.
     - ``wait_running(timeout_seconds)``: return once it is ``running`` and reads its slot (a DMS task starts
       asynchronously); raise :class:`cutover.cli.terminal.CutoverError` naming what to run when it stopped, failed
       or did not get there in ``timeout_seconds``.
@@ -79,6 +82,13 @@ class Replication(Protocol):
     - ``status()``: see :class:`ReplicationStatus`.
     - ``slot``: the name of the logical replication slot it reads on its publisher (``publisher``).
     - ``drop_slot()``: drop that slot (and what cannot work without it); True when there was one to drop.
+    - ``mark(token)``: write the sentinel row ``token`` on the publisher (the old writer, frozen, after the freeze)
+      and return True; False, writing nothing, when this direction does not replicate ``cutover.sentinel`` (a
+      native subscription created before it was published, DMS table mappings that do not select it): the caller
+      then waits on the slot's position (``status().applied_lsn``) instead.
+    - ``marked(token)``: whether that row is on the subscriber. Replication applies in commit order, so then every
+      transaction committed on the publisher before :meth:`mark` is applied too (a switch's ``drain``; a re-check
+      of rows that differed waits the same way).
     """
 
     name: str
@@ -98,6 +108,10 @@ class Replication(Protocol):
     def slot(self) -> str: ...
 
     def drop_slot(self) -> bool: ...
+
+    def mark(self, token: str) -> bool: ...
+
+    def marked(self, token: str) -> bool: ...
 
 
 RUNNING_STATES = ("starting", "full-load", "running")

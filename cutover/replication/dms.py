@@ -17,6 +17,30 @@
   back); with the publisher accepting writes (a start retried after a switch's failed one) the slot created
   during the freeze is used as it is, and a missing one is refused (a slot created now would miss the payments
   written since the freeze).
+  The DMS user guide, "Using a native CDC start point to set up a CDC load of a PostgreSQL source"
+  (https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Source.PostgreSQL.html): "To enable native CDC start
+  points with PostgreSQL as a source, set the ``slotName`` extra connection attribute to the name of an existing
+  logical replication slot"; "Create a new CDC-only task ... ``--migration-type cdc`` ... ``--cdc-start-position
+  "4AF/B00000D0"``"; "When this CDC task runs, AWS DMS raises an error if the specified logical replication slot
+  does not exist. It also raises an error if the task isn't created with a valid setting for
+  ``cdc-start-position``"; "the Native CDC Start position for a CDC task created after the replication slot can't
+  be older than the **confirmed_flush_lsn** value" (the position used here is exactly that value); and on the
+  plugin: "If you don't enable pglogical on your PostgreSQL source database, AWS DMS uses the ``test_decoding``
+  plugin by default" (the slot is created with ``test_decoding``, the same as a slot DMS creates itself).
+  ``PostgreSQLSettings.SlotName``: "DMS verifies that the specified logical replication slot exists before starting
+  the CDC load task. It also verifies that the task was created with a valid setting of CdcStartPosition".
+- ``start(initial_copy=True)`` on a full-load-and-cdc task names no slot: the documents describe ``slotName`` with
+  CDC-only tasks and a ``CdcStartPosition`` only, so the forward source endpoint names none in Terraform (DMS
+  creates its own slot for the full load). After a rollback, the forward direction restarts CDC-only (above): the
+  endpoint then names :data:`DEFAULT_SLOT` and the task is ``cdc``, changes ``modules.dms`` tells Terraform to
+  ignore (``lifecycle.ignore_changes``), so that a later ``terraform apply`` neither shows them as drift nor
+  reverts them under a running task.
+- Both starts create the drain's sentinel table on both databases (:mod:`cutover.replication.sentinel`, granted to
+  the DMS endpoints' roles); the tasks' table mappings select it (``modules.dms.schema_table_mappings``).
+- ``mark(token)`` / ``marked(token)``: the drain's sentinel row written on the publisher after the freeze and
+  looked for on the subscriber (transactional apply keeps commit order); only when the task's ``TableMappings``
+  select ``cutover.sentinel`` (:func:`selects`), else the drain waits on the slot's ``confirmed_flush_lsn``, which
+  on a frozen publisher moves only with DMS's heartbeat.
 - ``wait_running(timeout_seconds)``: ``StartReplicationTask`` returns at once and the task starts asynchronously
   (``starting``); it polls ``DescribeReplicationTasks`` until ``Status`` is ``running`` and the slot exists.
 - ``stop()`` / ``resume()``: ``StopReplicationTask`` / ``start-replication`` type ``resume-processing``.
@@ -50,6 +74,7 @@ from typing import Any
 
 from cutover.database import Database
 from cutover.replication import ReplicationStatus, TableProgress
+from cutover.replication.sentinel import SENTINEL
 
 _STATES = {"running": "running", "starting": "starting", "stopped": "stopped", "ready": "stopped",
            "stopping": "stopped", "failed": "failed", "creating": "starting", "modifying": "starting"}
@@ -60,6 +85,25 @@ SLOT_PLUGIN = "test_decoding"
 """The output plugin of the slot a CDC start creates (the DMS user guide's native CDC start point example)."""
 _PENDING = ("starting", "creating", "modifying")
 """DMS task statuses on the way to ``running`` (or, after ``ModifyReplicationTask``, back to ``stopped``)."""
+
+
+def selects(table_mappings: dict[str, Any], schema: str, table: str) -> bool:
+    """Whether DMS table mappings select ``schema.table``: a ``selection`` rule whose ``object-locator`` matches it
+    with ``rule-action`` ``include`` or ``explicit``, and no matching ``exclude`` rule. Names match case-sensitively;
+    ``%`` in a locator matches any run of characters ("DMS selection rules are case-sensitive"; the ``%`` wildcard).
+
+    Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Selections.html
+    """
+    import re
+
+    def matches(locator: dict[str, Any]) -> bool:
+        return all(re.fullmatch(".*".join(map(re.escape, str(locator.get(key, "%")).split("%"))), value) is not None
+                   for key, value in (("schema-name", schema), ("table-name", table)))
+
+    rules = [r for r in table_mappings.get("rules", []) if r.get("rule-type") == "selection"
+             and matches(r.get("object-locator") or {})]
+    return (any(r.get("rule-action") in ("include", "explicit") for r in rules)
+            and not any(r.get("rule-action") == "exclude" for r in rules))
 
 
 class DmsReplication:
@@ -73,6 +117,8 @@ class DmsReplication:
             dimensions of the CDC latency metrics; default: read from DMS (the task's instance, the task ARN's
             resource identifier).
         publisher: the database the task reads, to read its slot's ``confirmed_flush_lsn``; None: no applied LSN.
+        subscriber: the database the task writes, where the drain's sentinel row is looked for (:meth:`marked`);
+            None: :meth:`mark` writes nothing (the drain waits on the slot's position).
         slot_name: the task's slot on the publisher; default: its source endpoint's ``PostgreSQLSettings.SlotName``
             (read from DMS once); None there too: unknown (see the module docstring), except that a CDC start
             creates :data:`DEFAULT_SLOT` and names it in the endpoint.
@@ -82,10 +128,10 @@ class DmsReplication:
 
     def __init__(self, name: str, dms: Any, cloudwatch: Any, task_arn: str, *, instance_id: str | None = None,
                  task_resource_id: str | None = None, publisher: Database | None = None,
-                 slot_name: str | None = None, poll_seconds: float = 2.0) -> None:
+                 subscriber: Database | None = None, slot_name: str | None = None, poll_seconds: float = 2.0) -> None:
         self.name, self.dms, self.cloudwatch, self.task_arn = name, dms, cloudwatch, task_arn
         self.instance_id, self.task_resource_id = instance_id, task_resource_id
-        self.publisher, self.slot_name = publisher, slot_name
+        self.publisher, self.subscriber, self.slot_name = publisher, subscriber, slot_name
         self.poll_seconds = poll_seconds
         self._endpoint_read = False
         self._endpoint: dict[str, Any] | None = None
@@ -137,6 +183,59 @@ class DmsReplication:
             raise ValueError("DmsReplication.drop_slot needs the publisher")
         return drop_slot(self.publisher, self.slot)
 
+    def _ensure_sentinel(self) -> None:
+        """``cutover.sentinel`` on both databases, readable and writable by the DMS endpoints' roles."""
+        from cutover.replication import sentinel
+        from cutover.roles import ROLE_NAMES
+
+        for database in (self.publisher, self.subscriber):
+            if database is not None:
+                sentinel.ensure(database, (ROLE_NAMES["dms_source"], ROLE_NAMES["dms_target"]))
+
+    def selects_sentinel(self) -> bool:
+        """Whether the task's ``TableMappings`` (``DescribeReplicationTasks``) select ``cutover.sentinel``
+        (:func:`selects`)."""
+        import json
+
+        task = self._task()
+        try:
+            mappings = json.loads((task or {}).get("TableMappings") or "{}")
+        except ValueError:
+            return False
+        return selects(mappings, *SENTINEL)
+
+    def mark(self, token: str) -> bool:
+        """Write the drain's sentinel row ``token`` on the publisher (:func:`cutover.replication.sentinel.write`);
+        False, writing nothing, without a publisher and subscriber or when the task's table mappings do not select
+        ``cutover.sentinel`` (:meth:`selects_sentinel`): the drain then waits on the slot's position instead.
+
+        The task applies changes transactionally (``TargetMetadata.BatchApplyEnabled`` false, ``modules.dms``): "By
+        default, AWS DMS processes changes in a transactional mode, which preserves transactional integrity" (DMS
+        user guide, change processing tuning settings); in that mode "the sorter component sorts transactions in
+        commit order, and then forwards them to the target, sequentially" (AWS Knowledge Center, "How can I use the
+        DMS batch apply feature to improve CDC replication performance?"; ``MinTransactionSize`` and
+        ``CommitTimeout`` group whole transactions, order kept). So once the row is on the subscriber
+        (:meth:`marked`), every transaction the publisher committed before it is there too. On a frozen publisher
+        the row waits in the task for ``CommitTimeout`` (1 s, ``modules.dms.default_task_settings``) before it is
+        committed on the subscriber: the drain takes about that, not a heartbeat interval.
+
+        Follows: https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TaskSettings.ChangeProcessingTuning.html,
+        https://repost.aws/knowledge-center/dms-batch-apply-cdc-replication and
+        https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Selections.html.
+        """
+        from cutover.replication import sentinel
+
+        if self.publisher is None or self.subscriber is None or not self.selects_sentinel():
+            return False
+        sentinel.write(self.publisher, token, self.name)
+        return True
+
+    def marked(self, token: str) -> bool:
+        """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber (False without one)."""
+        from cutover.replication import sentinel
+
+        return self.subscriber is not None and sentinel.present(self.subscriber, token)
+
     def _task(self) -> dict[str, Any] | None:
         tasks = self.dms.describe_replication_tasks(
             Filters=[{"Name": "replication-task-arn", "Values": [self.task_arn]}])["ReplicationTasks"]
@@ -159,6 +258,7 @@ class DmsReplication:
         task = self._task()
         if task and task["Status"] in ("running", "starting"):
             return
+        self._ensure_sentinel()
         if initial_copy:
             self.dms.start_replication_task(ReplicationTaskArn=self.task_arn,
                                             StartReplicationTaskType="start-replication")
@@ -177,7 +277,7 @@ class DmsReplication:
 
         if self.publisher is None:
             raise ValueError("DmsReplication.start(initial_copy=False) needs the publisher (the slot is created there)")
-        name = self._slot_name() or DEFAULT_SLOT.format(name=self.name)
+        name = self.cdc_slot()
         frozen = self.publisher.frozen()
         with self.publisher.connect() as conn:
             row = conn.execute("SELECT active_pid, confirmed_flush_lsn::text FROM pg_replication_slots "
@@ -200,6 +300,11 @@ class DmsReplication:
                                         "WHERE slot_name = %s", (name,)).fetchone()[0]
         self._name_slot_in_endpoint(name)
         return position
+
+    def cdc_slot(self) -> str:
+        """The slot a CDC-only start creates or uses: the task's named slot (:attr:`slot`), else
+        :data:`DEFAULT_SLOT` (the endpoint is then modified to name it)."""
+        return self._slot_name() or DEFAULT_SLOT.format(name=self.name)
 
     def _name_slot_in_endpoint(self, name: str) -> None:
         """``ModifyEndpoint`` ``PostgreSQLSettings.SlotName`` = ``name`` unless the endpoint names it already."""

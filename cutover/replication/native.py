@@ -7,16 +7,18 @@ subscription ``cutover_<name>`` on the other one, whose replication slot (same n
 - ``start(initial_copy=False)``: a fresh subscription with ``copy_data = false``: its slot starts at the
   publisher's current LSN, so only changes made from now on are applied (the publisher is frozen when a switchover
   calls it). An existing subscription is dropped first, with its slot: PostgreSQL 15 has no ``origin = none``, so
-  re-enabling an old slot would send back the changes the other direction applied (a loop).
+  re-enabling an old slot would send back the changes the other direction applied (a loop). With the publisher
+  accepting writes again (``cutover replication start`` after a switch whose start failed), the subscription the
+  freeze created is kept as it is (its slot holds every change since); a missing or stopped one is refused (a
+  stopped one may be the one from before the switch, whose slot would send the other direction's rows back).
 - The subscription applies with ``synchronous_commit = on`` (its default is ``off``): an applied transaction is
   flushed on the subscriber before the apply worker reports its position, so the publisher's
   ``confirmed_flush_lsn`` (what the drain waits for) follows the apply at once instead of the subscriber's WAL
   writer (up to 3 x ``wal_writer_delay``), and nothing the drain counted as applied can be lost by a crash of the
   subscriber (CREATE SUBSCRIPTION, ``synchronous_commit``; PostgreSQL 15 ``worker.c`` reports a received position
   as flushed only when no applied transaction waits for its flush).
-- The drain's sentinel: the publication also publishes ``cutover.sentinel`` (created on both databases, written
-  only by the tool, never compared: it is outside the migrated schema); :meth:`NativeReplication.mark` /
-  :meth:`NativeReplication.marked`.
+- The drain's sentinel: the publication also publishes ``cutover.sentinel`` (:mod:`cutover.replication.sentinel`,
+  created on both databases); :meth:`NativeReplication.mark` / :meth:`NativeReplication.marked`.
 - ``stop()`` / ``resume()``: ``ALTER SUBSCRIPTION ... DISABLE`` / ``ENABLE``; the slot keeps the position.
 - Lag: ``pg_current_wal_insert_lsn() - confirmed_flush_lsn`` of the slot; WAL retained: ``- restart_lsn``.
 - ``drop_slot()``: the (stopped) subscription dropped with its slot, and a slot left without a subscription; the
@@ -32,14 +34,8 @@ from __future__ import annotations
 from typing import Any
 
 from cutover.database import Database
-from cutover.replication import ReplicationStatus, TableProgress
-
-SENTINEL = ("cutover", "sentinel")
-"""The drain's sentinel table ``cutover.sentinel`` (schema, table): only the tool writes it, on both databases."""
-_SENTINEL_DDL = ("CREATE SCHEMA IF NOT EXISTS cutover; CREATE TABLE IF NOT EXISTS cutover.sentinel "
-                 "(token text NOT NULL, direction text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())")
-"""No key on purpose: rows are only inserted, each with a new token, so no insert can conflict with a row a copy or
-the other direction brought (a conflict would stop the apply worker)."""
+from cutover.replication import ReplicationStatus, TableProgress, sentinel
+from cutover.replication.sentinel import SENTINEL
 
 _SYNC_STATES = {"i": "init", "d": "copying", "f": "copied", "s": "synchronized", "r": "ready"}
 
@@ -71,10 +67,9 @@ class NativeReplication:
     def _ensure_publication(self) -> None:
         from psycopg import sql
 
-        with self.subscriber.connect() as conn:
-            conn.execute(_SENTINEL_DDL)
+        sentinel.ensure(self.subscriber)
+        sentinel.ensure(self.publisher)
         with self.publisher.connect() as conn:
-            conn.execute(_SENTINEL_DDL)
             if not conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.object,)).fetchone():
                 conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLES IN SCHEMA {}, TABLE cutover.sentinel").format(
                     sql.Identifier(self.object), sql.Identifier(self.schema)))
@@ -100,28 +95,43 @@ class NativeReplication:
                 (self.object,)).fetchone()
         if not ready:
             return False
-        with self.publisher.connect() as conn:
-            with conn.transaction():
-                conn.execute("SET LOCAL synchronous_commit = on")
-                conn.execute("SET LOCAL default_transaction_read_only = off")
-                conn.execute("INSERT INTO cutover.sentinel (token, direction) VALUES (%s, %s)", (token, self.name))
+        sentinel.write(self.publisher, token, self.name)
         return True
 
     def marked(self, token: str) -> bool:
         """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber."""
-        with self.subscriber.connect() as conn:
-            return conn.execute("SELECT 1 FROM cutover.sentinel WHERE token = %s", (token,)).fetchone() is not None
+        return sentinel.present(self.subscriber, token)
 
     def start(self, *, initial_copy: bool) -> None:
-        """Create (or, with ``initial_copy``, re-enable) the subscription; see the module docstring."""
+        """Create (or, with ``initial_copy``, re-enable) the subscription; see the module docstring.
+
+        Raises:
+            CutoverError: ``initial_copy`` False, the publisher accepts writes and there is no subscription (whose
+                slot, created during the freeze, holds the changes since), or it is stopped.
+        """
         from psycopg import sql
 
+        from cutover.errors import CutoverError, ExitCode
+
         self._ensure_publication()
+        frozen = initial_copy or self.publisher.frozen()
         with self.subscriber.connect() as conn:
             existing = self._subscription(conn)
+            if not frozen:  # a restart once the publisher writes again: only from the slot created in the freeze
+                if not existing:
+                    raise CutoverError(f"replication {self.name}: the {self.publisher.name} accepts writes and has "
+                                       f"no subscription {self.object}: a slot created now would miss the payments "
+                                       "written since the freeze; not started", exit_code=ExitCode.DIFFERENT)
+                if not existing[0]:  # stopped: maybe the one from before the switch, whose slot predates it
+                    raise CutoverError(f"replication {self.name}: subscription {self.object} is stopped: not "
+                                       "started (`cutover replication resume` continues it when it was stopped "
+                                       "after the switch)", exit_code=ExitCode.DIFFERENT)
+                return
             if existing and initial_copy:
-                if not existing[0]:
-                    conn.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(self.object)))
+                if not existing[0]:  # stopped: maybe the one from before the switch, whose slot predates it
+                    raise CutoverError(f"replication {self.name}: subscription {self.object} is stopped: not "
+                                       "started (`cutover replication resume` continues it when it was stopped "
+                                       "after the switch)", exit_code=ExitCode.DIFFERENT)
                 return
             if existing:
                 self._drop(conn)
