@@ -6,7 +6,8 @@ moves the writer in these journalled steps (``STEPS``), each written to the jour
 
 =====================  ==========================================================================================
 ``check``              refuse before freezing anything: the old direction's replication must be ``running`` with
-                       lag under ``Policy.max_lag_bytes``; the writer name must point at the old writer; the new
+                       lag under ``Policy.max_lag_bytes`` (or, a DMS task's own slot unknown, its CDC latency under
+                       ``Policy.max_latency_seconds``); the writer name must point at the old writer; the new
                        writer is (made) frozen
 ``checkpoint``         before freezing, writes going on (:mod:`cutover.narrow`): both databases proved equal up to
                        a checkpoint, each one's verify slot position: the window since the last checkpoint
@@ -58,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 from cutover.database import Database, SessionsSurvived, lsn_to_int
 from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Entry, Journal
-from cutover.replication import Replication
+from cutover.replication import Replication, ReplicationStatus
 from cutover.writer import WriterRecord
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class Policy:
     Attributes:
         freeze_limit_seconds: longest write freeze before the point of no return, seconds; default 30.
         max_lag_bytes: replication lag (WAL bytes not yet confirmed) allowed before freezing; default 16 MiB.
+        max_latency_seconds: where the lag in bytes is unknown (a DMS task's own slot), its CDC latency allowed
+            before freezing, seconds; default 10.
         poll_seconds: how often the drain looks at the slot, seconds; default 0.01.
         verify_slots: whether ``checkpoint`` and ``verify`` use the verify slots (:mod:`cutover.narrow`: the freeze
             compares the rows changed since a checkpoint); default True. False: no slot is created and ``verify``
@@ -123,11 +126,12 @@ class Policy:
 
     freeze_limit_seconds: float = 30.0
     max_lag_bytes: int = 16 * 1024 * 1024
+    max_latency_seconds: float = 10.0
     poll_seconds: float = 0.01
     verify_slots: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("freeze_limit_seconds", "max_lag_bytes", "poll_seconds"):
+        for name in ("freeze_limit_seconds", "max_lag_bytes", "max_latency_seconds", "poll_seconds"):
             if getattr(self, name) <= 0:
                 raise UsageError(name, getattr(self, name), "must be positive")
 
@@ -261,9 +265,7 @@ class _Switch:
             raise Refused(f"replication {status.name} is {status.state}, not running: the {self.old.name}'s last "
                           f"writes must reach the {self.new.name} first (`cutover replication {fix} --direction "
                           f"{status.name}`)")
-        if status.lag_bytes is None or status.lag_bytes > self.m.policy.max_lag_bytes:
-            raise Refused(f"replication {status.name} lag is {status.lag_bytes} bytes "
-                          f"(bound {self.m.policy.max_lag_bytes})")
+        lag = self._lag_within_bounds(status)
         for database in (self.old, self.new):  # a role the freeze names must exist before anything is frozen
             missing = database.missing_roles()
             if missing:
@@ -273,7 +275,31 @@ class _Switch:
             raise Refused(f"the writer name points at {current!r}, neither database's address: point it at the "
                           f"{self.old.name} ({self.old.address!r}) after checking which one holds the latest writes")
         self.new.freeze()  # the new writer refuses application writes until the very end (idempotent)
-        return {"lag_bytes": status.lag_bytes}
+        return lag
+
+    def _lag_within_bounds(self, status: ReplicationStatus) -> dict[str, Any]:
+        """The old direction's lag, within the policy's bounds: its slot's lag in WAL bytes; where the slot is not
+        known (a DMS task whose source endpoint names none: DMS created and named it), the task's CDC latency
+        (CloudWatch ``CDCLatencySource`` and ``CDCLatencyTarget``, the larger; DMS user guide "Monitoring AWS DMS
+        tasks", https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Monitoring.html#CHAP_Monitoring.Metrics.Task).
+
+        Raises:
+            Refused: the lag passes its bound, or neither reading is known.
+        """
+        policy = self.m.policy
+        if status.lag_bytes is not None:
+            if status.lag_bytes > policy.max_lag_bytes:
+                raise Refused(f"replication {status.name} lag is {status.lag_bytes} bytes (bound "
+                              f"{policy.max_lag_bytes})")
+            return {"lag_bytes": status.lag_bytes}
+        readings = [v for v in (status.latency_source_seconds, status.latency_target_seconds) if v is not None]
+        if not readings:
+            raise Refused(f"replication {status.name} lag is unknown: no slot is named for it and no CDC latency "
+                          "is reported (`cutover status`)")
+        if max(readings) > policy.max_latency_seconds:
+            raise Refused(f"replication {status.name} CDC latency is {max(readings):g} s (bound "
+                          f"{policy.max_latency_seconds:g} s)")
+        return {"lag_bytes": None, "latency_seconds": max(readings)}
 
     def freeze(self) -> dict[str, Any]:
         deadline = self.frozen_at + DEADLINE_FACTOR * self.m.policy.freeze_limit_seconds  # type: ignore[operator]

@@ -196,6 +196,47 @@ def test_negative_control_mappings_without_the_sentinel_drain_on_the_slot(migrat
     assert sentinel_rows(m.source.admin_dsn) == [] and "cutover.sentinel" not in fake.applied
 
 
+def test_a_dms_task_whose_slot_no_endpoint_names_is_checked_by_its_cdc_latency(migration_setup):  # noqa: F811
+    """DMS creates and names the forward task's slot itself (its endpoint names none): its lag in bytes is unknown,
+    so ``check`` bounds the task's CDC latency (CloudWatch, here moto's) instead, and refuses when neither is
+    known or the latency passes ``Policy.max_latency_seconds``."""
+    from datetime import datetime, timedelta, timezone
+
+    from cutover.switchover import Refused
+
+    setup = migration_setup
+    m = setup.migration
+    fake = dms_forward(setup, [PUBLIC, SENTINEL_RULE])
+    try:
+        fake.endpoint["PostgreSQLSettings"] = {}  # the apply loop read its slot's name already
+        m.forward = DmsReplication("forward", fake, boto3.client("cloudwatch", region_name="us-east-1"), TASK_ARN,
+                                   publisher=m.source, subscriber=m.target, poll_seconds=0.01)
+        assert m.forward.status().lag_bytes is None
+        with pytest.raises(Refused, match="replication forward lag is unknown: no slot is named for it and no CDC "
+                                          "latency is reported"):
+            switch(m, "switchover")
+        now = datetime.now(timezone.utc)
+        dimensions = [{"Name": "ReplicationInstanceIdentifier", "Value": "paymig-test-dms"},
+                      {"Name": "ReplicationTaskIdentifier", "Value": TASK_ARN.rsplit(":", 1)[-1]}]
+
+        def latency(seconds: float, at: datetime) -> None:
+            m.forward.cloudwatch.put_metric_data(Namespace="AWS/DMS", MetricData=[
+                {"MetricName": "CDCLatencySource", "Dimensions": dimensions, "Timestamp": at, "Value": seconds}])
+
+        latency(45, now - timedelta(minutes=2))
+        with pytest.raises(Refused, match=r"replication forward CDC latency is 45 s \(bound 10 s\)"):
+            switch(m, "switchover")
+        # refused before anything was frozen (not setup.accepting(): its probe's DELETE would fail the fake task)
+        assert (m.source.frozen(), m.target.frozen()) == (False, True)
+        latency(2, now)
+        result = switch(m, "switchover")
+    finally:
+        fake.close()
+    assert result.outcome == "completed" and setup.accepting() == ["target"]
+    check = [e for e in m.journal.entries() if e.step == "check" and e.status == "done"][-1].details
+    assert (check["lag_bytes"], check["latency_seconds"]) == (None, 2.0)
+
+
 # --- the forward direction restarted after a rollback -------------------------------------------------------------
 def forward_through(monkeypatch, dbs, fake: ApplyingDms) -> None:
     """``cutover replication`` builds its forward direction as a DMS task over ``fake``."""
