@@ -309,11 +309,10 @@ class _Switch:
 
     def drain(self) -> dict[str, Any]:
         limit = self.frozen_at + self.m.policy.freeze_limit_seconds  # type: ignore[operator]
-        mark = getattr(self.old_repl, "mark", None)
         token = f"{self.run}/{uuid.uuid4().hex[:12]}"
-        if mark is not None and mark(token):  # a sentinel written after the freeze, waited for on the new writer
+        if self.old_repl.mark(token):  # a sentinel written after the freeze, waited for on the new writer
             self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied the sentinel")
-            while not self.old_repl.marked(token):  # type: ignore[attr-defined]
+            while not self.old_repl.marked(token):
                 if time.time() > limit:
                     raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s "
                                        f"before replication {self.old_repl.name} applied the drain's sentinel")
