@@ -86,7 +86,8 @@ class Throttle:
 
     def reason(self) -> str | None:
         """Why the run should pause now (``None``: it may go on)."""
-        load, lag = self.conn.execute(READINGS, (self.own_pids,)).fetchone()
+        load, lag = (self.conn.execute(READINGS, (self.own_pids,)).fetchone()
+                     if self.max_load is not None or self.max_lag is not None else (0, 0))
         if self.max_load is not None and load > self.max_load:
             return f"{load} active sessions on the source > --max-load {self.max_load}"
         if self.max_lag is not None and lag > self.max_lag:
