@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,14 +32,20 @@ PERSISTENT = (33, 59997)
 """Rows the writer never touches (odd multiples of 3), in the first chunk and in the last: real differences."""
 
 
+def started(forward: NativeReplication) -> None:
+    forward.start(initial_copy=False)
+    while forward.status().state != "running":  # its apply worker started: a sentinel is a barrier only then
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def replicated(fresh_databases: DatabasePair) -> Iterator[tuple[DatabasePair, NativeReplication]]:
-    """``transfers`` and ``lines`` on both sides, the forward native replication (with its sentinel) started."""
+    """``transfers`` and ``lines`` on both sides, the forward native replication (with its sentinel) running."""
     fresh_databases.both(TRANSFERS)
     pair = fresh_databases
     forward = NativeReplication("forward", Database("source", pair.source_dsn, "source"),
                                 Database("target", pair.target_dsn, "target"), object_name=f"v_{pair.dbname}")
-    forward.start(initial_copy=False)  # its slot exists from here: every later write reaches the target
+    started(forward)
     yield pair, forward
     forward.drop()
 
@@ -163,7 +170,7 @@ def test_cli_with_an_environment_rechecks_by_the_forward_replications_sentinel(f
     pair.both(TRANSFERS)
     forward = NativeReplication("forward", Database("source", pair.source_dsn, "source"),
                                 Database("target", pair.target_dsn, "target"))  # what -e local builds
-    forward.start(initial_copy=False)
+    started(forward)
     try:
         pair.target.execute("UPDATE transfers SET amount = 0 WHERE id = 3", pair.dbname)
         outputs = tmp_path / "outputs.json"
