@@ -291,7 +291,7 @@ class _Run:
                 if table is not None:
                     self._table(result, table, kept.get(result.table, []), workers)
             report = ValidationReport([result for result, _ in plans], differences, schema=options.schema)
-            _recheck(self, report, {result.table: table for result, table in plans})
+            _recheck(self, report, {result.table: table for result, table in plans}, workers)
         report.oldest_transaction_seconds = dict(self.transactions.oldest)
         report.throttled_seconds = self.throttle.seconds
         return report
@@ -485,11 +485,13 @@ class _Wait:
         return True
 
 
-def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None]) -> None:
+def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None],
+             workers: ThreadPoolExecutor) -> None:
     """Re-read what differed once replication passed it (:class:`_Wait`), in new short snapshots; keep only what
     persists.
 
-    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side). A key
+    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side; the
+    chunks spread over the ``--jobs`` connection pairs, as in the first pass). A key
     that differs at the re-check and differed in the first pass persists. A key that differs only at the re-check
     (written while the run went on: in flight under replication, or a new real difference) is read once more after
     another wait (a second sentinel), and counted when it still differs, so neither a write in flight nor a
@@ -507,43 +509,74 @@ def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None
     wait_ = _Wait(run, report)
     if not wait_():
         return
-    pair = run.pairs.get()
     fresh: list[tuple[TableResult, TableComparison, list[tuple[str, ...]]]] = []
     before = {result.table: result.difference_count for result in pending}
     for result in pending:
         table = tables[result.table]
         columns = tuple(table.column(name) for name in result.compared_columns)
         result.reset_differences()
-        comparison = TableComparison(table, columns, pair, result)
         if result.keyed:
-            new = []
-            for piece in run.differing[result.table]:
-                run.throttle.wait()
-                new += _recheck_chunk(run, pair, comparison, piece)
+            comparison = TableComparison(table, columns, None, result)  # type: ignore[arg-type]  # sides: below
+            reread = _reread_chunks(run, comparison, run.differing[result.table], workers)
+            new = [key for piece, scratch in reread for key in _merge_recheck(comparison, piece, scratch)]
             fresh.append((result, comparison, new))
         else:
-            with run.transactions.snapshot(pair.source, pair.target):
-                comparison.run()
+            pair = run.pairs.get()
+            try:
+                with run.transactions.snapshot(pair.source, pair.target):
+                    TableComparison(table, columns, pair, result).run()
+            finally:
+                run.pairs.put(pair)
     if any(keys for _, _, keys in fresh):
         wait_()  # passed or not, the keys are read again: one that still differs is counted
-    for result, comparison, keys in fresh:
-        for start in range(0, len(keys), RECHECK_KEYS):
-            with run.transactions.snapshot(pair.source, pair.target):
-                comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_KEYS]))
+    pair = run.pairs.get()
+    try:
+        for result, comparison, keys in fresh:
+            comparison.sides = pair
+            for start in range(0, len(keys), RECHECK_KEYS):
+                with run.transactions.snapshot(pair.source, pair.target):
+                    comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_KEYS]))
+    finally:
+        run.pairs.put(pair)
     for result in pending:
         result.transient = max(0, before[result.table] - result.difference_count)
         result.status = "equal"
         result.settle()
-    run.pairs.put(pair)
 
 
-def _recheck_chunk(run: _Run, pair: SidePair, comparison: TableComparison, piece: Piece) -> list[tuple[str, ...]]:
-    """Re-read one differing chunk into ``comparison``'s result (the differences also seen in the first pass, or
-    all of them when a listing is incomplete); returns the keys that differ only now."""
+def _reread_chunks(run: _Run, comparison: TableComparison, pieces: list[Piece], workers: ThreadPoolExecutor
+                   ) -> list[tuple[Piece, TableResult]]:
+    """Re-read the whole range of each of ``pieces`` (differing chunks) in its own snapshot per side, on the
+    ``--jobs`` connection pairs at once (throttled between chunks); each piece with what its re-read found."""
     result = comparison.result
-    scratch = TableResult(result.table, True, result.key, run.options.max_listed)
-    with run.transactions.snapshot(pair.source, pair.target):
-        TableComparison(comparison.table, comparison.columns, pair, scratch).check_range(Range(piece.lo, piece.hi), ())
+
+    def reread(piece: Piece) -> TableResult:
+        scratch = TableResult(result.table, True, result.key, run.options.max_listed)
+        pair = run.pairs.get()
+        try:
+            with run.transactions.snapshot(pair.source, pair.target):
+                TableComparison(comparison.table, comparison.columns, pair, scratch).check_range(
+                    Range(piece.lo, piece.hi), ())
+        finally:
+            run.pairs.put(pair)
+        return scratch
+
+    futures: list[Future] = []
+    try:
+        for piece in pieces:
+            run.throttle.wait()
+            while sum(not f.done() for f in futures) >= run.options.jobs:
+                wait([f for f in futures if not f.done()], return_when=FIRST_COMPLETED)
+            futures.append(workers.submit(reread, piece))
+        return [(piece, future.result()) for piece, future in zip(pieces, futures)]
+    finally:
+        wait(futures)  # a re-read failed: let the others end first
+
+
+def _merge_recheck(comparison: TableComparison, piece: Piece, scratch: TableResult) -> list[tuple[str, ...]]:
+    """Merge one differing chunk's re-read (``scratch``) into ``comparison``'s result: the differences also seen in
+    the first pass, or all of them when a listing is incomplete; returns the keys that differ only now."""
+    result = comparison.result
     listings = [*piece.listings.values(), *(getattr(scratch, kind) for kind in KINDS)]
     if any(listing.count > len(listing.items) for listing in listings):
         for kind in KINDS:
