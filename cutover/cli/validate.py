@@ -3,12 +3,17 @@
 ``-e ENV`` without ``--tables`` or ``--exclude-columns``: an equal result is the next switch's baseline, journalled
 (:func:`cutover.baseline.record_validation`) under the operator lock, taken only to write it (a validation may run
 for hours; it holds no lock meanwhile). With ``-e ENV`` each finished chunk is also recorded in
-``<state dir>/validate-checkpoint.jsonl`` (``--checkpoint`` elsewhere), which ``--resume`` continues."""
+``<state dir>/validate-checkpoint.jsonl`` (``--checkpoint`` elsewhere), which ``--resume`` continues.
+
+With ``-e ENV`` the environment's forward replication (:meth:`cutover.context.Context.replication`, the admin
+connections that may write its sentinel) is the re-check's barrier (:mod:`cutover.validate.barrier`) and, for DMS,
+gives the CDC latency ``--max-cdc-latency`` bounds."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,8 +82,15 @@ def validate(
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run recorded in the checkpoint "
                                 "(same answer as a run from the start)."),
     recheck_after: str = typer.Option("auto", "--recheck-after", help="Seconds before differing chunks are read "
-                                      "again; 'auto': the source's replication lag + 5 s when replication runs "
-                                      "(else none); 0: no re-check."),
+                                      "again; 'auto': with -e, once the forward replication applied a sentinel "
+                                      "written on the source, else the source's replication lag + 5 s when "
+                                      "replication runs (else none); 0: no re-check."),
+    recheck_timeout: float = typer.Option(300.0, "--recheck-timeout", help="Longest wait for the re-check's "
+                                          "sentinel, seconds; past it the differing tables stay different."),
+    max_cdc_latency: float = typer.Option(30.0, "--max-cdc-latency", help="With -e and DMS replication: pause "
+                                          "between chunks while the task's CDC latency (CloudWatch "
+                                          "CDCLatencySource/Target, read at most once a minute) passes this many "
+                                          "seconds."),
     max_listed: int = typer.Option(1000, "--max-listed", help="Keys listed per kind of difference and table "
                                    "(all are counted)."),
     state_dir: StateDir = None,
@@ -94,11 +106,14 @@ def validate(
         schema=schema, tables=tuple(t.strip().rpartition(".")[2] for t in (tables or "").split(",") if t.strip()),
         exclude_columns=_exclusions(exclude_columns), jobs=jobs, recheck_after=_recheck(recheck_after),
         max_listed=max_listed, chunk_time=chunk_time, max_load=max_load, max_lag=max_lag,
+        max_cdc_latency=max_cdc_latency, recheck_timeout=recheck_timeout,
         checkpoint=checkpoint or _default_checkpoint(environment, state_dir), resume=resume)
     problems = options.problems()
     if problems:
         raise problems[0]
     source_dsn, target_dsn = databases.resolve(source, target, environment)
+    if environment:
+        options = replace(options, replication=_forward_replication(environment, source, target, state_dir))
     counters = None
     if environment and not options.tables and not options.exclude_columns:
         counters = _baseline_counters(source_dsn, target_dsn, options)
@@ -127,6 +142,22 @@ def _baseline_counters(source_dsn: str, target_dsn: str, options: ValidateOption
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_text(json.dumps(counters))
     return counters
+
+
+def _forward_replication(environment: str, source: Optional[str], target: Optional[str],
+                         state_dir: Optional[Path]):  # noqa: ANN202 - cutover.replication.Replication | None
+    """The environment's forward replication (source -> target) through its admin connections (``--source``/
+    ``--target`` when given, else ``$PAYMIG_<SIDE>_DSN`` or the local servers' admin), or ``None`` when it cannot be
+    built (no admin DSN, no deployed data stack): the re-check then waits the delay. Whether it runs and may write
+    the sentinel is found when the re-check needs it (:func:`cutover.validate.barrier.pass_barrier`)."""
+    from cutover.context import Context, Options
+
+    try:
+        return Context(Options(environment, source, target, state_dir=state_dir)).replication("forward")
+    except Exception as error:  # noqa: BLE001 - no barrier is no reason to refuse a validation
+        terminal.step(f"validate: no replication sentinel for the re-check ({type(error).__name__}: the re-check "
+                      "waits the delay)")
+        return None
 
 
 def _default_checkpoint(environment: Optional[str], state_dir: Optional[Path]) -> Optional[Path]:
@@ -222,7 +253,12 @@ def show(report: ValidationReport) -> None:
                 shown = ", ".join(json.dumps(k, sort_keys=True) for k in listing.items[:5])
                 more = f" (+{listing.count - 5} more, see --json)" if listing.count > 5 else ""
                 terminal.print(f"{result.table} {kind}: {shown}{more}")
-    if report.recheck_after_seconds:
+    if report.recheck_timed_out:
+        terminal.print(f"re-check: {report.recheck_note}: the differences stand as found")
+    elif report.recheck_by == "sentinel":
+        terminal.print("re-checked differing chunks once replication applied a sentinel written on the source "
+                       f"(waited {report.recheck_wait_seconds:.1f} s)")
+    elif report.recheck_by == "delay":
         terminal.print(f"re-checked differing chunks after {report.recheck_after_seconds:.1f} s")
     oldest = report.oldest_transaction_seconds
     if oldest:

@@ -106,7 +106,12 @@ class ValidationReport:
         oldest_transaction_seconds: per side (``source``, ``target``), the longest any transaction of this run
             lasted there (from ``BEGIN`` to its end, measured by the client: an upper bound of how long the run
             held back that side's ``xmin`` horizon).
-        throttled_seconds: time spent paused by ``--max-load`` / ``--max-lag``.
+        throttled_seconds: time spent paused by ``--max-load`` / ``--max-lag`` / ``--max-cdc-latency``.
+        recheck_by: what the re-check waited for: ``sentinel`` (replication applied a row written on the source
+            after the pass), ``delay`` (``recheck_after_seconds``) or ``None`` (no re-check).
+        recheck_wait_seconds: how long the re-check waited (both waits).
+        recheck_timed_out: a sentinel did not arrive within ``--recheck-timeout`` (after the first pass: nothing
+            was re-read, the differing tables stay ``different``). recheck_note: why (names only).
     """
 
     tables: list[TableResult]
@@ -115,6 +120,10 @@ class ValidationReport:
     schema: str = "public"
     oldest_transaction_seconds: dict[str, float] = field(default_factory=dict)
     throttled_seconds: float = 0.0
+    recheck_by: str | None = None
+    recheck_wait_seconds: float = 0.0
+    recheck_timed_out: bool = False
+    recheck_note: str = ""
 
     @property
     def status(self) -> str:
@@ -136,6 +145,8 @@ class ValidationReport:
             "tables": [t.as_dict() for t in self.tables],
             "schema_differences": [d.as_dict() for d in self.schema_differences],
             "recheck_after_seconds": self.recheck_after_seconds,
+            "recheck_by": self.recheck_by, "recheck_wait_seconds": round(self.recheck_wait_seconds, 3),
+            "recheck_timed_out": self.recheck_timed_out, "recheck_note": self.recheck_note,
             "oldest_transaction_seconds": {side: round(value, 3) for side, value in
                                            self.oldest_transaction_seconds.items()},
             "throttled_seconds": round(self.throttled_seconds, 3),

@@ -17,8 +17,9 @@ checkpointed, then a re-check of what differed.
   chunks' snapshots would be counted twice or never. Such a table holds one transaction per side as long as two
   passes over it take: give a large table a primary key (or a unique key ``cutover validate`` can use).
 - Each finished chunk goes to the checkpoint (:mod:`cutover.validate.checkpoint`), which ``--resume`` continues.
-- The re-check (:func:`_recheck`) re-reads every differing chunk's whole range after the delay, then the keys that
-  differ only then once more.
+- The re-check (:func:`_recheck`) re-reads every differing chunk's whole range once replication has applied a
+  sentinel written on the source after the pass (:mod:`cutover.validate.barrier`; else after the delay), then the
+  keys that differ only then once more, after a second sentinel.
 """
 
 from __future__ import annotations
@@ -43,12 +44,17 @@ from cutover.validate.compare import SidePair, TableComparison
 from cutover.validate.ranges import Range
 from cutover.validate.result import DIFFERENT, ERROR, TableResult, ValidationReport
 from cutover.validate.rowhash import HASH_PROBE, relation
-from cutover.validate.throttle import Throttle
+from cutover.validate.barrier import PASSED, UNAVAILABLE, pass_barrier
+from cutover.validate.throttle import Throttle, cdc_latency
 
 RECHECK_MARGIN_SECONDS = 5.0
 """Added to the measured replication lag for the default re-check delay."""
 RECHECK_KEYS = 5000
 """Keys read per query when keys that differed only at the re-check are read once more."""
+RECHECK_TIMEOUT_SECONDS = 300.0
+"""The longest wait for replication to apply the re-check's sentinel (``--recheck-timeout``)."""
+SENTINEL, DELAY = "sentinel", "delay"
+"""What the re-check waited for (``recheck_by`` in the JSON)."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +66,22 @@ class ValidateOptions:
         tables: table names to compare (default: every table of the schema on either side).
         exclude_columns: ``(table, column)`` pairs left out everywhere (a column only the migration adds).
         jobs: connections per side; the chunks of a table are compared on all of them at once (default 2, 1..32).
-        recheck_after: seconds before re-reading differing chunks; ``None``: the source's replication lag plus
-            :data:`RECHECK_MARGIN_SECONDS` when a WAL sender is streaming from it, else no re-check; ``0``: none.
+        recheck_after: seconds before re-reading differing chunks; ``None``: once ``replication`` applied a
+            sentinel written after the pass (:mod:`cutover.validate.barrier`), or without that barrier the source's
+            replication lag plus :data:`RECHECK_MARGIN_SECONDS` when a WAL sender is streaming from it, else no
+            re-check; ``0``: none.
+        replication: the forward replication (:class:`cutover.replication.Replication`, source -> target) or
+            ``None``: its sentinel is the re-check's barrier, its DMS CDC latency a throttle bound.
+        recheck_timeout: the longest wait for the sentinel, seconds (default :data:`RECHECK_TIMEOUT_SECONDS`);
+            past it the differing tables stay ``different`` with their counts.
         max_listed: keys listed per kind of difference and table (all are counted).
         chunk_time: seconds one chunk should take (default 0.5, pt-table-checksum's ``--chunk-time``).
         max_load: pause while more client sessions than this are active on the source (``None``: never; the
             command's default is 25, pt-table-checksum's ``--max-load Threads_running=25``).
         max_lag: pause while the source's replication lags by more than this many bytes of WAL (``None``: never;
             the command's default is 16 MiB).
+        max_cdc_latency: pause while ``replication``'s CDC latency (DMS ``CDCLatencySource``/``CDCLatencyTarget``,
+            CloudWatch) is above this many seconds (``None``: never; the command's default is 30).
         checkpoint: the checkpoint file (``None``: none kept). resume: continue the run recorded there.
     """
 
@@ -76,10 +90,13 @@ class ValidateOptions:
     exclude_columns: frozenset[tuple[str, str]] = frozenset()
     jobs: int = 2
     recheck_after: float | None = None
+    replication: Any = field(default=None, compare=False)
+    recheck_timeout: float = RECHECK_TIMEOUT_SECONDS
     max_listed: int = 1000
     chunk_time: float = 0.5
     max_load: int | None = None
     max_lag: int | None = None
+    max_cdc_latency: float | None = None
     checkpoint: Path | None = None
     resume: bool = False
 
@@ -90,6 +107,8 @@ class ValidateOptions:
             found.append(UsageError("--jobs", self.jobs, "must lie between 1 and 32"))
         if self.recheck_after is not None and not 0 <= self.recheck_after <= 3600:
             found.append(UsageError("--recheck-after", self.recheck_after, "must lie between 0 and 3600 seconds"))
+        if not 1 <= self.recheck_timeout <= 86400:
+            found.append(UsageError("--recheck-timeout", self.recheck_timeout, "must lie between 1 and 86400 seconds"))
         if self.max_listed < 1:
             found.append(UsageError("--max-listed", self.max_listed, "must be at least 1"))
         if not 0.001 <= self.chunk_time <= 60:
@@ -98,6 +117,8 @@ class ValidateOptions:
             found.append(UsageError("--max-load", self.max_load, "must be at least 1 active session"))
         if self.max_lag is not None and self.max_lag < 0:
             found.append(UsageError("--max-lag", self.max_lag, "must be 0 or more bytes"))
+        if self.max_cdc_latency is not None and self.max_cdc_latency < 0:
+            found.append(UsageError("--max-cdc-latency", self.max_cdc_latency, "must be 0 or more seconds"))
         if self.resume and self.checkpoint is None:
             found.append(UsageError("--resume", True, "needs a checkpoint: --checkpoint FILE or --environment"))
         return found
@@ -259,7 +280,9 @@ class _Run:
                 conns = [stack.enter_context(connect(self.dsns[side], side=side)) for side in ("source", "target")]
                 own.append(conns[0].info.backend_pid)
                 self.pairs.put(SidePair(*conns, pool))
-            self.throttle = Throttle(self.monitor, options.max_load, options.max_lag, own, self._emit)
+            latency = cdc_latency(options.replication) if options.replication is not None else None
+            self.throttle = Throttle(self.monitor, options.max_load, options.max_lag, own, self._emit,
+                                     latency=latency, max_cdc_latency=options.max_cdc_latency)
             kept = self._open_checkpoint(plans)
             if self.checkpoint:
                 stack.callback(self.checkpoint.close)
@@ -268,7 +291,7 @@ class _Run:
                 if table is not None:
                     self._table(result, table, kept.get(result.table, []), workers)
             report = ValidationReport([result for result, _ in plans], differences, schema=options.schema)
-            _recheck(self, report, {result.table: table for result, table in plans})
+            _recheck(self, report, {result.table: table for result, table in plans}, workers)
         report.oldest_transaction_seconds = dict(self.transactions.oldest)
         report.throttled_seconds = self.throttle.seconds
         return report
@@ -418,65 +441,142 @@ def _check_comparable(source: Any, target: Any) -> None:
                            "compared", exit_code=ExitCode.INTERNAL)
 
 
-def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None]) -> None:
-    """Re-read what differed after the delay, in new short snapshots; keep only what persists.
+class _Wait:
+    """How the re-check waits for replication to pass what a pass read (:func:`_recheck`), and what it waited.
 
-    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side). A key
+    ``--recheck-after N`` given: N seconds (0: no re-check). Else, with ``options.replication``: a sentinel written
+    on the source and waited for on the target, at most ``--recheck-timeout`` (:func:`~cutover.validate.barrier.
+    pass_barrier`); without that barrier (no replication given, not running, no sentinel, not allowed to write it):
+    the source's replication lag + :data:`RECHECK_MARGIN_SECONDS` while a WAL sender streams from it, else none."""
+
+    def __init__(self, run: _Run, report: ValidationReport) -> None:
+        self.run, self.report = run, report
+        self.by: str | None = None if run.options.recheck_after is not None or run.options.replication is None \
+            else SENTINEL
+        self.delay = run.options.recheck_after
+
+    def __call__(self) -> bool:
+        """Wait once; True when replication has passed (or the delay is over), False when there is nothing to wait
+        for (no re-check) or the sentinel did not arrive in time."""
+        report = self.report
+        if self.by == SENTINEL:
+            self.run._emit("re-check: waiting until replication applied a sentinel written on the source")
+            passage = pass_barrier(self.run.options.replication, self.run.options.recheck_timeout)
+            self.run._emit("")
+            if passage.state == UNAVAILABLE and report.recheck_by is None:  # no barrier: the delay instead
+                report.recheck_note = f"no sentinel: {passage.reason}"
+                self.by = None
+            else:
+                report.recheck_by = SENTINEL
+                report.recheck_wait_seconds += passage.seconds
+                if passage.state == PASSED:
+                    return True
+                report.recheck_timed_out, report.recheck_note = True, passage.reason
+                return False
+        if self.delay is None:
+            lag = replication_lag_seconds(self.run.dsns["source"])
+            self.delay = None if lag is None else lag + RECHECK_MARGIN_SECONDS
+        report.recheck_after_seconds = self.delay
+        if not self.delay:
+            return False
+        report.recheck_by = DELAY
+        time.sleep(self.delay)
+        report.recheck_wait_seconds += self.delay
+        return True
+
+
+def _recheck(run: _Run, report: ValidationReport, tables: dict[str, Table | None],
+             workers: ThreadPoolExecutor) -> None:
+    """Re-read what differed once replication passed it (:class:`_Wait`), in new short snapshots; keep only what
+    persists.
+
+    A keyed table has the whole range of every chunk that differed re-read (one snapshot per chunk and side; the
+    chunks spread over the ``--jobs`` connection pairs, as in the first pass). A key
     that differs at the re-check and differed in the first pass persists. A key that differs only at the re-check
     (written while the run went on: in flight under replication, or a new real difference) is read once more after
-    another delay, and counted when it still differs, so neither a write in flight nor a difference planted in a
-    chunk already compared is reported wrongly or lost. When a chunk had more differences than ``--max-listed`` lists
-    (in the first pass or at the re-check), its keys cannot all be matched: every difference of the re-check
-    counts. An unkeyed table is compared whole again. So a difference is never dropped uncounted, and a table is
-    ``equal`` only when every difference was re-read (that ``equal`` may become the baseline a switch's ``verify``
-    trusts: :mod:`cutover.baseline`). ``transient`` counts the differences gone at the re-check."""
-    options = run.options
+    another wait (a second sentinel), and counted when it still differs, so neither a write in flight nor a
+    difference planted in a chunk already compared is reported wrongly or lost. When a chunk had more differences
+    than ``--max-listed`` lists (in the first pass or at the re-check), its keys cannot all be matched: every
+    difference of the re-check counts. An unkeyed table is compared whole again. When the first sentinel does not
+    arrive within ``--recheck-timeout``, nothing is re-read: every differing table stays ``different`` with its
+    count; when the second does not, those keys are read once more anyway and counted if they differ. So a
+    difference is never dropped uncounted, and a table is ``equal`` only when every difference was re-read (that
+    ``equal`` may become the baseline a switch's ``verify`` trusts: :mod:`cutover.baseline`). ``transient`` counts
+    the differences gone at the re-check."""
     pending = [t for t in report.tables if t.status == DIFFERENT and t.difference_count and tables.get(t.table)]
-    delay = options.recheck_after
-    if delay is None:
-        lag = replication_lag_seconds(run.dsns["source"]) if pending else None
-        delay = None if lag is None else lag + RECHECK_MARGIN_SECONDS
-    report.recheck_after_seconds = delay
-    if not pending or not delay:
+    if not pending:
         return
-    time.sleep(delay)
-    pair = run.pairs.get()
+    wait_ = _Wait(run, report)
+    if not wait_():
+        return
     fresh: list[tuple[TableResult, TableComparison, list[tuple[str, ...]]]] = []
     before = {result.table: result.difference_count for result in pending}
     for result in pending:
         table = tables[result.table]
         columns = tuple(table.column(name) for name in result.compared_columns)
         result.reset_differences()
-        comparison = TableComparison(table, columns, pair, result)
         if result.keyed:
-            new = []
-            for piece in run.differing[result.table]:
-                run.throttle.wait()
-                new += _recheck_chunk(run, pair, comparison, piece)
+            comparison = TableComparison(table, columns, None, result)  # type: ignore[arg-type]  # sides: below
+            reread = _reread_chunks(run, comparison, run.differing[result.table], workers)
+            new = [key for piece, scratch in reread for key in _merge_recheck(comparison, piece, scratch)]
             fresh.append((result, comparison, new))
         else:
-            with run.transactions.snapshot(pair.source, pair.target):
-                comparison.run()
+            pair = run.pairs.get()
+            try:
+                with run.transactions.snapshot(pair.source, pair.target):
+                    TableComparison(table, columns, pair, result).run()
+            finally:
+                run.pairs.put(pair)
     if any(keys for _, _, keys in fresh):
-        time.sleep(delay)
-    for result, comparison, keys in fresh:
-        for start in range(0, len(keys), RECHECK_KEYS):
-            with run.transactions.snapshot(pair.source, pair.target):
-                comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_KEYS]))
+        wait_()  # passed or not, the keys are read again: one that still differs is counted
+    pair = run.pairs.get()
+    try:
+        for result, comparison, keys in fresh:
+            comparison.sides = pair
+            for start in range(0, len(keys), RECHECK_KEYS):
+                with run.transactions.snapshot(pair.source, pair.target):
+                    comparison.record(*comparison.rows_of_keys(keys[start:start + RECHECK_KEYS]))
+    finally:
+        run.pairs.put(pair)
     for result in pending:
         result.transient = max(0, before[result.table] - result.difference_count)
         result.status = "equal"
         result.settle()
-    run.pairs.put(pair)
 
 
-def _recheck_chunk(run: _Run, pair: SidePair, comparison: TableComparison, piece: Piece) -> list[tuple[str, ...]]:
-    """Re-read one differing chunk into ``comparison``'s result (the differences also seen in the first pass, or
-    all of them when a listing is incomplete); returns the keys that differ only now."""
+def _reread_chunks(run: _Run, comparison: TableComparison, pieces: list[Piece], workers: ThreadPoolExecutor
+                   ) -> list[tuple[Piece, TableResult]]:
+    """Re-read the whole range of each of ``pieces`` (differing chunks) in its own snapshot per side, on the
+    ``--jobs`` connection pairs at once (throttled between chunks); each piece with what its re-read found."""
     result = comparison.result
-    scratch = TableResult(result.table, True, result.key, run.options.max_listed)
-    with run.transactions.snapshot(pair.source, pair.target):
-        TableComparison(comparison.table, comparison.columns, pair, scratch).check_range(Range(piece.lo, piece.hi), ())
+
+    def reread(piece: Piece) -> TableResult:
+        scratch = TableResult(result.table, True, result.key, run.options.max_listed)
+        pair = run.pairs.get()
+        try:
+            with run.transactions.snapshot(pair.source, pair.target):
+                TableComparison(comparison.table, comparison.columns, pair, scratch).check_range(
+                    Range(piece.lo, piece.hi), ())
+        finally:
+            run.pairs.put(pair)
+        return scratch
+
+    futures: list[Future] = []
+    try:
+        for piece in pieces:
+            run.throttle.wait()
+            while sum(not f.done() for f in futures) >= run.options.jobs:
+                wait([f for f in futures if not f.done()], return_when=FIRST_COMPLETED)
+            futures.append(workers.submit(reread, piece))
+        return [(piece, future.result()) for piece, future in zip(pieces, futures)]
+    finally:
+        wait(futures)  # a re-read failed: let the others end first
+
+
+def _merge_recheck(comparison: TableComparison, piece: Piece, scratch: TableResult) -> list[tuple[str, ...]]:
+    """Merge one differing chunk's re-read (``scratch``) into ``comparison``'s result: the differences also seen in
+    the first pass, or all of them when a listing is incomplete; returns the keys that differ only now."""
+    result = comparison.result
     listings = [*piece.listings.values(), *(getattr(scratch, kind) for kind in KINDS)]
     if any(listing.count > len(listing.items) for listing in listings):
         for kind in KINDS:

@@ -15,9 +15,13 @@ Read on the source before each chunk is started, at most every :data:`CHECK_INTE
   A bound on load, not a proof of what was applied: a native subscriber reports the WAL end it has received as
   flushed when no applied transaction awaits its flush (PostgreSQL's ``worker.c``, ``send_feedback``), so while
   its apply worker waits inside a transaction the reading can already be past it (found while testing; the
-  re-check therefore waits a delay, not for these positions).
+  re-check therefore waits for a sentinel, :mod:`cutover.validate.barrier`, not for these positions);
+- DMS CDC latency (with ``--environment`` and a DMS replication): the larger of the task's ``CDCLatencySource`` and
+  ``CDCLatencyTarget`` (CloudWatch ``AWS/DMS``, seconds; DMS user guide, "Replication task metrics"),
+  as :meth:`cutover.replication.Replication.status` reads them. CloudWatch has one datapoint a minute: it is read at
+  most every :data:`CDC_CHECK_INTERVAL` seconds, running or paused (a few calls an hour, not one per chunk).
 
-While either passes its bound, the run waits :data:`CHECK_INTERVAL` and reads again; the time spent waiting is
+While any passes its bound, the run waits :data:`CHECK_INTERVAL` and reads again; the time spent waiting is
 reported (``throttled_seconds``). A run may wait indefinitely, as pt-table-checksum does: the operator sees why on
 the progress line.
 """
@@ -39,30 +43,64 @@ SELECT (SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND backend
           WHERE slot_type = 'logical' AND database = current_database()) l)
 """
 
+CDC_CHECK_INTERVAL = 60.0
+"""Seconds between two readings of the DMS CDC latency (CloudWatch's datapoints are a minute apart)."""
+
+
+def cdc_latency(replication: Any) -> Callable[[], float | None]:
+    """A reader of ``replication``'s CDC latency, seconds: the larger of ``latency_source_seconds`` and
+    ``latency_target_seconds`` of its :meth:`~cutover.replication.Replication.status` (``None``: not reported, as
+    for native replication, or the reading failed: CloudWatch unreachable is no reason to stop a validation)."""
+
+    def read() -> float | None:
+        try:
+            status = replication.status()
+        except Exception:  # noqa: BLE001 - an unknown latency bounds nothing; the other bounds still hold
+            return None
+        values = [v for v in (status.latency_source_seconds, status.latency_target_seconds) if v is not None]
+        return max(values) if values else None
+
+    return read
+
 
 class Throttle:
     """Bounds ``max_load`` (active sessions; ``None``: unbounded) and ``max_lag`` (bytes; ``None``: unbounded), read
-    on ``conn`` (an autocommit connection to the source); ``own_pids``: this run's backends, not counted."""
+    on ``conn`` (an autocommit connection to the source); ``own_pids``: this run's backends, not counted;
+    ``max_cdc_latency`` (seconds; ``None``: unbounded) read with ``latency`` (:func:`cdc_latency`; ``None``: none)."""
 
     def __init__(self, conn: Any, max_load: int | None, max_lag: int | None, own_pids: list[int],
-                 notify: Callable[[str], None] | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, *, latency: Callable[[], float | None] | None = None,
+                 max_cdc_latency: float | None = None) -> None:
         self.conn, self.max_load, self.max_lag, self.own_pids = conn, max_load, max_lag, own_pids
         self.notify = notify or (lambda reason: None)
+        self.latency = latency
+        self.max_cdc_latency = max_cdc_latency if latency is not None else None
         self.seconds = 0.0
         self._last = float("-inf")
+        self._latency_at, self._latency = float("-inf"), None
+
+    def _cdc_latency(self) -> float | None:
+        if time.monotonic() - self._latency_at >= CDC_CHECK_INTERVAL:
+            self._latency, self._latency_at = self.latency(), time.monotonic()  # type: ignore[misc]
+        return self._latency
 
     def reason(self) -> str | None:
         """Why the run should pause now (``None``: it may go on)."""
-        load, lag = self.conn.execute(READINGS, (self.own_pids,)).fetchone()
+        load, lag = (self.conn.execute(READINGS, (self.own_pids,)).fetchone()
+                     if self.max_load is not None or self.max_lag is not None else (0, 0))
         if self.max_load is not None and load > self.max_load:
             return f"{load} active sessions on the source > --max-load {self.max_load}"
         if self.max_lag is not None and lag > self.max_lag:
             return (f"replication lag {lag} bytes (pg_stat_replication, logical slots) > --max-lag {self.max_lag}")
+        if self.max_cdc_latency is not None:
+            latency = self._cdc_latency()
+            if latency is not None and latency > self.max_cdc_latency:
+                return f"DMS CDC latency {latency:g} s (CloudWatch) > --max-cdc-latency {self.max_cdc_latency:g}"
         return None
 
     def wait(self) -> None:
-        """Return when both readings are within bounds (at once when none is set or the last reading is recent)."""
-        if (self.max_load is None and self.max_lag is None) or time.monotonic() - self._last < CHECK_INTERVAL:
+        """Return when every reading is within its bound (at once when none is set or the last reading is recent)."""
+        if (self.max_load is None and self.max_lag is None and self.max_cdc_latency is None) or time.monotonic() - self._last < CHECK_INTERVAL:
             return
         started = time.monotonic()
         reason = self.reason()

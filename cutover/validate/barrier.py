@@ -1,0 +1,80 @@
+"""The re-check's barrier: a sentinel row written on the source after a pass, waited for on the target.
+
+A chunk read on the source at one moment and on the target at another differs while a write is in flight. The
+re-check must read it again only once replication has applied every write committed on the source before that pass
+ended. Replication slot positions are no proof of it: a native subscriber reports the WAL end it received as flushed
+when no applied transaction awaits its flush (PostgreSQL 15 ``worker.c``, ``send_feedback``), so its
+``confirmed_flush_lsn`` can run ahead of what it applied (see :mod:`cutover.validate.throttle`). A sentinel proves it:
+PostgreSQL logical replication applies transactions in the publisher's commit order (PostgreSQL docs 31
+"Logical Replication": "the subscriber applies the data in the same order as the publisher so that transactional
+consistency is guaranteed"), and so does AWS DMS in its default transactional apply (DMS user guide, "Change
+processing tuning settings": "by default, AWS DMS processes changes in a transactional mode", ``BatchApplyEnabled``
+false; the batch optimized apply gives no such order and no barrier to trust); once the row
+(:meth:`~cutover.replication.native.NativeReplication.mark`) is on the target
+(:meth:`~cutover.replication.native.NativeReplication.marked`), every transaction committed on the source before it
+is applied there too. gh-ost's cut-over waits the same way for its own sentinel row to come back.
+
+A replication without ``mark``/``marked``, one that is not ``running``, one whose ``mark`` returns False (its
+subscription does not replicate the sentinel table) or fails (a role that may not write it) gives no barrier:
+the re-check then waits the delay (``--recheck-after``, or the replication lag + 5 s).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+PASSED, TIMED_OUT, UNAVAILABLE = "passed", "timeout", "unavailable"
+POLL_SECONDS = 0.05
+"""How often the target is asked whether the sentinel arrived, seconds."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What :func:`pass_barrier` found: ``state`` (``passed``, ``timeout``, ``unavailable``), the seconds it
+    waited, and why (for ``timeout`` and ``unavailable``; names and error classes, never a value)."""
+
+    state: str
+    seconds: float = 0.0
+    reason: str = ""
+
+
+def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float = POLL_SECONDS) -> Passage:
+    """Write a sentinel on ``replication``'s publisher and wait until its subscriber applied it.
+
+    Args:
+        replication: a :class:`cutover.replication.Replication` (source -> target); one without ``mark`` and
+            ``marked`` gives ``unavailable``.
+        timeout_seconds: the longest wait for the sentinel to arrive, seconds.
+        poll_seconds: how often the subscriber is read, seconds (default :data:`POLL_SECONDS`).
+
+    Returns:
+        ``passed`` (every transaction committed on the source before the call is applied on the target),
+        ``timeout`` (not applied within ``timeout_seconds``, or the target could not be read while waiting) or
+        ``unavailable`` (no barrier: not running, no sentinel, not allowed to write it); never raises for these.
+    """
+    mark, marked = getattr(replication, "mark", None), getattr(replication, "marked", None)
+    if mark is None or marked is None:
+        return Passage(UNAVAILABLE, reason=f"{type(replication).__name__} has no sentinel")
+    token = f"validate/{uuid.uuid4().hex[:12]}"
+    try:
+        state = replication.status().state
+        if state != "running":
+            return Passage(UNAVAILABLE, reason=f"replication {replication.name} is {state}")
+        if not mark(token):
+            return Passage(UNAVAILABLE, reason=f"replication {replication.name} does not replicate the sentinel")
+    except Exception as error:  # noqa: BLE001 - any failure to write the sentinel: no barrier, the delay instead
+        return Passage(UNAVAILABLE, reason=f"the sentinel could not be written ({type(error).__name__})")
+    started = time.monotonic()
+    try:
+        while not marked(token):
+            if time.monotonic() - started > timeout_seconds:
+                return Passage(TIMED_OUT, time.monotonic() - started,
+                               f"replication {replication.name} did not apply the sentinel in {timeout_seconds:g} s")
+            time.sleep(poll_seconds)
+    except Exception as error:  # noqa: BLE001 - the target could not be read: not passed
+        return Passage(TIMED_OUT, time.monotonic() - started,
+                       f"the sentinel could not be read on the target ({type(error).__name__})")
+    return Passage(PASSED, time.monotonic() - started)
