@@ -1,4 +1,4 @@
-"""What ``bench/freeze`` and ``bench/scale`` switch: the two local servers as a :class:`cutover.switchover.Migration`
+"""What ``bench/freeze`` and ``bench/scale`` switch (and how a bench starts replication without a copy): the two local servers as a :class:`cutover.switchover.Migration`
 with native logical replication both ways, the writer record in moto's in-process Route 53 and a fresh journal.
 
 Call :func:`bench_migration` inside ``moto.mock_aws()``; the writer record is a CNAME (TTL 5 s) holding
@@ -29,6 +29,26 @@ class BenchMigration:
     """Writer address -> the application role's DSN on that side (what the workload resolves the name to)."""
     admin_dsn: dict[str, str]
     """Writer address -> the admin DSN on that side (reconcile, checks)."""
+
+
+def start_without_copy(replication: Any, poll_seconds: float = 0.1) -> None:
+    """Start ``replication`` (a :class:`cutover.replication.native.NativeReplication`) without an initial copy, the
+    two sides loaded alike beforehand, as a switch does: its publisher frozen meanwhile (``start(initial_copy=False)``
+    refuses a publisher that accepts writes: a slot created then could miss a payment), then unfrozen; returns once
+    it is ``running``. The publisher's application role is created when missing (a bench's fresh servers)."""
+    import time
+
+    publisher = replication.publisher
+    with publisher.connect() as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (publisher.app_role,)).fetchone():
+            conn.execute(f"CREATE ROLE {publisher.app_role} LOGIN")
+    publisher.freeze()
+    try:
+        replication.start(initial_copy=False)
+    finally:
+        publisher.unfreeze()
+    while replication.status().state != "running":
+        time.sleep(poll_seconds)
 
 
 def bench_migration(pair: Any, reference: str, endpoint_url: str | None = None) -> BenchMigration:

@@ -381,12 +381,13 @@ class _Switch:
             sides, baseline, lambda tables: self._compare_whole(tables, recheck_after=CHECKPOINT_RECHECK_SECONDS))
         if window.unequal_tables:
             raise Refused(f"tables differ at the checkpoint: {', '.join(window.unequal_tables)} (`cutover validate`)")
-        deferred = 0
+        deferred, applied_by = 0, None
         if window.differing:  # rows in flight: once replication applied the window, what still differs is real
             end = window.upto.of(self.old.name)
             self.m.progress(f"checkpoint: {sum(len(k) for k in window.differing.values())} key(s) differ: waiting "
                             f"until {self.old_repl.name} replication applied {end}")
-            if not narrow.wait_applied(self.old_repl.status, end, CHECKPOINT_WAIT_SECONDS):
+            applied_by = self._applied(end)
+            if applied_by is None:
                 raise Refused(f"replication {self.old_repl.name} did not apply {end} within "
                               f"{CHECKPOINT_WAIT_SECONDS} s")
             catalogs = narrow.catalogs_now(sides)
@@ -400,7 +401,20 @@ class _Switch:
                               "(`cutover validate`)")
             deferred = sum(len(k) for k in still.values())
         return {"mode": "narrow", "full": False, **window.facts(), "deferred_keys": deferred,
-                "counters": window.counters}
+                "applied_by": applied_by, "counters": window.counters}
+
+    def _applied(self, lsn: str) -> str | None:
+        """Wait until the old direction applied everything committed on the old writer up to ``lsn`` (the window's
+        end, read before): a sentinel written now and waited for on the new writer (:mod:`cutover.replication.
+        barrier`: commit order makes it a proof), else the slot's confirmed position passing ``lsn``. Returns how
+        (``sentinel`` or ``slot``), or None when it did not within ``CHECKPOINT_WAIT_SECONDS``."""
+        from cutover import narrow
+        from cutover.replication.barrier import PASSED, UNAVAILABLE, pass_barrier
+
+        passage = pass_barrier(self.old_repl, CHECKPOINT_WAIT_SECONDS, purpose=self.run)
+        if passage.state == UNAVAILABLE:
+            return "slot" if narrow.wait_applied(self.old_repl.status, lsn, CHECKPOINT_WAIT_SECONDS) else None
+        return "sentinel" if passage.state == PASSED else None
 
     def verify(self) -> dict[str, Any]:
         from cutover import narrow

@@ -206,3 +206,40 @@ def test_the_window_ends_past_every_acknowledged_commit_even_an_asynchronous_one
         found = decoding.read_changes(conn, end, keys)
         key = conn.execute("SELECT id::text FROM payments WHERE idempotency_key = 'acknowledged-async'").fetchone()
     assert start and found.keys["payments"] == {key}
+
+
+def held_apply(writer, subscriber, seconds: float):
+    """A payment updated on ``writer`` while a session on ``subscriber`` holds that row (``FOR UPDATE``): the apply
+    worker waits on it, so the update is in flight, for ``seconds``."""
+    import threading
+
+    holder = psycopg.connect(subscriber.admin_dsn)
+    holder.execute("SELECT 1 FROM payments WHERE idempotency_key = 'initial-2' FOR UPDATE")
+    with psycopg.connect(writer.admin_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE payments SET amount_cents = amount_cents + 7 WHERE idempotency_key = 'initial-2'")
+    timer = threading.Timer(seconds, holder.close)  # the row released: the apply worker goes on
+    timer.start()
+    return timer
+
+
+def test_keys_in_flight_at_the_checkpoint_are_compared_again_once_a_sentinel_came_through(migration_setup,
+                                                                                          monkeypatch):
+    """The checkpoint's window holds a key the replication has not applied yet (its apply held): the switch waits
+    for a sentinel written after the window (commit order: once it is applied, so is the key), compares the key
+    again, equal now, and goes on. Negative control: held longer than the wait, the switch is refused."""
+    import cutover.switchover as switchover
+
+    m = migration_setup.migration
+    assert switch(m, "switchover").outcome == "completed"
+    timer = held_apply(m.target, m.source, 1.5)
+    assert switch(m, "rollback").outcome == "completed"
+    timer.join()
+    checkpoint = entries(m, "checkpoint")[-1]
+    assert checkpoint["mode"] == "narrow" and checkpoint["applied_by"] == "sentinel", checkpoint
+    assert checkpoint["deferred_keys"] == 0
+
+    monkeypatch.setattr(switchover, "CHECKPOINT_WAIT_SECONDS", 1.0)
+    timer = held_apply(m.source, m.target, 4.0)
+    with pytest.raises(switchover.Refused, match=r"replication forward did not apply .* within 1.0 s"):
+        switch(m, "switchover")
+    timer.join()

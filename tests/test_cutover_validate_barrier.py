@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 import cutover.validate.throttle as throttle
+from bench.harness import start_without_copy
 from cutover.database import Database
 from cutover.replication import ReplicationStatus
 from cutover.replication.native import NativeReplication
@@ -32,12 +33,6 @@ PERSISTENT = (33, 59997)
 """Rows the writer never touches (odd multiples of 3), in the first chunk and in the last: real differences."""
 
 
-def started(forward: NativeReplication) -> None:
-    forward.start(initial_copy=False)
-    while forward.status().state != "running":  # its apply worker started: a sentinel is a barrier only then
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def replicated(fresh_databases: DatabasePair) -> Iterator[tuple[DatabasePair, NativeReplication]]:
     """``transfers`` and ``lines`` on both sides, the forward native replication (with its sentinel) running."""
@@ -45,7 +40,7 @@ def replicated(fresh_databases: DatabasePair) -> Iterator[tuple[DatabasePair, Na
     pair = fresh_databases
     forward = NativeReplication("forward", Database("source", pair.source_dsn, "source"),
                                 Database("target", pair.target_dsn, "target"), object_name=f"v_{pair.dbname}")
-    started(forward)
+    start_without_copy(forward, poll_seconds=0.05)
     yield pair, forward
     forward.drop()
 
@@ -170,7 +165,7 @@ def test_cli_with_an_environment_rechecks_by_the_forward_replications_sentinel(f
     pair.both(TRANSFERS)
     forward = NativeReplication("forward", Database("source", pair.source_dsn, "source"),
                                 Database("target", pair.target_dsn, "target"))  # what -e local builds
-    started(forward)
+    start_without_copy(forward, poll_seconds=0.05)
     try:
         pair.target.execute("UPDATE transfers SET amount = 0 WHERE id = 3", pair.dbname)
         outputs = tmp_path / "outputs.json"

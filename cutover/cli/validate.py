@@ -6,7 +6,7 @@ for hours; it holds no lock meanwhile). With ``-e ENV`` each finished chunk is a
 ``<state dir>/validate-checkpoint.jsonl`` (``--checkpoint`` elsewhere), which ``--resume`` continues.
 
 With ``-e ENV`` the environment's forward replication (:meth:`cutover.context.Context.replication`, the admin
-connections that may write its sentinel) is the re-check's barrier (:mod:`cutover.validate.barrier`) and, for DMS,
+connections that may write its sentinel) is the re-check's barrier (:mod:`cutover.replication.barrier`) and, for DMS,
 gives the CDC latency ``--max-cdc-latency`` bounds."""
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _forward_replication(environment: str, source: Optional[str], target: Option
     """The environment's forward replication (source -> target) through its admin connections (``--source``/
     ``--target`` when given, else ``$PAYMIG_<SIDE>_DSN`` or the local servers' admin), or ``None`` when it cannot be
     built (no admin DSN, no deployed data stack): the re-check then waits the delay. Whether it runs and may write
-    the sentinel is found when the re-check needs it (:func:`cutover.validate.barrier.pass_barrier`)."""
+    the sentinel is found when the re-check needs it (:func:`cutover.replication.barrier.pass_barrier`)."""
     from cutover.context import Context, Options
 
     try:

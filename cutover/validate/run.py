@@ -18,7 +18,7 @@ checkpointed, then a re-check of what differed.
   passes over it take: give a large table a primary key (or a unique key ``cutover validate`` can use).
 - Each finished chunk goes to the checkpoint (:mod:`cutover.validate.checkpoint`), which ``--resume`` continues.
 - The re-check (:func:`_recheck`) re-reads every differing chunk's whole range once replication has applied a
-  sentinel written on the source after the pass (:mod:`cutover.validate.barrier`; else after the delay), then the
+  sentinel written on the source after the pass (:mod:`cutover.replication.barrier`; else after the delay), then the
   keys that differ only then once more, after a second sentinel.
 """
 
@@ -44,7 +44,7 @@ from cutover.validate.compare import SidePair, TableComparison
 from cutover.validate.ranges import Range
 from cutover.validate.result import DIFFERENT, ERROR, TableResult, ValidationReport
 from cutover.validate.rowhash import HASH_PROBE, relation
-from cutover.validate.barrier import PASSED, UNAVAILABLE, pass_barrier
+from cutover.replication.barrier import PASSED, UNAVAILABLE, pass_barrier
 from cutover.validate.throttle import Throttle, cdc_latency
 
 RECHECK_MARGIN_SECONDS = 5.0
@@ -67,7 +67,7 @@ class ValidateOptions:
         exclude_columns: ``(table, column)`` pairs left out everywhere (a column only the migration adds).
         jobs: connections per side; the chunks of a table are compared on all of them at once (default 2, 1..32).
         recheck_after: seconds before re-reading differing chunks; ``None``: once ``replication`` applied a
-            sentinel written after the pass (:mod:`cutover.validate.barrier`), or without that barrier the source's
+            sentinel written after the pass (:mod:`cutover.replication.barrier`), or without that barrier the source's
             replication lag plus :data:`RECHECK_MARGIN_SECONDS` when a WAL sender is streaming from it, else no
             re-check; ``0``: none.
         replication: the forward replication (:class:`cutover.replication.Replication`, source -> target) or
@@ -445,7 +445,7 @@ class _Wait:
     """How the re-check waits for replication to pass what a pass read (:func:`_recheck`), and what it waited.
 
     ``--recheck-after N`` given: N seconds (0: no re-check). Else, with ``options.replication``: a sentinel written
-    on the source and waited for on the target, at most ``--recheck-timeout`` (:func:`~cutover.validate.barrier.
+    on the source and waited for on the target, at most ``--recheck-timeout`` (:func:`~cutover.replication.barrier.
     pass_barrier`); without that barrier (no replication given, not running, no sentinel, not allowed to write it):
     the source's replication lag + :data:`RECHECK_MARGIN_SECONDS` while a WAL sender streams from it, else none."""
 

@@ -15,7 +15,7 @@ Read on the source before each chunk is started, at most every :data:`CHECK_INTE
   A bound on load, not a proof of what was applied: a native subscriber reports the WAL end it has received as
   flushed when no applied transaction awaits its flush (PostgreSQL's ``worker.c``, ``send_feedback``), so while
   its apply worker waits inside a transaction the reading can already be past it (found while testing; the
-  re-check therefore waits for a sentinel, :mod:`cutover.validate.barrier`, not for these positions);
+  re-check therefore waits for a sentinel, :mod:`cutover.replication.barrier`, not for these positions);
 - DMS CDC latency (with ``--environment`` and a DMS replication): the larger of the task's ``CDCLatencySource`` and
   ``CDCLatencyTarget`` (CloudWatch ``AWS/DMS``, seconds; DMS user guide, "Replication task metrics"),
   as :meth:`cutover.replication.Replication.status` reads them. CloudWatch has one datapoint a minute: it is read at

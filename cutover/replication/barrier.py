@@ -1,22 +1,25 @@
-"""The re-check's barrier: a sentinel row written on the source after a pass, waited for on the target.
+"""A barrier: a sentinel row written on the publisher, waited for on the subscriber. Once it is there, every
+transaction committed on the publisher before it is applied on the subscriber.
 
-A chunk read on the source at one moment and on the target at another differs while a write is in flight. The
-re-check must read it again only once replication has applied every write committed on the source before that pass
-ended. Replication slot positions are no proof of it: a native subscriber reports the WAL end it received as flushed
-when no applied transaction awaits its flush (PostgreSQL 15 ``worker.c``, ``send_feedback``), so its
-``confirmed_flush_lsn`` can run ahead of what it applied (see :mod:`cutover.validate.throttle`). A sentinel proves it:
-PostgreSQL logical replication applies transactions in the publisher's commit order (PostgreSQL docs 31
-"Logical Replication": "the subscriber applies the data in the same order as the publisher so that transactional
-consistency is guaranteed"), and so does AWS DMS in its default transactional apply (DMS user guide, "Change
-processing tuning settings": "by default, AWS DMS processes changes in a transactional mode", ``BatchApplyEnabled``
-false; the batch optimized apply gives no such order and no barrier to trust); once the row
-(:meth:`~cutover.replication.native.NativeReplication.mark`) is on the target
-(:meth:`~cutover.replication.native.NativeReplication.marked`), every transaction committed on the source before it
-is applied there too. gh-ost's cut-over waits the same way for its own sentinel row to come back.
+Two callers need that proof while payments go on: ``cutover validate``'s re-check (a chunk read on the source at one
+moment and on the target at another differs while a write is in flight: it must be read again only once
+replication applied every write committed before the pass ended) and a switch's ``checkpoint`` step (keys of its
+window that differ are compared again once replication applied the window). Replication slot positions are no
+proof of it: a native subscriber reports the WAL end it received as flushed when no applied transaction awaits its
+flush (PostgreSQL 15 ``worker.c``, ``send_feedback``), so its ``confirmed_flush_lsn`` can run ahead of what it
+applied (see :mod:`cutover.validate.throttle`). A sentinel proves it: PostgreSQL logical replication applies
+transactions in the publisher's commit order (PostgreSQL docs 31 "Logical Replication": "the subscriber applies the
+data in the same order as the publisher so that transactional consistency is guaranteed"), and so does AWS DMS in
+its default transactional apply (DMS user guide, "Change processing tuning settings": "by default, AWS DMS processes
+changes in a transactional mode", ``BatchApplyEnabled`` false; the batch optimized apply gives no such order and no
+barrier to trust); once the row (:meth:`~cutover.replication.Replication.mark`) is on the subscriber
+(:meth:`~cutover.replication.Replication.marked`), every transaction committed on the publisher before it is applied
+there too. gh-ost's cut-over waits the same way for its own sentinel row to come back.
 
 A replication without ``mark``/``marked``, one that is not ``running``, one whose ``mark`` returns False (its
 subscription does not replicate the sentinel table) or fails (a role that may not write it) gives no barrier:
-the re-check then waits the delay (``--recheck-after``, or the replication lag + 5 s).
+the caller then waits another way (the re-check its delay, ``--recheck-after`` or the replication lag + 5 s; the
+checkpoint the slot's confirmed position).
 """
 
 from __future__ import annotations
@@ -41,14 +44,17 @@ class Passage:
     reason: str = ""
 
 
-def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float = POLL_SECONDS) -> Passage:
+def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float = POLL_SECONDS, *,
+                 purpose: str = "validate") -> Passage:
     """Write a sentinel on ``replication``'s publisher and wait until its subscriber applied it.
 
     Args:
-        replication: a :class:`cutover.replication.Replication` (source -> target); one without ``mark`` and
-            ``marked`` gives ``unavailable``.
+        replication: a :class:`cutover.replication.Replication`; one without ``mark`` and ``marked`` gives
+            ``unavailable``.
         timeout_seconds: the longest wait for the sentinel to arrive, seconds.
         poll_seconds: how often the subscriber is read, seconds (default :data:`POLL_SECONDS`).
+        purpose: the token's prefix (``<purpose>/<12 hex digits>``), which tells whose sentinel a row is; default
+            ``validate``.
 
     Returns:
         ``passed`` (every transaction committed on the source before the call is applied on the target),
@@ -58,7 +64,7 @@ def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float =
     mark, marked = getattr(replication, "mark", None), getattr(replication, "marked", None)
     if mark is None or marked is None:
         return Passage(UNAVAILABLE, reason=f"{type(replication).__name__} has no sentinel")
-    token = f"validate/{uuid.uuid4().hex[:12]}"
+    token = f"{purpose}/{uuid.uuid4().hex[:12]}"
     try:
         state = replication.status().state
         if state != "running":
