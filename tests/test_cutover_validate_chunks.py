@@ -71,6 +71,27 @@ def test_chunks_tile_the_key_space_differences_found_at_every_edge_none_invented
     assert sorted((k["account"], k["line_no"]) for k in lines["extra"]) == [("acct00500", "9"), ("zzz", "0")]
 
 
+def test_a_chunk_that_overruns_its_cap_is_cut_in_two_and_gives_the_same_answer(
+        transfers: DatabasePair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk sized on a faster moment (a load spike) is not waited out: each statement may last
+    ``statement_cap_seconds``; one cancelled has its range cut at the middle sub-bucket threshold and each half
+    compared in a snapshot of its own. With a 1 ms cap nearly every chunk is cut (``split_chunks`` counts them,
+    only cancelled statements do), down to single sub-buckets, and the answer is exactly that of an uncut run:
+    the cancelled attempts' counts are dropped, nothing counted twice, no planted difference lost."""
+    transfers.target.execute(PLANT, transfers.dbname)
+    options = ValidateOptions(recheck_after=0, jobs=2)
+    uncut = validate(transfers.source_dsn, transfers.target_dsn, options)
+    monkeypatch.setattr(run, "statement_cap_seconds", lambda chunk_time: 0.001)
+    cut = validate(transfers.source_dsn, transfers.target_dsn, options)
+    assert uncut.split_chunks == 0 and cut.split_chunks > 5, (uncut.split_chunks, cut.split_chunks)
+    assert cut.as_dict()["split_chunks"] == cut.split_chunks
+    for name, table in by_table(cut).items():
+        before = by_table(uncut)[name]
+        assert {k: table[k] for k in ("rows_source", "rows_target", "different", "missing", "extra")} == \
+            {k: before[k] for k in ("rows_source", "rows_target", "different", "missing", "extra")}, name
+    assert by_table(cut)["transfers"]["rows_source"] == 20000 and keys(by_table(cut)["transfers"], "missing") == [33333]
+
+
 def test_jobs_spread_the_chunks_of_one_table_over_n_connections(transfers: DatabasePair,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     used: set[int] = set()

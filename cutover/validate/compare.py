@@ -17,7 +17,7 @@ when that differs, a second pass computes them per bucket of ``h`` (low bits), a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, wait
 from typing import Any
 
 from cutover.catalog import Column, Table
@@ -45,7 +45,11 @@ class SidePair:
         """Run ``sql`` on the source and the target concurrently; both result lists."""
         future = self.pool.submit(lambda: self.target.execute(sql, params if target_params is None
                                                               else target_params).fetchall())
-        source_rows = self.source.execute(sql, params).fetchall()
+        try:
+            source_rows = self.source.execute(sql, params).fetchall()
+        except BaseException:
+            wait([future])  # the target's statement ends too before the caller ends its transaction
+            raise
         return source_rows, future.result()
 
 

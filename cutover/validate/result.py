@@ -107,6 +107,8 @@ class ValidationReport:
             lasted there (from ``BEGIN`` to its end, measured by the client: an upper bound of how long the run
             held back that side's ``xmin`` horizon).
         throttled_seconds: time spent paused by ``--max-load`` / ``--max-lag`` / ``--max-cdc-latency``.
+        split_chunks: chunks (or halves of them) whose statement passed the cap and that were compared again in
+            two halves (:func:`cutover.validate.run.statement_cap_seconds`).
         recheck_by: what the re-check waited for: ``sentinel`` (replication applied a row written on the source
             after the pass), ``delay`` (``recheck_after_seconds``) or ``None`` (no re-check).
         recheck_wait_seconds: how long the re-check waited (both waits).
@@ -120,6 +122,7 @@ class ValidationReport:
     schema: str = "public"
     oldest_transaction_seconds: dict[str, float] = field(default_factory=dict)
     throttled_seconds: float = 0.0
+    split_chunks: int = 0
     recheck_by: str | None = None
     recheck_wait_seconds: float = 0.0
     recheck_timed_out: bool = False
@@ -150,5 +153,6 @@ class ValidationReport:
             "oldest_transaction_seconds": {side: round(value, 3) for side, value in
                                            self.oldest_transaction_seconds.items()},
             "throttled_seconds": round(self.throttled_seconds, 3),
+            "split_chunks": self.split_chunks,
             "summary": {s: sum(1 for t in self.tables if t.status == s) for s in (EQUAL, DIFFERENT, ERROR)},
         }

@@ -49,6 +49,10 @@ from cutover.validate.throttle import Throttle, cdc_latency
 
 RECHECK_MARGIN_SECONDS = 5.0
 """Added to the measured replication lag for the default re-check delay."""
+CHUNK_CAP_FACTOR = 3.0
+"""A chunk's statements may last this many times ``--chunk-time`` (at least :data:`MIN_CHUNK_CAP_SECONDS`) before
+the chunk is cut in two (:func:`statement_cap_seconds`)."""
+MIN_CHUNK_CAP_SECONDS = 1.0
 RECHECK_KEYS = 5000
 """Keys read per query when keys that differed only at the re-check are read once more."""
 RECHECK_TIMEOUT_SECONDS = 300.0
@@ -161,15 +165,18 @@ class _Transactions:
         self._lock = threading.Lock()
 
     @contextmanager
-    def snapshot(self, *conns: Any) -> Iterator[None]:
+    def snapshot(self, *conns: Any, statement_timeout_ms: int | None = None) -> Iterator[None]:
         """One ``REPEATABLE READ, READ ONLY`` transaction on each of ``conns`` (``side`` named by the connection),
-        begun together and ended (rolled back: nothing was written) together."""
+        begun together and ended (rolled back: nothing was written) together; with ``statement_timeout_ms``, each
+        of its statements is cancelled past that many milliseconds (``SET LOCAL statement_timeout``)."""
         import psycopg
 
         started = []
         for conn in conns:
             started.append(time.monotonic())
             begin_snapshot(conn)
+            if statement_timeout_ms is not None:
+                conn.execute(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
         try:
             yield
         finally:
@@ -180,6 +187,12 @@ class _Transactions:
                     pass  # a broken connection: its error is already on its way
                 with self._lock:
                     self.oldest[conn.side] = max(self.oldest[conn.side], time.monotonic() - start)
+
+
+def statement_cap_seconds(chunk_time: float) -> float:
+    """How long one statement of a chunk may run before the chunk is cut in two: ``CHUNK_CAP_FACTOR x chunk_time``,
+    at least ``MIN_CHUNK_CAP_SECONDS``; seconds (1.5 s at the default ``--chunk-time`` 0.5)."""
+    return max(MIN_CHUNK_CAP_SECONDS, CHUNK_CAP_FACTOR * chunk_time)
 
 
 def replication_lag_seconds(source_dsn: str) -> float | None:
@@ -244,6 +257,8 @@ class _Run:
         self.pairs: Queue[SidePair] = Queue()
         self.differing: dict[str, list[Piece]] = {}
         self.checkpoint: Checkpoint | None = None
+        self.split_chunks = 0
+        self._lock = threading.Lock()
 
     def _emit(self, note: str | None = None) -> None:
         if note is not None:
@@ -294,6 +309,7 @@ class _Run:
             _recheck(self, report, {result.table: table for result, table in plans}, workers)
         report.oldest_transaction_seconds = dict(self.transactions.oldest)
         report.throttled_seconds = self.throttle.seconds
+        report.split_chunks = self.split_chunks
         return report
 
     def _estimated_rows(self, table: Table) -> int:
@@ -382,16 +398,50 @@ class _Run:
         return [pieces[seq] for seq in sorted(pieces)]
 
     def _chunk(self, table: Table, columns: tuple[Column, ...], chunk: Chunk) -> tuple[Piece, float]:
-        """Compare one chunk in its own snapshot on each side; the piece and the seconds it took."""
+        """Compare one chunk in its own snapshot on each side (split while it overruns, :meth:`_within_cap`); the
+        piece and the seconds it took."""
         pair = self.pairs.get()
         try:
             scratch = TableResult(chunk.table, True, table.key, self.options.max_listed)
             started = time.monotonic()
-            with self.transactions.snapshot(pair.source, pair.target):
-                TableComparison(table, columns, pair, scratch).check_range(chunk.range, chunk.thresholds)
+            self._within_cap(pair, table, columns, scratch, chunk.range, chunk.thresholds)
             return _piece(scratch, chunk.seq, chunk.range), time.monotonic() - started
         finally:
             self.pairs.put(pair)
+
+    def _within_cap(self, pair: SidePair, table: Table, columns: tuple[Column, ...], into: TableResult, rng: Range,
+                    thresholds: tuple[str, ...]) -> None:
+        """Compare ``rng`` in one snapshot per side whose statements may last :func:`statement_cap_seconds` each;
+        one cancelled (the chunk was sized on a faster moment: a load spike) is not waited out: the range is cut
+        in two at its middle sub-bucket threshold and each half compared in a snapshot of its own, and so on. So no
+        transaction of the run outlives a few times ``--chunk-time``, as pt-table-checksum never lets a chunk run
+        long on the primary. A range with no threshold left (one sub-bucket, about
+        :data:`~cutover.validate.ranges.ROWS_PER_BUCKET` rows) runs without a cap. The counts of a cancelled
+        attempt are dropped (each attempt fills its own result, merged into ``into`` only once it is complete).
+
+        Follows: PostgreSQL 15 docs 20.11.1 ``statement_timeout`` ("Abort any statement that takes more than the
+        specified amount of time") and ``SET LOCAL`` (the setting ends with the transaction)."""
+        from psycopg.errors import QueryCanceled
+
+        attempt = TableResult(into.table, True, into.key, self.options.max_listed)
+        cap = round(statement_cap_seconds(self.options.chunk_time) * 1000) if thresholds else None
+        try:
+            with self.transactions.snapshot(pair.source, pair.target, statement_timeout_ms=cap):
+                TableComparison(table, columns, pair, attempt).check_range(rng, thresholds)
+        except QueryCanceled:
+            if not thresholds:
+                raise
+            with self._lock:
+                self.split_chunks += 1
+            middle = len(thresholds) // 2
+            cut = (thresholds[middle],)
+            self._within_cap(pair, table, columns, into, Range(rng.lo, cut), thresholds[:middle])
+            self._within_cap(pair, table, columns, into, Range(cut, rng.hi), thresholds[middle + 1:])
+            return
+        into.rows_source = (into.rows_source or 0) + (attempt.rows_source or 0)
+        into.rows_target = (into.rows_target or 0) + (attempt.rows_target or 0)
+        for kind in KINDS:
+            getattr(into, kind).merge(getattr(attempt, kind))
 
     def _finished(self, piece: Piece) -> None:
         if self.checkpoint:
