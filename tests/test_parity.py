@@ -181,12 +181,15 @@ def test_migration_timestamp_column_is_off_unless_opted_in(environment, suffixed
     _, stacks = environment
     _, task = forward_task(stacks["data"])
     rules = json.loads(task["table_mappings"])["rules"]  # prod also loads payments in parallel (table-settings)
-    assert [rule["rule-type"] for rule in rules if rule["rule-type"] != "table-settings"] == ["selection"]
+    # the schema and the drain's sentinel (cutover.sentinel) selected; no transformation
+    assert [rule["rule-type"] for rule in rules if rule["rule-type"] != "table-settings"] == ["selection"] * 2
     _, opted_in = forward_task(suffixed["data"])
     rules = json.loads(opted_in["table_mappings"])["rules"]
-    assert [(r["rule-type"], r["rule-action"]) for r in rules] == [("selection", "include"),
+    assert [(r["rule-type"], r["rule-action"]) for r in rules] == [("selection", "include"), ("selection", "include"),
                                                                    ("transformation", "add-column")]
-    assert (rules[1]["value"], rules[1]["expression"]) == ("migration_timestamp", "$AR_H_COMMIT_TIMESTAMP")
+    added = rules[2]
+    assert (added["value"], added["expression"]) == ("migration_timestamp", "$AR_H_COMMIT_TIMESTAMP")
+    assert added["object-locator"] == rules[0]["object-locator"]  # the migrated schema's tables, not the sentinel
     severities = {c["Id"]: c["Severity"] for c in json.loads(opted_in["replication_task_settings"])["Logging"][
         "LogComponents"]}
     assert severities == {**DMS_LOG_SEVERITY_DEFAULTS, "SOURCE_CAPTURE": "LOGGER_SEVERITY_DEBUG"}
