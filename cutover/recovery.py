@@ -125,9 +125,14 @@ def verify_compared(details: dict[str, Any]) -> str:
     """What a switch's ``verify`` compared, in words, from its journal entry's details: the keys of its window
     (``mode`` narrow: :mod:`cutover.narrow`) or the tables (``N of M tables compared``)."""
     if details.get("mode") == "narrow":
-        return (f"{details.get('keys', 0)} keys of {len(details.get('tables') or [])} tables and "
-                f"{len(details.get('whole') or {})} whole tables compared")
-    return f"{details.get('tables', '-')} of {details.get('of', '-')} tables compared"
+        keys, tables, whole = details.get("keys", 0), len(details.get("tables") or []), len(details.get("whole") or {})
+        return f"{counted(keys, 'key')} of {counted(tables, 'table')} and {counted(whole, 'whole table')} compared"
+    return f"{details.get('tables', '-')} of {counted(details.get('of', '-'), 'table')} compared"
+
+
+def counted(number: Any, noun: str) -> str:
+    """``1 table``, ``2 tables``, ``0 tables``; a number that is not an int (``-``: unknown) takes the plural."""
+    return f"{number} {noun}{'' if number == 1 and isinstance(number, int) else 's'}"
 
 
 def verify_slots(migration: Migration) -> dict[str, dict[str, Any]]:

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = rehearse(args.rate, args.preload, args.bake, args.freeze_limit, args.report,
                       connections=args.connections)
-    summary = {k: report[k] for k in ("payments_acknowledged", "payments_reconciled", "lost", "altered",
+    summary = {k: report[k] for k in ("passed", "payments_acknowledged", "payments_reconciled", "lost", "altered",
                                       "duplicated", "write_freeze_seconds", "client_write_gap_seconds",
                                       "failures")}
     print(json.dumps(summary))

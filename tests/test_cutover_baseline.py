@@ -169,7 +169,7 @@ def test_an_equal_cutover_validate_e_is_the_baseline_of_the_next_switchover(envi
     # its first checkpoint compared every table before the freeze: the last full validation now
     assert document["last_validation"]["step"] == "checkpoint" and "counters" not in document["last_validation"]
     code, out, _ = run(capsys, "status", *state)
-    assert code == 0 and "0 keys of 0 tables and 0 whole tables compared" in out and "1 tables equal" in out
+    assert code == 0 and "0 keys of 0 tables and 0 whole tables compared" in out and "1 table equal" in out
     assert "(checkpoint)" in out
 
 

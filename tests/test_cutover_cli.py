@@ -318,3 +318,13 @@ def test_database_commands_on_local_without_recorded_databases_say_how_to_start_
         in err, err
     code, _, err = run(capsys, "preflight")
     assert code == 2 and "--source-dsn = None: required (or --environment)" in err, err
+
+
+def test_what_verify_compared_reads_as_english():
+    from cutover.recovery import verify_compared
+
+    assert verify_compared({"mode": "narrow", "keys": 1, "tables": ["payments"], "whole": {}}) == \
+        "1 key of 1 table and 0 whole tables compared"
+    assert verify_compared({"mode": "narrow", "keys": 24, "tables": ["a", "b"], "whole": {"c": "truncated"}}) == \
+        "24 keys of 2 tables and 1 whole table compared"
+    assert verify_compared({"tables": 1, "of": 2}) == "1 of 2 tables compared"

@@ -333,6 +333,10 @@ def test_synth_summary_as_lines_and_json(synthesized):
     network = synthesized["network"]
     assert (f"network: {network.resource_count()} resources, 0 imports, {len(network.document.get('output', {}))} "
             "outputs, depends on " + (", ".join(network.dependencies) or "-")) in lines.stdout.splitlines()
+    # which environment the counts are of (dev and local differ: a new user compares them with the deploy's)
+    environment = network.document["provider"]["aws"][0]["default_tags"][0]["tags"]["Environment"]
+    assert document["environment"] == environment
+    assert f"{document['resources']} resources in total (environment {environment})" in lines.stdout.splitlines()
 
 
 def test_diff_prints_markdown_off_a_terminal_and_json_for_scripts(monkeypatch):

@@ -37,6 +37,8 @@ def status(environment: Environment = "local", as_json: AsJson = False, source_d
 def show(document: dict) -> None:
     """``cutover status`` as one screen: the migration's state as ``key = value`` fields, then one row per
     replication direction (tables on a terminal, plain lines off one: :class:`cli_common.terminal.Terminal`)."""
+    from cutover.recovery import counted
+
     weights, writer = document["weights"], document["writer"]
     validation, verify, journal = document.get("last_validation"), document.get("last_verify"), document.get("journal")
     terminal.fields("cutover status", (
@@ -46,7 +48,7 @@ def show(document: dict) -> None:
         ("frozen", ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in document["frozen"].items())),
         ("gates", ("; ".join(document["gate_problems"]) or "all pass") if "gate_problems" in document
          else "not checked (phase 1's gates: before and during the shift)"),
-        ("last full validation", f"{validation['time']}: {shown(validation.get('tables'))} tables equal "
+        ("last full validation", f"{validation['time']}: {counted(_number(validation.get('tables')), 'table')} equal "
                                  f"({validation['step']})" if validation else "none"),
         ("last verify", _verify_text(verify) if verify else "none"),
         ("verify slots", "; ".join(f"{side} {_slot(slot)}" for side, slot in document["verify_slots"].items())),
@@ -83,3 +85,8 @@ def _slot(slot: dict) -> str:
         return "absent"
     return f"{shown(slot['retained_bytes'])} bytes of WAL kept" + (
         "" if slot["wal_status"] in ("reserved", "extended") else f" ({slot['wal_status']})")
+
+
+def _number(value: object) -> object:
+    """A count as it is, anything else as :func:`cli_common.terminal.shown` prints it (``-`` for none)."""
+    return value if isinstance(value, int) else shown(value)

@@ -4,6 +4,7 @@ the HCL exit path (``hcl``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,22 +18,37 @@ OUTDIR = typer.Option(DEFAULT_OUTDIR, help="cdktf output directory (synthesized 
 
 @app.command()
 def summary(outdir: Path = OUTDIR, as_json: bool = JSON) -> None:
-    """Print each synthesized stack (dependency order) with its resource, import and output counts: a table on a
-    terminal, one line a stack otherwise, or JSON (``{"stacks": [...], "resources": total}``)."""
+    """Print each synthesized stack (dependency order) with its resource, import and output counts, and the
+    environment they were synthesized for: a table on a terminal, one line a stack otherwise, or JSON
+    (``{"environment", "stacks": [...], "resources": total}``)."""
     from terraform_driver import read_stacks
 
+    found = read_stacks(outdir)
     stacks = [{"stack": stack.name, "resources": stack.resource_count(),
                "imports": len(stack.document.get("import", [])), "outputs": len(stack.document.get("output", {})),
-               "depends_on": list(stack.dependencies)} for stack in read_stacks(outdir).values()]
+               "depends_on": list(stack.dependencies)} for stack in found.values()]
     total = sum(stack["resources"] for stack in stacks)
+    environment = _environment(found.values())
     if as_json:
-        terminal.json({"outdir": str(outdir), "stacks": stacks, "resources": total})
+        terminal.json({"outdir": str(outdir), "environment": environment, "stacks": stacks, "resources": total})
         return
-    terminal.listing(f"Synthesized stacks ({outdir.name})", ("stack", "resources", "imports", "outputs", "depends on"),
+    terminal.listing(f"Synthesized stacks of {environment} ({outdir.name})",
+                     ("stack", "resources", "imports", "outputs", "depends on"),
                      ((s["stack"], str(s["resources"]), str(s["imports"]), str(s["outputs"]),
                        ", ".join(s["depends_on"]) or "-") for s in stacks),
                      lambda r: f"{r[0]}: {r[1]} resources, {r[2]} imports, {r[3]} outputs, depends on {r[4]}")
-    terminal.print(f"{total} resources in total")
+    terminal.print(f"{total} resources in total (environment {environment})")
+
+
+def _environment(stacks: Any) -> str:
+    """The environment the stacks were synthesized for: the ``Environment`` tag of their AWS provider's
+    ``default_tags`` (every stack sets it), or ``unknown``."""
+    for stack in stacks:
+        for provider in stack.document.get("provider", {}).get("aws", []):
+            for block in provider.get("default_tags", []):
+                if block.get("tags", {}).get("Environment"):
+                    return str(block["tags"]["Environment"])
+    return "unknown"
 
 
 @app.command()
