@@ -39,7 +39,6 @@ itself reads only what was written since the ``checkpoint`` step, seconds earlie
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -288,17 +287,3 @@ def compare_window(sides: Sides, baseline_counters: dict[str, dict[str, Any]] | 
     differing = compare_keys(sides, changes, catalogs, schema)
     unequal = compare_whole(sorted(changes.whole)) if changes.whole else []
     return Window(upto, changes, differing, unequal, counters)
-
-
-def wait_applied(status: Callable[[], Any], lsn: str, timeout_seconds: float, poll_seconds: float = 0.05) -> bool:
-    """Wait until the replication whose ``status()`` is given applied ``lsn``; whether it did in time."""
-    from cutover.database import lsn_to_int
-
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        applied = status().applied_lsn
-        if applied and lsn_to_int(applied) >= lsn_to_int(lsn):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll_seconds)

@@ -50,13 +50,12 @@ done; :func:`abandon` undoes it (only before the point of no return).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from cutover.database import Database, SessionsSurvived, lsn_to_int
+from cutover.database import Database, SessionsSurvived
 from cutover.errors import CutoverError, ExitCode, UsageError
 from cutover.journal import Entry, Journal
 from cutover.replication import Replication, ReplicationStatus
@@ -308,28 +307,20 @@ class _Switch:
                 "deadline": round(deadline, 3)}
 
     def drain(self) -> dict[str, Any]:
-        limit = self.frozen_at + self.m.policy.freeze_limit_seconds  # type: ignore[operator]
-        token = f"{self.run}/{uuid.uuid4().hex[:12]}"
-        if self.old_repl.mark(token):  # a sentinel written after the freeze, waited for on the new writer
-            self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied the sentinel")
-            while not self.old_repl.marked(token):
-                if time.time() > limit:
-                    raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s "
-                                       f"before replication {self.old_repl.name} applied the drain's sentinel")
-                time.sleep(self.m.policy.poll_seconds)
-            return {"sentinel": token}
-        target = lsn_to_int(self.done["freeze"].details["freeze_lsn"])
-        self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied "
-                        f"{self.done['freeze'].details['freeze_lsn']}")
-        while True:
-            status = self.old_repl.status()
-            if status.applied_lsn and lsn_to_int(status.applied_lsn) >= target:
-                return {"applied_lsn": status.applied_lsn}
-            if time.time() > limit:
-                raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s while "
-                                   f"replication {status.name} had applied {status.applied_lsn} of "
-                                   f"{self.done['freeze'].details['freeze_lsn']} ({status.state})")
-            time.sleep(self.m.policy.poll_seconds)
+        """Wait until the old direction applied everything committed before the freeze (:func:`cutover.replication.
+        barrier.wait_applied`: a sentinel written now, else the slot at the freeze LSN), at most until the freeze
+        limit. ``check`` saw it running: no status read here (a DMS one reads CloudWatch)."""
+        from cutover.replication.barrier import wait_applied
+
+        freeze_lsn = self.done["freeze"].details["freeze_lsn"]
+        self.m.progress(f"drain: waiting until {self.old_repl.name} replication applied {freeze_lsn}")
+        left = self.frozen_at + self.m.policy.freeze_limit_seconds - time.time()  # type: ignore[operator]
+        applied = wait_applied(self.old_repl, freeze_lsn, max(0.0, left), self.m.policy.poll_seconds,
+                               purpose=self.run, require_running=False)
+        if applied is None:
+            raise _FreezeLimit(f"the freeze passed its limit of {self.m.policy.freeze_limit_seconds} s before "
+                               f"replication {self.old_repl.name} applied {freeze_lsn} (`cutover status`)")
+        return applied
 
     def _dsns(self) -> dict[str, str]:
         return {"source": self.m.source.admin_dsn, "target": self.m.target.admin_dsn}
@@ -376,6 +367,7 @@ class _Switch:
         """The window since the last checkpoint compared while payments go on; the slots advanced to its end."""
         from cutover import narrow
         from cutover.decoding import Changes
+        from cutover.replication.barrier import wait_applied
 
         window = narrow.compare_window(
             sides, baseline, lambda tables: self._compare_whole(tables, recheck_after=CHECKPOINT_RECHECK_SECONDS))
@@ -386,8 +378,8 @@ class _Switch:
             end = window.upto.of(self.old.name)
             self.m.progress(f"checkpoint: {sum(len(k) for k in window.differing.values())} key(s) differ: waiting "
                             f"until {self.old_repl.name} replication applied {end}")
-            applied_by = self._applied(end)
-            if applied_by is None:
+            applied = wait_applied(self.old_repl, end, CHECKPOINT_WAIT_SECONDS, purpose=self.run)
+            if applied is None:
                 raise Refused(f"replication {self.old_repl.name} did not apply {end} within "
                               f"{CHECKPOINT_WAIT_SECONDS} s")
             catalogs = narrow.catalogs_now(sides)
@@ -400,21 +392,9 @@ class _Switch:
                               f"{', '.join(f'{t} ({len(k)} keys)' for t, k in sorted(real.items()))} "
                               "(`cutover validate`)")
             deferred = sum(len(k) for k in still.values())
+            applied_by = "sentinel" if "sentinel" in applied else "slot"
         return {"mode": "narrow", "full": False, **window.facts(), "deferred_keys": deferred,
                 "applied_by": applied_by, "counters": window.counters}
-
-    def _applied(self, lsn: str) -> str | None:
-        """Wait until the old direction applied everything committed on the old writer up to ``lsn`` (the window's
-        end, read before): a sentinel written now and waited for on the new writer (:mod:`cutover.replication.
-        barrier`: commit order makes it a proof), else the slot's confirmed position passing ``lsn``. Returns how
-        (``sentinel`` or ``slot``), or None when it did not within ``CHECKPOINT_WAIT_SECONDS``."""
-        from cutover import narrow
-        from cutover.replication.barrier import PASSED, UNAVAILABLE, pass_barrier
-
-        passage = pass_barrier(self.old_repl, CHECKPOINT_WAIT_SECONDS, purpose=self.run)
-        if passage.state == UNAVAILABLE:
-            return "slot" if narrow.wait_applied(self.old_repl.status, lsn, CHECKPOINT_WAIT_SECONDS) else None
-        return "sentinel" if passage.state == PASSED else None
 
     def verify(self) -> dict[str, Any]:
         from cutover import narrow

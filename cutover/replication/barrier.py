@@ -42,10 +42,12 @@ class Passage:
     state: str
     seconds: float = 0.0
     reason: str = ""
+    token: str = ""
+    """The sentinel's token (``passed`` and ``timeout``)."""
 
 
 def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float = POLL_SECONDS, *,
-                 purpose: str = "validate") -> Passage:
+                 purpose: str = "validate", require_running: bool = True) -> Passage:
     """Write a sentinel on ``replication``'s publisher and wait until its subscriber applied it.
 
     Args:
@@ -55,6 +57,9 @@ def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float =
         poll_seconds: how often the subscriber is read, seconds (default :data:`POLL_SECONDS`).
         purpose: the token's prefix (``<purpose>/<12 hex digits>``), which tells whose sentinel a row is; default
             ``validate``.
+        require_running: read ``status()`` first and give ``unavailable`` unless it is ``running`` (a sentinel
+            nobody applies would only wait out the timeout); default True. False where the caller checked it
+            already and a status read costs (a DMS status reads CloudWatch: not inside a freeze).
 
     Returns:
         ``passed`` (every transaction committed on the source before the call is applied on the target),
@@ -66,7 +71,7 @@ def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float =
         return Passage(UNAVAILABLE, reason=f"{type(replication).__name__} has no sentinel")
     token = f"{purpose}/{uuid.uuid4().hex[:12]}"
     try:
-        state = replication.status().state
+        state = replication.status().state if require_running else "running"
         if state != "running":
             return Passage(UNAVAILABLE, reason=f"replication {replication.name} is {state}")
         if not mark(token):
@@ -78,9 +83,45 @@ def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float =
         while not marked(token):
             if time.monotonic() - started > timeout_seconds:
                 return Passage(TIMED_OUT, time.monotonic() - started,
-                               f"replication {replication.name} did not apply the sentinel in {timeout_seconds:g} s")
+                               f"replication {replication.name} did not apply the sentinel in {timeout_seconds:g} s",
+                               token)
             time.sleep(poll_seconds)
     except Exception as error:  # noqa: BLE001 - the target could not be read: not passed
         return Passage(TIMED_OUT, time.monotonic() - started,
-                       f"the sentinel could not be read on the target ({type(error).__name__})")
-    return Passage(PASSED, time.monotonic() - started)
+                       f"the sentinel could not be read on the target ({type(error).__name__})", token)
+    return Passage(PASSED, time.monotonic() - started, token=token)
+
+
+def wait_applied(replication: Any, lsn: str, timeout_seconds: float, poll_seconds: float = POLL_SECONDS, *,
+                 purpose: str, require_running: bool = True) -> dict[str, str] | None:
+    """Wait until ``replication`` applied on its subscriber everything committed on its publisher up to ``lsn``
+    (read before the call): by a sentinel (:func:`pass_barrier`), or where it gives no barrier (``unavailable``)
+    by the slot's confirmed position (``status().applied_lsn``) passing ``lsn``, the weaker reading (see the
+    module docstring).
+
+    Args:
+        replication / poll_seconds / purpose / require_running: as :func:`pass_barrier`.
+        lsn: the publisher's position that must be applied, LSN text.
+        timeout_seconds: the longest wait, seconds (a sentinel that does not arrive in it is not waited for again
+            by the slot).
+
+    Returns:
+        ``{"sentinel": token}`` or ``{"applied_lsn": lsn applied}`` (what proved it, journalled by the callers),
+        or None when it was not applied within ``timeout_seconds``.
+    """
+    from cutover.database import lsn_to_int
+
+    passage = pass_barrier(replication, timeout_seconds, poll_seconds, purpose=purpose,
+                           require_running=require_running)
+    if passage.state == PASSED:
+        return {"sentinel": passage.token}
+    if passage.state == TIMED_OUT:
+        return None
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        applied = replication.status().applied_lsn
+        if applied and lsn_to_int(applied) >= lsn_to_int(lsn):
+            return {"applied_lsn": applied}
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(poll_seconds)
