@@ -22,6 +22,7 @@ from cutover.switchover import (
 )
 
 if TYPE_CHECKING:
+    from cutover.database import Database
     from cutover.traffic import Gates, Shift, WeightedRecords
 
 
@@ -135,13 +136,20 @@ def counted(number: Any, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 and isinstance(number, int) else 's'}"
 
 
-def verify_slots(migration: Migration) -> dict[str, dict[str, Any]]:
-    """Each database's verify slot (:func:`cutover.narrow.slot_states`): name, whether it exists, position, WAL
-    status and the WAL it keeps on disk (bytes); ``cutover checkpoint drop`` releases them."""
+def checkpoint_state(journal: Journal, source: Database, target: Database) -> dict[str, Any]:
+    """The switches' checkpoint (``cutover checkpoint show``): the journal's last one (``checkpoint``: its seq, time,
+    run and each side's LSN, or None), each database's verify slot (``slots``, :func:`cutover.narrow.slot_states`:
+    name, whether it exists, position, WAL status, the WAL it keeps on disk in bytes) and whether the slots still
+    sit at it (``usable``); reads, changes nothing."""
     from cutover import narrow
 
-    with narrow.Sides({db.name: db.admin_dsn for db in (migration.source, migration.target)}) as sides:
-        return {side: vars(state) for side, state in narrow.slot_states(sides).items()}
+    last = narrow.last_checkpoint(journal.entries())
+    with narrow.Sides({db.name: db.admin_dsn for db in (source, target)}) as sides:
+        slots = narrow.slot_states(sides)
+        usable = narrow.usable(narrow.checkpoint_of(last), sides)
+    return {"checkpoint": None if last is None else {"seq": last.seq, "time": last.to_json()["time"], "run": last.run,
+                                                     **last.details["checkpoint"]},
+            "usable": usable, "slots": {side: vars(state) for side, state in slots.items()}}
 
 
 def phase(migration: Migration, weights: dict[str, int]) -> str:
@@ -158,7 +166,7 @@ def phase(migration: Migration, weights: dict[str, int]) -> str:
 def status(migration: Migration, records: WeightedRecords, gates: Gates | None = None) -> dict[str, Any]:
     """Everything at once: phase, weights, gates (health, alarms), both replications (state, per-table progress,
     lag, CDC latency, WAL retained by the slot), the writer, the last full validation, what the last switch's
-    ``verify`` compared (:func:`validations`), the verify slots (:func:`verify_slots`) and the journal's position."""
+    ``verify`` compared (:func:`validations`), the verify slots (:func:`checkpoint_state`) and the journal's position."""
     weights = records.weights()
     entries = migration.journal.entries()
     document: dict[str, Any] = {
@@ -168,7 +176,7 @@ def status(migration: Migration, records: WeightedRecords, gates: Gates | None =
         "replication": {r.name: r.status().to_json() for r in (migration.forward, migration.reverse)},
         "frozen": {db.name: db.frozen() for db in (migration.source, migration.target)},
         **validations(entries),
-        "verify_slots": verify_slots(migration),
+        "verify_slots": checkpoint_state(migration.journal, migration.source, migration.target)["slots"],
         "journal": journal_position(migration.journal),
     }
     if gates is not None and document["phase"] in ("before-shift", "shifting", "shifted"):

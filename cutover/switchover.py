@@ -291,14 +291,14 @@ class _Switch:
                 raise Refused(f"replication {status.name} lag is {status.lag_bytes} bytes (bound "
                               f"{policy.max_lag_bytes})")
             return {"lag_bytes": status.lag_bytes}
-        readings = [v for v in (status.latency_source_seconds, status.latency_target_seconds) if v is not None]
-        if not readings:
+        latency = status.latency_seconds
+        if latency is None:
             raise Refused(f"replication {status.name} lag is unknown: no slot is named for it and no CDC latency "
                           "is reported (`cutover status`)")
-        if max(readings) > policy.max_latency_seconds:
-            raise Refused(f"replication {status.name} CDC latency is {max(readings):g} s (bound "
+        if latency > policy.max_latency_seconds:
+            raise Refused(f"replication {status.name} CDC latency is {latency:g} s (bound "
                           f"{policy.max_latency_seconds:g} s)")
-        return {"lag_bytes": None, "latency_seconds": max(readings)}
+        return {"lag_bytes": None, "latency_seconds": latency}
 
     def freeze(self) -> dict[str, Any]:
         deadline = self.frozen_at + DEADLINE_FACTOR * self.m.policy.freeze_limit_seconds  # type: ignore[operator]

@@ -12,14 +12,14 @@ table before its freeze, as the first one did).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from cli_common.terminal import shown
 from cutover.cli.app import app
 from cutover.cli.options import (
-    AppRole, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
+    AppRole, AsJson, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
 from cutover.cli.replication import refuse_while_a_run_is_interrupted
 from cutover.cli.terminal import terminal
@@ -29,21 +29,13 @@ checkpoint_app = typer.Typer(no_args_is_help=True, help="The verify slots that h
                                                           "show them, drop them at the end of the migration.")
 app.add_typer(checkpoint_app, name="checkpoint")
 
-AsJson = Annotated[bool, typer.Option("--json", help="Print it as one JSON document")]
 
 
 def _read(ctx) -> dict[str, Any]:  # noqa: ANN001 - cutover.context.Context
-    """The journal's last checkpoint, each side's verify slot, and whether the slots still sit at the checkpoint."""
-    from cutover import narrow
+    """:func:`cutover.recovery.checkpoint_state` of the command's environment."""
+    from cutover.recovery import checkpoint_state
 
-    last = narrow.last_checkpoint(ctx.journal.entries())
-    with narrow.Sides({side: ctx.database(side).admin_dsn for side in narrow.SIDES}) as sides:
-        slots = narrow.slot_states(sides)
-        usable = narrow.usable(narrow.checkpoint_of(last), sides)
-    return {"checkpoint": None if last is None else {"seq": last.seq, "time": last.to_json()["time"], "run": last.run,
-                                                     **last.details["checkpoint"]},
-            "usable": usable,
-            "slots": {side: vars(state) for side, state in slots.items()}}
+    return checkpoint_state(ctx.journal, ctx.database("source"), ctx.database("target"))
 
 
 @checkpoint_app.command("show")
@@ -85,7 +77,8 @@ def drop(environment: Environment = "local", source_dsn: SourceDsn = None, targe
         journal.write(run, "checkpoint", "drop-slots", "begin", slots=names,
                       retained_bytes={side: s["retained_bytes"] for side, s in document["slots"].items()})
         try:
-            with narrow.Sides({side: ctx.database(side).admin_dsn for side in narrow.SIDES}) as sides:
+            with narrow.Sides({db.name: db.admin_dsn for db in (ctx.database("source"), ctx.database("target"))}
+                              ) as sides:
                 dropped = narrow.drop_slots(sides)
         except Exception:  # PostgreSQL refused (a slot in use): the run ends here; the boundary says why
             journal.write(run, "checkpoint", "drop-slots", "failed")

@@ -84,6 +84,7 @@ StateDir = Annotated[Optional[Path], typer.Option("--state-dir", help="Local jou
 FreezeLimit = Annotated[float, typer.Option("--freeze-limit", callback=check_freeze_limit,
                                             help="Abandon a switch whose write freeze passes this many seconds "
                                                  "before the writer name moved (positive)")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print it as one JSON document")]
 
 
 def legacy_role_names(values: list[str] | None) -> tuple[str, ...]:

@@ -4,19 +4,15 @@ slots, journal position."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
-
-import typer
 
 from cli_common.terminal import shown
 from cutover.cli.app import app
 from cutover.cli.options import (
-    AppRole, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
+    AppRole, AsJson, Environment, LegacyRoles, ReplicationKind, SourceDsn, StateDir, TargetDsn, context,
 )
 from cutover.cli.terminal import terminal
 from cutover.roles import APP_ROLE
 
-AsJson = Annotated[bool, typer.Option("--json", help="Print the status as one JSON document")]
 
 
 @app.command("status")

@@ -59,6 +59,12 @@ class ReplicationStatus:
     applied_lsn: str | None = None
     tables: tuple[TableProgress, ...] = field(default_factory=tuple)
 
+    @property
+    def latency_seconds(self) -> float | None:
+        """The larger of the CDC latencies (source, target) reported, seconds; None when neither is (native)."""
+        readings = [v for v in (self.latency_source_seconds, self.latency_target_seconds) if v is not None]
+        return max(readings) if readings else None
+
     def to_json(self) -> dict[str, Any]:
         from dataclasses import asdict
 

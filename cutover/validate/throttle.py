@@ -54,11 +54,9 @@ def cdc_latency(replication: Any) -> Callable[[], float | None]:
 
     def read() -> float | None:
         try:
-            status = replication.status()
+            return replication.status().latency_seconds
         except Exception:  # noqa: BLE001 - an unknown latency bounds nothing; the other bounds still hold
             return None
-        values = [v for v in (status.latency_source_seconds, status.latency_target_seconds) if v is not None]
-        return max(values) if values else None
 
     return read
 
@@ -100,7 +98,8 @@ class Throttle:
 
     def wait(self) -> None:
         """Return when every reading is within its bound (at once when none is set or the last reading is recent)."""
-        if (self.max_load is None and self.max_lag is None and self.max_cdc_latency is None) or time.monotonic() - self._last < CHECK_INTERVAL:
+        unbounded = self.max_load is None and self.max_lag is None and self.max_cdc_latency is None
+        if unbounded or time.monotonic() - self._last < CHECK_INTERVAL:
             return
         started = time.monotonic()
         reason = self.reason()
