@@ -47,6 +47,7 @@ SESSION_ROUNDS = 5
 """Rounds of ending sessions (:func:`terminate`: each waits up to 5 s for them to exit) before a freeze gives up on a
 session."""
 DEADLINE_APPLICATION = "paymig-freeze-deadline"
+"""``application_name`` of the session that holds a freeze's deadline (:meth:`Database.arm_deadline`)."""
 EXIT_WAIT_SECONDS = 5.0
 """How long :func:`terminate` waits for the signalled backends to exit, seconds."""
 EXIT_POLL_SECONDS = 0.005
@@ -72,7 +73,6 @@ def terminate(conn: Any, pids: list[int]) -> int:
             break
         time.sleep(EXIT_POLL_SECONDS)
     return int(signalled)
-"""``application_name`` of the session that holds a freeze's deadline (:meth:`Database.arm_deadline`)."""
 
 
 class SessionsSurvived(Exception):
@@ -118,7 +118,7 @@ class Database:
         from cutover.postgres import connect
 
         return connect(self.admin_dsn, side=self.name, autocommit=True, application_name=application_name,
-                       connect_timeout=10, option=f"--{self.name}-dsn", variable=f"PAYMIG_{self.name.upper()}_DSN")
+                       connect_timeout=10)  # a failure names --<side>-dsn / $PAYMIG_<SIDE>_DSN (the defaults)
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row of ``sql``."""

@@ -36,6 +36,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -189,6 +190,24 @@ class Journal:
         if self._locked:
             self._renew()
         return entry
+
+    @contextmanager
+    def one_step(self, run: str, operation: str, step: str, **details: Any) -> Iterator[dict[str, Any]]:
+        """A run of one step that touches live data, journalled around it: ``begin`` (with ``details``) before the
+        block acts; then ``done`` (with what the block put in the yielded dict) and ``end`` ``completed``; or, when
+        the block raises anything, ``failed`` and ``end`` ``failed``, and the exception goes on. So a refused or
+        failed command never leaves a run without its ``end`` (which would read as interrupted: :func:`cutover.
+        switchover.incomplete_run`)."""
+        self.write(run, operation, step, "begin", **details)
+        done: dict[str, Any] = {}
+        try:
+            yield done
+        except Exception as error:
+            self.write(run, operation, step, "failed", error=type(error).__name__)
+            self.write(run, operation, "end", "end", outcome="failed")
+            raise
+        self.write(run, operation, step, "done", **done)
+        self.write(run, operation, "end", "end", outcome="completed")
 
     def _put(self, entry: Entry) -> None:
         """The entry's item, only if no item has its key (``attribute_not_exists``): never overwrites."""

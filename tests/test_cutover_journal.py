@@ -186,3 +186,24 @@ def test_cutover_resume_from_an_empty_state_directory_continues_the_other_machin
     document = json.loads(run(capsys, "status", "--json", "--state-dir", str(machine_b))[1])
     assert document["writer"]["name"] == "target" and document["frozen"] == {"source": True, "target": False}
     assert len({e.run for e in Journal(machine_b).entries() if e.operation == "switchover"}) == 1  # the cache
+
+
+def test_a_one_step_run_ends_whatever_its_block_raises(tmp_path):
+    """Not only a refusal: any error of the block (a DMS ClientError, a psycopg error) is journalled ``failed`` and
+    the run ended, so it never reads as interrupted (which would refuse the next drop-slot); negative control: the
+    run that completes is ``done``."""
+    import pytest
+
+    from cutover.switchover import incomplete_run
+
+    journal = Journal(tmp_path)
+    with pytest.raises(RuntimeError):
+        with journal.one_step("r-1", "replication", "start", direction="forward"):
+            raise RuntimeError("StartReplicationTask refused")
+    assert [(e.step, e.status) for e in journal.entries()] == [("start", "begin"), ("start", "failed"),
+                                                               ("end", "end")]
+    assert journal.entries()[1].details == {"error": "RuntimeError"} and incomplete_run(journal) == []
+    with journal.one_step("r-2", "replication", "stop") as done:
+        done["direction"] = "forward"
+    assert [(e.status, e.details) for e in journal.entries()[-2:]] == [
+        ("done", {"direction": "forward"}), ("end", {"outcome": "completed"})]

@@ -74,18 +74,12 @@ def drop(environment: Environment = "local", source_dsn: SourceDsn = None, targe
         names = {side: s["slot"] for side, s in document["slots"].items()}
         refuse_while_a_run_is_interrupted(journal, " and ".join(names.values()))
         run = "checkpoint-drop"
-        journal.write(run, "checkpoint", "drop-slots", "begin", slots=names,
-                      retained_bytes={side: s["retained_bytes"] for side, s in document["slots"].items()})
-        try:
-            with narrow.Sides({db.name: db.admin_dsn for db in (ctx.database("source"), ctx.database("target"))}
-                              ) as sides:
-                dropped = narrow.drop_slots(sides)
-        except Exception:  # PostgreSQL refused (a slot in use): the run ends here; the boundary says why
-            journal.write(run, "checkpoint", "drop-slots", "failed")
-            journal.write(run, "checkpoint", "end", "end", outcome="failed")
-            raise
-        journal.write(run, "checkpoint", "drop-slots", "done", dropped=dropped)
-        journal.write(run, "checkpoint", "end", "end", outcome="completed")
+        with journal.one_step(run, "checkpoint", "drop-slots", slots=names,
+                              retained_bytes={side: s["retained_bytes"] for side, s in document["slots"].items()}
+                              ) as done, narrow.Sides({db.name: db.admin_dsn for db in
+                                                      (ctx.database("source"), ctx.database("target"))}) as sides:
+            dropped = narrow.drop_slots(sides)  # PostgreSQL refused (a slot in use): journalled failed
+            done["dropped"] = dropped
     for side, was in dropped.items():
         terminal.print(f"checkpoint: verify slot {names[side]} on the {side} "
                        + ("dropped" if was else "absent: nothing dropped"))

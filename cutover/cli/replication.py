@@ -45,9 +45,8 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
     with journal:
         run = f"replication-{action}-{direction}"
         initial_copy = direction == "forward" and not writer_moved_back(journal)
-        journal.write(run, "replication", action, "begin", direction=direction, kind=ctx.options.replication,
-                      **({"initial_copy": initial_copy} if action == "start" else {}))
-        try:
+        with journal.one_step(run, "replication", action, direction=direction, kind=ctx.options.replication,
+                              **({"initial_copy": initial_copy} if action == "start" else {})) as done:
             if action == "start":
                 subscriber.freeze()  # the database replication writes into refuses application writes: not the writer
                 if not initial_copy:
@@ -59,12 +58,7 @@ def _act(action: str, direction: str, environment: str, source_dsn: str | None, 
                     repl.wait_running(START_REPLICATION_TIMEOUT_SECONDS)
             else:
                 getattr(repl, action)()
-        except CutoverError:  # refused or not running: the run ends here, journalled
-            journal.write(run, "replication", action, "failed", direction=direction)
-            journal.write(run, "replication", "end", "end", outcome="failed")
-            raise
-        journal.write(run, "replication", action, "done", direction=direction)
-        journal.write(run, "replication", "end", "end", outcome="completed")
+            done["direction"] = direction
     status = repl.status()
     terminal.print(f"replication {direction}: {status.state}"
                    + (f", lag {status.lag_bytes} bytes" if status.lag_bytes is not None else ""))
@@ -184,17 +178,11 @@ def drop_slot(environment: Environment = "local", direction: Direction = "forwar
                                f"{repl.publisher.name} kept (`cutover replication stop --direction {direction}` "
                                "first)", exit_code=ExitCode.DIFFERENT)
         run = f"replication-drop-slot-{direction}"
-        journal.write(run, "replication", "drop-slot", "begin", direction=direction, kind=ctx.options.replication,
-                      slot=name, publisher=repl.publisher.name, state=status.state,
-                      retained_bytes=status.retained_bytes)
-        try:
-            dropped = repl.drop_slot()
-        except CutoverError as error:  # refused by PostgreSQL (slot in use): nothing dropped; the run ends here
-            journal.write(run, "replication", "drop-slot", "failed", direction=direction, slot=name)
-            journal.write(run, "replication", "end", "end", outcome="failed")
-            raise error from None
-        journal.write(run, "replication", "drop-slot", "done", direction=direction, slot=name, dropped=dropped)
-        journal.write(run, "replication", "end", "end", outcome="completed")
+        with journal.one_step(run, "replication", "drop-slot", direction=direction, kind=ctx.options.replication,
+                              slot=name, publisher=repl.publisher.name, state=status.state,
+                              retained_bytes=status.retained_bytes) as done:
+            dropped = repl.drop_slot()  # refused by PostgreSQL (slot in use): nothing dropped, journalled failed
+            done.update(direction=direction, slot=name, dropped=dropped)
     where = f"slot {name} on the {repl.publisher.name}"
     terminal.print(f"replication {direction}: {where} dropped" if dropped else
                    f"replication {direction}: no {where}: nothing dropped")

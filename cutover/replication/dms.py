@@ -295,9 +295,8 @@ class DmsReplication:
             else:
                 if row is not None:  # older than the freeze: it would send the other direction's rows back
                     conn.execute("SELECT pg_drop_replication_slot(%s)", (name,))
-                conn.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (name, SLOT_PLUGIN))
-                position = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
-                                        "WHERE slot_name = %s", (name,)).fetchone()[0]
+                position = conn.execute("SELECT lsn::text FROM pg_create_logical_replication_slot(%s, %s)",
+                                        (name, SLOT_PLUGIN)).fetchone()[0]  # its consistent point: confirmed_flush_lsn
         self._name_slot_in_endpoint(name)
         return position
 
