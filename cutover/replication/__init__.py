@@ -92,9 +92,10 @@ class Replication(Protocol):
       and return True; False, writing nothing, when this direction does not replicate ``cutover.sentinel`` (a
       native subscription created before it was published, DMS table mappings that do not select it): the caller
       then waits on the slot's position (``status().applied_lsn``) instead.
-    - ``marked(token)``: whether that row is on the subscriber. Replication applies in commit order, so then every
-      transaction committed on the publisher before :meth:`mark` is applied too (a switch's ``drain``; a re-check
-      of rows that differed waits the same way).
+    - ``marked(token, timeout_seconds=0, poll_seconds=0.05)``: whether that row is on the subscriber, looking every
+      ``poll_seconds`` for at most ``timeout_seconds`` on one connection. Replication applies in commit order, so
+      then every transaction committed on the publisher before :meth:`mark` is applied too (a switch's ``drain``
+      and ``checkpoint``, a validation's re-check: :mod:`cutover.replication.barrier`).
     """
 
     name: str
@@ -117,7 +118,7 @@ class Replication(Protocol):
 
     def mark(self, token: str) -> bool: ...
 
-    def marked(self, token: str) -> bool: ...
+    def marked(self, token: str, timeout_seconds: float = 0.0, poll_seconds: float = 0.05) -> bool: ...
 
 
 RUNNING_STATES = ("starting", "full-load", "running")

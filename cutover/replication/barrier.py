@@ -80,12 +80,10 @@ def pass_barrier(replication: Any, timeout_seconds: float, poll_seconds: float =
         return Passage(UNAVAILABLE, reason=f"the sentinel could not be written ({type(error).__name__})")
     started = time.monotonic()
     try:
-        while not marked(token):
-            if time.monotonic() - started > timeout_seconds:
-                return Passage(TIMED_OUT, time.monotonic() - started,
-                               f"replication {replication.name} did not apply the sentinel in {timeout_seconds:g} s",
-                               token)
-            time.sleep(poll_seconds)
+        if not marked(token, timeout_seconds=timeout_seconds, poll_seconds=poll_seconds):
+            return Passage(TIMED_OUT, time.monotonic() - started,
+                           f"replication {replication.name} did not apply the sentinel in {timeout_seconds:g} s",
+                           token)
     except Exception as error:  # noqa: BLE001 - the target could not be read: not passed
         return Passage(TIMED_OUT, time.monotonic() - started,
                        f"the sentinel could not be read on the target ({type(error).__name__})", token)

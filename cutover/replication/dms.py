@@ -230,11 +230,12 @@ class DmsReplication:
         sentinel.write(self.publisher, token, self.name)
         return True
 
-    def marked(self, token: str) -> bool:
-        """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber (False without one)."""
+    def marked(self, token: str, timeout_seconds: float = 0.0, poll_seconds: float = 0.05) -> bool:
+        """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber (False without one),
+        waiting at most ``timeout_seconds`` (:func:`cutover.replication.sentinel.present`)."""
         from cutover.replication import sentinel
 
-        return self.subscriber is not None and sentinel.present(self.subscriber, token)
+        return self.subscriber is not None and sentinel.present(self.subscriber, token, timeout_seconds, poll_seconds)
 
     def _task(self) -> dict[str, Any] | None:
         tasks = self.dms.describe_replication_tasks(

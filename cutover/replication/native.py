@@ -98,9 +98,10 @@ class NativeReplication:
         sentinel.write(self.publisher, token, self.name)
         return True
 
-    def marked(self, token: str) -> bool:
-        """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber."""
-        return sentinel.present(self.subscriber, token)
+    def marked(self, token: str, timeout_seconds: float = 0.0, poll_seconds: float = 0.05) -> bool:
+        """Whether the sentinel row ``token`` (:meth:`mark`) was applied on the subscriber, waiting at most
+        ``timeout_seconds`` (:func:`cutover.replication.sentinel.present`)."""
+        return sentinel.present(self.subscriber, token, timeout_seconds, poll_seconds)
 
     def start(self, *, initial_copy: bool) -> None:
         """Create (or, with ``initial_copy``, re-enable) the subscription; see the module docstring.

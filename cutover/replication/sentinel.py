@@ -59,9 +59,18 @@ def write(publisher: Database, token: str, direction: str) -> None:
             conn.execute("INSERT INTO cutover.sentinel (token, direction) VALUES (%s, %s)", (token, direction))
 
 
-def present(subscriber: Database, token: str) -> bool:
-    """Whether the row ``token`` is on ``subscriber`` (False when the table does not exist there)."""
+def present(subscriber: Database, token: str, timeout_seconds: float = 0.0, poll_seconds: float = 0.05) -> bool:
+    """Whether the row ``token`` is on ``subscriber`` (False when the table does not exist there), looking every
+    ``poll_seconds`` for at most ``timeout_seconds`` on one autocommit connection (each read sees what was applied
+    since; a waiting caller inside a freeze does not pay a connection a look)."""
+    import time
+
+    deadline = time.monotonic() + timeout_seconds
     with subscriber.connect() as conn:
         if conn.execute("SELECT to_regclass('cutover.sentinel')").fetchone()[0] is None:
             return False
-        return conn.execute("SELECT 1 FROM cutover.sentinel WHERE token = %s", (token,)).fetchone() is not None
+        while conn.execute("SELECT 1 FROM cutover.sentinel WHERE token = %s", (token,)).fetchone() is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_seconds)
+        return True
